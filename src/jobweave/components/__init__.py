@@ -1,0 +1,1 @@
+"""What a job runs, one module per kind: python, shell, sleep."""

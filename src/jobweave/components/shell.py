@@ -1,0 +1,89 @@
+"""The shell job: a command in a real subprocess, killed on cancel or timeout."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+from collections.abc import Mapping
+from typing import IO, Any
+
+from jobweave.context import Context
+from jobweave.errors import Interrupted, JobFailure
+
+OUTPUT_LIMIT = 64 * 1024
+"""Bytes of stdout and of stderr kept (the tail), so a chatty command cannot fill memory."""
+KILL_GRACE = 2.0
+"""Seconds between SIGTERM and SIGKILL when a command is stopped."""
+POLL = 0.05
+
+
+class _Tail:
+    """Reads a pipe to the end on a thread, keeping only the last OUTPUT_LIMIT bytes."""
+
+    def __init__(self, pipe: IO[bytes]) -> None:
+        self._pipe = pipe
+        self._chunks = bytearray()
+        self.dropped = 0
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        for chunk in iter(lambda: self._pipe.read(8192), b""):
+            self._chunks += chunk
+            excess = len(self._chunks) - OUTPUT_LIMIT
+            if excess > 0:
+                del self._chunks[:excess]
+                self.dropped += excess
+
+    def text(self) -> str:
+        self._thread.join(timeout=5)
+        body = self._chunks.decode(errors="replace")
+        return (f"[{self.dropped} bytes dropped]\n" + body) if self.dropped else body
+
+
+def run(
+    command: str,
+    context: Context,
+    cwd: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Run ``command`` with ``/bin/sh``; return its exit status and output tails."""
+    full_env = None
+    if env is not None:
+        full_env = {**os.environ, **env}
+    proc = subprocess.Popen(
+        command, shell=True, cwd=cwd, env=full_env, stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    out, err = _Tail(proc.stdout), _Tail(proc.stderr)
+    while True:
+        try:
+            code = proc.wait(timeout=POLL)
+            break
+        except subprocess.TimeoutExpired:
+            if context.cancelled:
+                _stop(proc)
+                raise Interrupted(f"{context.job}: command stopped (pid {proc.pid})") from None
+    result = {"returncode": code, "stdout": out.text(), "stderr": err.text()}
+    if code != 0:
+        tail = result["stderr"].strip().splitlines()[-3:]
+        detail = (": " + " | ".join(tail)) if tail else ""
+        raise JobFailure(f"command exited with status {code}{detail}")
+    return result
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the command's process group, then SIGKILL it if it lingers."""
+    for sig, wait in ((signal.SIGTERM, KILL_GRACE), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue

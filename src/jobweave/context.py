@@ -1,0 +1,76 @@
+"""The context a job sees: who it is, which attempt, and whether it should stop.
+
+A callable receives it by declaring a parameter named ``context``.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from jobweave.errors import Interrupted
+
+
+class Context:
+    """What a running job knows about its run; one per attempt."""
+
+    __slots__ = (
+        "_stop",
+        "attempt",
+        "job",
+        "previous_outputs",
+        "recovered",
+        "run_id",
+        "tags",
+    )
+
+    def __init__(
+        self,
+        run_id: str,
+        job: str,
+        attempt: int,
+        *,
+        tags: tuple[str, ...] = (),
+        recovered: bool = False,
+        previous_outputs: Any = None,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.run_id = run_id
+        """The run this attempt belongs to."""
+        self.job = job
+        """The job's unique name in the run."""
+        self.attempt = attempt
+        """1 for the first attempt, 2 for the first retry, and so on."""
+        self.tags = tags
+        """The job's tags."""
+        self.recovered = recovered
+        """True when a recovered journal already holds this job's outputs."""
+        self.previous_outputs = previous_outputs
+        """The outputs the recovered journal holds, when ``recovered``."""
+        self._stop = stop if stop is not None else threading.Event()
+
+    @property
+    def token(self) -> str:
+        """An idempotency key for this attempt: stable across processes, unique per attempt."""
+        return f"{self.run_id}/{self.job}/{self.attempt}"
+
+    @property
+    def cancelled(self) -> bool:
+        """True once the run was cancelled or this attempt timed out."""
+        return self._stop.is_set()
+
+    def check(self) -> None:
+        """Raise :class:`Interrupted` if the job should stop; call it in long loops."""
+        if self._stop.is_set():
+            raise Interrupted(f"{self.job}: stop requested")
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to ``seconds``; return True early if the job should stop."""
+        return self._stop.wait(seconds)
+
+    def request_stop(self) -> None:
+        """Ask the job to stop (the engine calls this on cancel and timeout)."""
+        self._stop.set()
+
+    def __repr__(self) -> str:
+        return f"Context(run_id={self.run_id!r}, job={self.job!r}, attempt={self.attempt})"

@@ -1,0 +1,410 @@
+"""The run loop: ready set → dispatch → outcomes → commit → release downstream.
+
+One thread owns all run state, so nothing here is locked. Executors deliver outcomes
+into ``inbox`` from their threads; the loop drains it in batches, so one transaction
+commits every completion that is ready at once. A completion is committed before it
+releases downstream jobs or is reported.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from queue import Empty, SimpleQueue
+from typing import Any
+
+from jobweave import refs
+from jobweave.components import shell as shell_job
+from jobweave.components import sleep as sleep_job
+from jobweave.components.python import wants_context
+from jobweave.context import Context
+from jobweave.engine.result import JobResult, RunResult
+from jobweave.engine.retry import retry_delay
+from jobweave.errors import DefinitionError
+from jobweave.events import JobFinished, JobStarted, Listener, RunFinished, RunStarted
+from jobweave.executors.base import Executor, Outcome, Task
+from jobweave.plan.nodes import Plan, PlanNode
+from jobweave.store.base import HEARTBEAT_SECONDS
+from jobweave.store.sql import SqlStore
+
+log = logging.getLogger("jobweave.engine")
+
+CANCEL_GRACE = 5.0
+"""Seconds running jobs get to stop after a cancel before they are recorded cancelled."""
+
+PENDING, RUNNING, COMPLETED, FAULTED, CANCELLED, SKIPPED = (
+    "pending", "running", "completed", "faulted", "cancelled", "skipped")
+_FINAL = frozenset({COMPLETED, FAULTED, CANCELLED, SKIPPED})
+_TIMEOUT, _RETRY = 0, 1
+
+
+@dataclass(frozen=True, slots=True)
+class Prior:
+    """A job's state carried over from an earlier execution of the same run."""
+
+    status: str
+    attempts: int
+    output: Any
+    error: str | None
+    started_at: float | None
+    finished_at: float | None
+
+
+class Runtime:
+    """Executes one plan for one run; :meth:`run` returns when every job is final."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        store: SqlStore,
+        run_id: str,
+        executor: Executor,
+        *,
+        concurrency: int,
+        owner: str,
+        next_seq: int,
+        stop: threading.Event,
+        listeners: Sequence[Listener] = (),
+        prior: dict[int, Prior] | None = None,
+    ) -> None:
+        self.plan = plan
+        self.store = store
+        self.run_id = run_id
+        self.executor = executor
+        self.concurrency = max(1, concurrency)
+        self.owner = owner
+        self.stop = stop
+        self.listeners = tuple(listeners)
+        self.inbox: SimpleQueue[Outcome | None] = SimpleQueue()
+        n = len(plan.nodes)
+        self.nodes = plan.nodes
+        self.status = [PENDING] * n
+        self.attempts = [0] * n
+        self.outputs: list[Any] = [None] * n
+        self.output_json: list[str | None] = [None] * n
+        self.errors: list[str | None] = [None] * n
+        self.started: list[float | None] = [None] * n
+        self.finished: list[float | None] = [None] * n
+        self.waiting = [len(node.deps) for node in plan.nodes]
+        self.blocked = [False] * n
+        self.down: list[list[int]] = [[] for _ in range(n)]
+        for node in plan.nodes:
+            for d in node.deps:
+                self.down[d].append(node.index)
+        self.ready: deque[int] = deque()
+        self.inflight: dict[int, Task] = {}
+        self.timers: list[tuple[float, int, int, int, int]] = []
+        self._timer_seq = 0
+        self.remaining = n
+        self.seq = next_seq
+        self.rows: list[dict[str, Any]] = []
+        self.updates: dict[int, dict[str, Any]] = {}
+        self.to_release: list[int] = []
+        self.cancelling = False
+        self.cancel_deadline = 0.0
+        self._fns: list[Callable[..., Any] | None] = [None] * n
+        self._wants: dict[int, bool] = {}
+        self._prior = prior or {}
+
+    # -- the loop -----------------------------------------------------------------------
+    def run(self) -> RunResult:
+        started = time.time()
+        self.executor.start(self.inbox.put)
+        try:
+            self._seed()
+            self._emit(RunStarted(self.run_id, self.plan.name, len(self.nodes),
+                                  sum(1 for s in self.status if s == COMPLETED)))
+            self._loop()
+        finally:
+            self.executor.shutdown()
+        return self._finish(started)
+
+    def _loop(self) -> None:
+        get, inbox = self.inbox.get, self.inbox
+        next_beat = time.monotonic() + HEARTBEAT_SECONDS
+        while self.remaining:
+            if self.stop.is_set() and not self.cancelling:
+                self._begin_cancel()
+            self._dispatch()
+            now = time.monotonic()
+            wait = next_beat - now
+            if self.timers:
+                wait = min(wait, self.timers[0][0] - now)
+            if self.cancelling:
+                wait = min(wait, self.cancel_deadline - now)
+            outcomes: list[Outcome | None] = []
+            if self.rows or self.to_release:
+                wait = 0.0  # work to commit: do not sleep on an empty inbox
+            try:
+                outcomes.append(get(timeout=max(wait, 0.0)) if wait > 0 else
+                                inbox.get_nowait())
+                while True:
+                    outcomes.append(inbox.get_nowait())
+            except Empty:
+                pass
+            for o in outcomes:
+                if o is not None:
+                    self._on_outcome(o)
+            now = time.monotonic()
+            if self.timers and self.timers[0][0] <= now:
+                self._fire_timers(now)
+            if self.cancelling and now >= self.cancel_deadline:
+                self._expire_inflight()
+            if not self.cancelling:
+                self._dispatch()  # freed slots start new work while we commit
+            self._commit()
+            self._release()
+            if now >= next_beat:
+                next_beat = now + HEARTBEAT_SECONDS
+                if self.store.heartbeat(self.run_id, self.owner):
+                    self.stop.set()
+
+    # -- starting jobs ----------------------------------------------------------------
+    def _seed(self) -> None:
+        for i, p in self._prior.items():
+            if p.status == COMPLETED:
+                self.status[i] = COMPLETED
+                self.attempts[i] = p.attempts
+                self.outputs[i] = p.output
+                self.output_json[i] = json.dumps(p.output)
+                self.started[i], self.finished[i] = p.started_at, p.finished_at
+                self.remaining -= 1
+                self.to_release.append(i)
+            else:
+                self.attempts[i] = p.attempts
+        self._release()
+        for node in self.nodes:
+            if self.status[node.index] == PENDING and not node.deps:
+                self.ready.append(node.index)
+
+    def _dispatch(self) -> None:
+        ready, inflight = self.ready, self.inflight
+        if self.cancelling:
+            return
+        while ready and len(inflight) < self.concurrency:
+            i = ready.popleft()
+            if self.status[i] != PENDING:
+                continue
+            self._start(i)
+
+    def _start(self, i: int) -> None:
+        node = self.nodes[i]
+        attempt = self.attempts[i] + 1
+        self.attempts[i] = attempt
+        fn, kwargs, ref = self._callable(node)
+        want = self._wants.get(id(fn))
+        if want is None:
+            want = self._wants[id(fn)] = wants_context(fn)
+        ctx = Context(self.run_id, node.name, attempt, tags=node.tags)
+        task = Task(i, attempt, fn, ref, kwargs, ctx, want)
+        self.inflight[i] = task
+        self.status[i] = RUNNING
+        now = time.time()
+        self.started[i] = now
+        if node.timeout is not None:
+            self._timer(time.monotonic() + node.timeout, _TIMEOUT, i, attempt)
+        self._row(now, "started", node.name, attempt, None)
+        self._update(i)
+        if self.listeners:
+            self._emit(JobStarted(self.run_id, node.name, attempt))
+        self.executor.submit(task)
+
+    def _callable(self, node: PlanNode) -> tuple[Callable[..., Any], dict[str, Any], str | None]:
+        kwargs = dict(node.params)
+        for b in node.bindings:
+            values = [self.outputs[s] for s in b.sources]
+            kwargs[b.param] = values if b.many else values[0]
+        if node.kind == "shell":
+            kwargs["command"] = node.target
+            return shell_job.run, kwargs, "jobweave.components.shell:run"
+        if node.kind == "sleep":
+            return sleep_job.run, kwargs, "jobweave.components.sleep:run"
+        fn = self._fns[node.index]
+        if fn is None:
+            fn = node.fn
+            if fn is None:
+                if node.target is None:
+                    raise DefinitionError(f"job {node.name!r} has no importable target")
+                fn = refs.resolve_callable(node.target)
+            self._fns[node.index] = fn
+        return fn, kwargs, node.target
+
+    # -- outcomes ----------------------------------------------------------------------
+    def _on_outcome(self, o: Outcome) -> None:
+        i = o.key
+        task = self.inflight.get(i)
+        if task is None or task.attempt != o.attempt:
+            log.info("late outcome of %s attempt %s ignored", self.nodes[i].name, o.attempt)
+            return
+        del self.inflight[i]
+        self.started[i] = o.started
+        if o.ok:
+            try:
+                text = json.dumps(o.value)
+            except (TypeError, ValueError) as exc:
+                self._failed(i, o.attempt, f"output is not JSON-serialisable: {exc}", o.finished)
+                return
+            self._completed(i, o.attempt, o.value, text, o.finished)
+        elif self.cancelling:
+            self._final(i, CANCELLED, o.error, o.finished)
+        else:
+            self._failed(i, o.attempt, o.error or "failed", o.finished)
+
+    def _completed(self, i: int, attempt: int, value: Any, text: str, now: float) -> None:
+        self.status[i] = COMPLETED
+        self.outputs[i] = value
+        self.output_json[i] = text
+        self.finished[i] = now
+        self.remaining -= 1
+        data = f'{{"started":{self.started[i]!r},"output":{text}}}'
+        self._row(now, "completed", self.nodes[i].name, attempt, data)
+        self._update(i)
+        self.to_release.append(i)
+
+    def _failed(self, i: int, attempt: int, error: str, now: float) -> None:
+        node = self.nodes[i]
+        if attempt <= node.retries and not self.cancelling:
+            delay = retry_delay(node.retry_delay, node.backoff, attempt)
+            self.status[i] = PENDING
+            self.errors[i] = error
+            self._row(now, "retrying", node.name, attempt,
+                      json.dumps({"error": error, "delay": delay}))
+            self._update(i)
+            if self.listeners:
+                self._emit(JobFinished(self.run_id, node.name, FAULTED, attempt, error, True))
+            if delay > 0:
+                self._timer(time.monotonic() + delay, _RETRY, i, attempt)
+            else:
+                self.ready.append(i)
+            return
+        self._final(i, FAULTED, error, now)
+
+    def _final(self, i: int, state: str, error: str | None, now: float) -> None:
+        self.status[i] = state
+        self.errors[i] = error
+        self.finished[i] = now
+        self.remaining -= 1
+        self._row(now, state, self.nodes[i].name, self.attempts[i] or None,
+                  json.dumps({"error": error}) if error else None)
+        self._update(i)
+        self.to_release.append(i)
+
+    # -- timers ------------------------------------------------------------------------
+    def _timer(self, when: float, kind: int, i: int, attempt: int) -> None:
+        self._timer_seq += 1
+        heapq.heappush(self.timers, (when, self._timer_seq, kind, i, attempt))
+
+    def _fire_timers(self, now: float) -> None:
+        while self.timers and self.timers[0][0] <= now:
+            _, _, kind, i, attempt = heapq.heappop(self.timers)
+            if kind == _TIMEOUT:
+                task = self.inflight.get(i)
+                if task is not None and task.attempt == attempt:
+                    del self.inflight[i]
+                    self.executor.abandon(task)
+                    self._failed(i, attempt, f"timed out after {self.nodes[i].timeout}s",
+                                 time.time())
+            elif kind == _RETRY and self.status[i] == PENDING and not self.cancelling:
+                self.ready.append(i)
+
+    # -- cancel ------------------------------------------------------------------------
+    def _begin_cancel(self) -> None:
+        self.cancelling = True
+        self.cancel_deadline = time.monotonic() + CANCEL_GRACE
+        now = time.time()
+        self._row(now, "cancelling", None, None, None)
+        for i, state in enumerate(self.status):
+            if state == PENDING:
+                self._final(i, CANCELLED, None, now)
+        for task in list(self.inflight.values()):
+            task.context.request_stop()
+            if getattr(self.executor, "kills_on_abandon", False):
+                self.executor.abandon(task)
+        self.ready.clear()
+
+    def _expire_inflight(self) -> None:
+        now = time.time()
+        for i, task in list(self.inflight.items()):
+            del self.inflight[i]
+            self.executor.abandon(task)
+            self._final(i, CANCELLED, "did not stop within the cancel grace period", now)
+
+    # -- commit and release ----------------------------------------------------------
+    def _row(self, ts: float, event: str, node: str | None, attempt: int | None,
+             data: str | None) -> None:
+        self.rows.append({"run_id": self.run_id, "seq": self.seq, "ts": ts, "event": event,
+                          "node": node, "attempt": attempt, "data": data})
+        self.seq += 1
+
+    def _update(self, i: int) -> None:
+        self.updates[i] = {"b_run": self.run_id, "b_idx": i, "status": self.status[i],
+                           "attempts": self.attempts[i], "output": self.output_json[i],
+                           "error": self.errors[i], "started_at": self.started[i],
+                           "finished_at": self.finished[i]}
+
+    def _commit(self, run_update: dict[str, Any] | None = None) -> None:
+        if not self.rows and not self.updates and run_update is None:
+            return
+        rows, self.rows = self.rows, []
+        updates, self.updates = list(self.updates.values()), {}
+        self.store.commit(self.run_id, rows, updates, run_update)
+
+    def _release(self) -> None:
+        """Hand committed completions to listeners and downstream jobs."""
+        if not self.to_release:
+            return
+        released, self.to_release = self.to_release, []
+        emit = bool(self.listeners)
+        stack = list(released)
+        while stack:
+            i = stack.pop()
+            state = self.status[i]
+            if emit:
+                self._emit(JobFinished(self.run_id, self.nodes[i].name, state, self.attempts[i],
+                                       self.errors[i], False))
+            for d in self.down[i]:
+                if state != COMPLETED:
+                    self.blocked[d] = True
+                self.waiting[d] -= 1
+                if self.waiting[d] == 0 and self.status[d] == PENDING:
+                    if self.blocked[d] and not self.nodes[d].run_anyway:
+                        self._final(d, SKIPPED, "an upstream job did not complete",
+                                    time.time())
+                        self.to_release.remove(d)
+                        stack.append(d)
+                    else:
+                        self.ready.append(d)
+
+    # -- the end ------------------------------------------------------------------------
+    def _finish(self, started: float) -> RunResult:
+        if all(s == COMPLETED for s in self.status):
+            status = "completed"
+        elif self.cancelling:
+            status = "cancelled"
+        else:
+            status = "failed"
+        exit_code = 0 if status == "completed" else 1
+        now = time.time()
+        self._row(now, "run_finished", None, None, json.dumps({"status": status}))
+        self._commit({"status": status, "finished_at": now, "exit_code": exit_code,
+                      "owner": None})
+        self._emit(RunFinished(self.run_id, status, exit_code))
+        jobs = tuple(
+            JobResult(n.name, self.status[n.index], self.outputs[n.index],
+                      self.errors[n.index], self.attempts[n.index], self.started[n.index],
+                      self.finished[n.index], n.tags)
+            for n in self.nodes)
+        return RunResult(self.run_id, self.plan.name, status, jobs, started, now)
+
+    def _emit(self, event: object) -> None:
+        for listener in self.listeners:
+            try:
+                listener(event)
+            except Exception:
+                log.exception("listener %r failed on %r", listener, event)

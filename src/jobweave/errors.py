@@ -1,0 +1,116 @@
+"""The one exception hierarchy of jobweave.
+
+A job failing is a *state* (``faulted``), never an exception that escapes the engine.
+jobweave itself failing, or being given something it cannot use, raises one of these::
+
+    JobweaveError                 root of everything jobweave raises on purpose
+    ├── DefinitionError           a bad definition: file, line and field when known
+    │   ├── ReferenceError_       a "module:function" reference that does not resolve
+    │   └── CycleError            jobs that wait for each other in a circle
+    ├── StoreError                the store cannot be opened, is foreign, or is too new
+    ├── RunNotFoundError          no run with that id in the store
+    ├── RunStateError             the run is not in a state that allows the request
+    │   └── RunOwnedError         another live process owns the run
+    ├── JournalError              a journal that cannot be read back
+    │   └── JournalMismatch       the journal belongs to a different definition
+    └── JobFailure                raised inside a job to fault it with a clean message
+
+    Interrupted (BaseException)   a cancel delivered into user code; ``except Exception``
+                                  in a job cannot swallow it
+"""
+
+from __future__ import annotations
+
+
+class JobweaveError(Exception):
+    """Root of every error jobweave raises on purpose."""
+
+
+class DefinitionError(JobweaveError):
+    """A definition that cannot be run: the store is left unchanged.
+
+    ``path``, ``line`` and ``field`` say where, when known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        line: int | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.message = message
+        self.path = path
+        self.line = line
+        self.field = field
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        where = ""
+        if self.path:
+            where = self.path + (f":{self.line}" if self.line else "") + ": "
+        elif self.line:
+            where = f"line {self.line}: "
+        field = f"{self.field}: " if self.field else ""
+        return f"{where}{field}{self.message}"
+
+
+class ReferenceError_(DefinitionError):  # noqa: N801 - avoid shadowing the builtin
+    """A ``"package.module:function"`` or ``"file.py:name"`` reference that does not resolve."""
+
+
+class CycleError(DefinitionError):
+    """Jobs that depend on each other in a circle; ``cycle`` names them in order."""
+
+    def __init__(self, cycle: list[str]) -> None:
+        self.cycle = cycle
+        super().__init__("dependency cycle: " + " -> ".join([*cycle, cycle[0]]))
+
+
+class StoreError(JobweaveError):
+    """The store cannot be opened or used: wrong URL, foreign file, newer schema."""
+
+
+class RunNotFoundError(JobweaveError):
+    """No run with the given id exists in the store."""
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        super().__init__(f"no run {run_id!r} in this store")
+
+
+class RunStateError(JobweaveError):
+    """The run's state does not allow what was asked (e.g. resuming a completed run)."""
+
+    def __init__(self, message: str, *, run_id: str | None = None) -> None:
+        self.run_id = run_id
+        super().__init__(message)
+
+
+class RunOwnedError(RunStateError):
+    """Another live process owns the run; ``owner`` names it."""
+
+    def __init__(self, run_id: str, owner: str) -> None:
+        self.owner = owner
+        super().__init__(f"run {run_id} is owned by {owner}, which is still alive", run_id=run_id)
+
+
+class JournalError(JobweaveError):
+    """A journal that cannot be read back (damaged in the middle, wrong format)."""
+
+
+class JournalMismatch(JournalError):
+    """The journal was written by a different definition than the one given."""
+
+
+class JobFailure(JobweaveError):
+    """Raise inside a job to fault it with just this message (no traceback is kept)."""
+
+
+class Interrupted(BaseException):
+    """Delivered into user code when its run is cancelled or its attempt timed out.
+
+    It derives from ``BaseException`` so that a job's ``except Exception`` cannot
+    swallow a cancel.
+    """

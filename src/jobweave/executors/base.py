@@ -1,0 +1,106 @@
+"""The executor seam: take a task, run it somewhere, deliver an Outcome."""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from jobweave.context import Context
+from jobweave.errors import DefinitionError, Interrupted, JobFailure
+
+TRACEBACK_LIMIT = 8 * 1024
+"""Characters of a traceback kept with a faulted attempt."""
+
+
+@dataclass(slots=True)
+class Task:
+    """One attempt of one job, ready to run."""
+
+    key: int
+    """The node index; the engine's handle on the task."""
+    attempt: int
+    fn: Callable[..., Any] | None
+    """The callable; None when only ``ref`` is known (processes load it)."""
+    ref: str | None
+    """A reference that loads ``fn`` in another process."""
+    kwargs: dict[str, Any]
+    context: Context
+    wants_context: bool
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What came of a task: a value, or an error with its traceback."""
+
+    key: int
+    attempt: int
+    ok: bool
+    value: Any
+    error: str | None
+    started: float
+    finished: float
+    interrupted: bool = False
+    """True when the job stopped because it was asked to (cancel or timeout)."""
+
+
+Deliver = Callable[[Outcome], None]
+
+
+class Executor(Protocol):
+    """Runs tasks and delivers their outcomes, from any thread, through ``deliver``."""
+
+    size: int
+
+    def start(self, deliver: Deliver) -> None: ...
+
+    def submit(self, task: Task) -> None: ...
+
+    def abandon(self, task: Task) -> None:
+        """Ask a running task to stop; its late outcome will be ignored by the engine."""
+
+    def shutdown(self) -> None: ...
+
+
+def call(task: Task, fn: Callable[..., Any]) -> Outcome:
+    """Run a task's callable here, turning what it raises into a faulted Outcome.
+
+    This is the one boundary where user exceptions become state.
+    """
+    started = time.time()
+    try:
+        if task.wants_context:
+            value = fn(**task.kwargs, context=task.context)
+        else:
+            value = fn(**task.kwargs)
+    except Interrupted as exc:
+        return Outcome(task.key, task.attempt, False, None, f"interrupted: {exc}", started,
+                       time.time(), interrupted=True)
+    except JobFailure as exc:
+        return Outcome(task.key, task.attempt, False, None, str(exc), started, time.time())
+    except Exception as exc:
+        return Outcome(task.key, task.attempt, False, None, _format(exc), started, time.time())
+    return Outcome(task.key, task.attempt, True, value, None, started, time.time())
+
+
+def _format(exc: BaseException) -> str:
+    text = "".join(traceback.format_exception(exc))
+    if len(text) > TRACEBACK_LIMIT:
+        text = "…" + text[-TRACEBACK_LIMIT:]
+    return text
+
+
+def make_executor(kind: str, workers: int | None) -> Executor:
+    """Build the executor a run asks for by name."""
+    if kind == "threads":
+        from jobweave.executors.threads import ThreadExecutor
+
+        return ThreadExecutor(workers)
+    if kind == "processes":
+        from jobweave.executors.processes import ProcessExecutor
+
+        return ProcessExecutor(workers)
+    raise DefinitionError(f"unknown executor {kind!r}; choose threads or processes",
+                          field="executor")

@@ -1,0 +1,18 @@
+"""Definitions as plain data: jobs, batches, schedules. No I/O, no engine imports."""
+
+from jobweave.model.batch import Batch, batch, flatten
+from jobweave.model.job import Job, JobKind, JobState, OutputRef, job, output, shell, sleep
+
+__all__ = [
+    "Batch",
+    "Job",
+    "JobKind",
+    "JobState",
+    "OutputRef",
+    "batch",
+    "flatten",
+    "job",
+    "output",
+    "shell",
+    "sleep",
+]

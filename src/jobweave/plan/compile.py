@@ -1,0 +1,164 @@
+"""Compile definitions (jobs, batches, lists) into a Plan, validating as we go."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from jobweave import refs
+from jobweave.errors import CycleError, DefinitionError
+from jobweave.model.batch import Batch, flatten
+from jobweave.model.job import Job, JobKind, OutputRef
+from jobweave.plan.nodes import Binding, Plan, PlanNode, make_definition
+
+NAME_PARAM_LIMIT = 40
+"""Characters of parameter values shown in a default job name."""
+
+
+def compile_plan(definition: Any, *, name: str | None = None, source: str | None = None) -> Plan:
+    """Compile a job, a batch, or any nesting of lists of them into a Plan."""
+    if isinstance(definition, Batch):
+        name = name or definition.name
+    jobs = _closure(list(flatten(definition)))
+    if not jobs:
+        raise DefinitionError("the definition holds no jobs")
+    names = _names(jobs)
+    position = {id(j): i for i, j in enumerate(jobs)}
+    nodes = [_node(i, j, names[i], position) for i, j in enumerate(jobs)]
+    _check_acyclic(nodes)
+    kind = "dag" if any(n.deps for n in nodes) else "batch"
+    run_name = name or (names[0] if len(nodes) == 1 else f"batch of {len(nodes)}")
+    try:
+        stored, digest = make_definition(run_name, kind, nodes)
+    except (TypeError, ValueError):
+        _find_unserialisable(nodes)
+        raise
+    return Plan(run_name, kind, tuple(nodes), stored, digest, source)
+
+
+def _closure(jobs: list[Job]) -> list[Job]:
+    """The given jobs plus, appended, any job they depend on that was not given."""
+    seen = {id(j) for j in jobs}
+    out = list(jobs)
+    i = 0
+    while i < len(out):
+        for dep in out[i].upstream:
+            if id(dep) not in seen:
+                seen.add(id(dep))
+                out.append(dep)
+        i += 1
+    return out
+
+
+def _names(jobs: list[Job]) -> list[str]:
+    explicit: dict[str, int] = {}
+    for j in jobs:
+        if j.name is not None:
+            if j.name in explicit:
+                raise DefinitionError(f"two jobs are named {j.name!r}; job names must be unique",
+                                      field="name")
+            explicit[j.name] = 1
+    taken = set(explicit)
+    counts: dict[str, int] = {}
+    names = []
+    for j in jobs:
+        if j.name is not None:
+            names.append(j.name)
+            continue
+        base = default_name(j)
+        n = counts.get(base, 0)
+        candidate = base
+        while candidate in taken:
+            n += 1
+            candidate = f"{base}#{n + 1}" if n else base
+        counts[base] = n
+        taken.add(candidate)
+        names.append(candidate)
+    return names
+
+
+def default_name(j: Job) -> str:
+    """A readable name: the target's short name and the first parameter values."""
+    if j.kind is JobKind.SHELL:
+        return "shell[" + _clip(str(j.target)) + "]"
+    if j.kind is JobKind.SLEEP:
+        return f"sleep[{j.params['seconds']}]"
+    if isinstance(j.target, str):
+        short = j.target.rpartition(":")[2].rpartition(".")[2]
+    else:
+        short = getattr(j.target, "__name__", None) or type(j.target).__name__
+    values = [v for v in j.params.values() if isinstance(v, (str, int, float, bool))]
+    if not values:
+        return short
+    return short + "[" + _clip(",".join(str(v) for v in values)) + "]"
+
+
+def _clip(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= NAME_PARAM_LIMIT else text[: NAME_PARAM_LIMIT - 1] + "…"
+
+
+def _node(index: int, j: Job, name: str, position: dict[int, int]) -> PlanNode:
+    target: str | None
+    fn: Callable[..., Any] | None = None
+    if j.kind is JobKind.PYTHON:
+        if isinstance(j.target, str):
+            try:
+                fn = refs.resolve_callable(j.target)
+            except DefinitionError as exc:
+                raise DefinitionError(exc.message, field=f"{name}.target") from None
+            target = j.target
+        else:
+            fn = j.target
+            target = refs.describe(j.target) if j.target is not None else None
+    else:
+        target = j.target if isinstance(j.target, str) else None
+    params: dict[str, Any] = {}
+    bindings = []
+    for key, value in j.params.items():
+        if isinstance(value, OutputRef):
+            bindings.append(Binding(key, tuple(position[id(s)] for s in value.jobs), value.many))
+        else:
+            params[key] = value
+    deps = tuple(dict.fromkeys(position[id(d)] for d in j.upstream))
+    return PlanNode(
+        index=index, name=name, kind=j.kind.value, target=target, params=params, deps=deps,
+        bindings=tuple(bindings), retries=j.retries, retry_delay=float(j.retry_delay),
+        backoff=float(j.backoff), timeout=j.timeout, tags=j.tags, run_anyway=j.run_anyway,
+        execute_when_recovering=j.execute_when_recovering, fn=fn,
+    )
+
+
+def _find_unserialisable(nodes: Iterable[PlanNode]) -> None:
+    for n in nodes:
+        for key, value in n.params.items():
+            try:
+                json.dumps(value)
+            except (TypeError, ValueError) as exc:
+                raise DefinitionError(f"parameter is not JSON-serialisable ({exc})",
+                                      field=f"{n.name}.params.{key}") from None
+
+
+def _check_acyclic(nodes: list[PlanNode]) -> None:
+    """Refuse a dependency cycle, naming the jobs in it (iterative DFS)."""
+    WHITE, GREY, BLACK = 0, 1, 2
+    color = [WHITE] * len(nodes)
+    for root in range(len(nodes)):
+        if color[root] != WHITE:
+            continue
+        stack = [(root, iter(nodes[root].deps))]
+        color[root] = GREY
+        while stack:
+            i, it = stack[-1]
+            nxt = next(it, None)
+            if nxt is None:
+                color[i] = BLACK
+                stack.pop()
+            elif color[nxt] == GREY:
+                path = [s[0] for s in stack]
+                cycle = path[path.index(nxt):]
+                raise CycleError([nodes[k].name for k in reversed(cycle)])
+            elif color[nxt] == WHITE:
+                color[nxt] = GREY
+                stack.append((nxt, iter(nodes[nxt].deps)))

@@ -1,0 +1,144 @@
+"""Plan and PlanNode: the executable form the engine runs, whatever the front end."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from jobweave.errors import DefinitionError
+
+DEFINITION_FORMAT = 1
+"""Version of the stored definition layout."""
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    """A parameter filled, when the job starts, with the outputs of upstream nodes."""
+
+    param: str
+    sources: tuple[int, ...]
+    many: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PlanNode:
+    """One job of a plan. ``fn`` is the live callable when the definition held one."""
+
+    index: int
+    name: str
+    kind: str
+    target: str | None
+    """Reference (python), command (shell), or None."""
+    params: dict[str, Any]
+    deps: tuple[int, ...] = ()
+    bindings: tuple[Binding, ...] = ()
+    retries: int = 0
+    retry_delay: float = 0.0
+    backoff: float = 1.0
+    timeout: float | None = None
+    tags: tuple[str, ...] = ()
+    run_anyway: bool = False
+    execute_when_recovering: bool = False
+    group: int = 0
+    """The batch the node belongs to (0 outside schedules)."""
+    fn: Callable[..., Any] | None = field(default=None, compare=False)
+
+    def definition(self, names: Sequence[str]) -> dict[str, Any]:
+        """The node as stored: plain JSON data, dependencies by name."""
+        d: dict[str, Any] = {"name": self.name, "kind": self.kind, "target": self.target,
+                             "params": self.params}
+        if self.deps:
+            d["after"] = [names[i] for i in self.deps]
+        if self.bindings:
+            d["bindings"] = [{"param": b.param, "from": [names[i] for i in b.sources],
+                              "many": b.many} for b in self.bindings]
+        if self.retries:
+            d["retries"] = self.retries
+            d["retry_delay"] = self.retry_delay
+            d["backoff"] = self.backoff
+        if self.timeout is not None:
+            d["timeout"] = self.timeout
+        if self.tags:
+            d["tags"] = list(self.tags)
+        if self.run_anyway:
+            d["run_anyway"] = True
+        if self.execute_when_recovering:
+            d["execute_when_recovering"] = True
+        if self.group:
+            d["group"] = self.group
+        return d
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Nodes in a fixed order, with the stored definition and its digest."""
+
+    name: str
+    kind: str
+    """What the front end was: ``batch``, ``schedule``, ``dag``."""
+    nodes: tuple[PlanNode, ...]
+    definition: dict[str, Any]
+    """Plain JSON data: enough to rebuild the plan in another process."""
+    digest: str
+    """sha256 over the structure and parameters; a changed definition changes it."""
+    source: str | None = None
+    """The target the definition was loaded from (``file.py:name``, a YAML path), if any."""
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def index_of(self, name: str) -> int:
+        for node in self.nodes:
+            if node.name == name:
+                return node.index
+        raise KeyError(name)
+
+
+def digest_of(node_defs: Sequence[dict[str, Any]], extra: dict[str, Any]) -> str:
+    """A stable sha256 of a definition (node order and content, plus plan-level options)."""
+    h = hashlib.sha256()
+    h.update(json.dumps(extra, sort_keys=True).encode())
+    for d in node_defs:
+        h.update(json.dumps(d, sort_keys=True, separators=(",", ":")).encode())
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+def make_definition(
+    name: str, kind: str, nodes: Sequence[PlanNode], extra: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], str]:
+    """The stored definition of a plan and its digest."""
+    names = [n.name for n in nodes]
+    node_defs = [n.definition(names) for n in nodes]
+    options = dict(extra or {})
+    definition = {"format": DEFINITION_FORMAT, "name": name, "kind": kind, "nodes": node_defs,
+                  **options}
+    return definition, digest_of(node_defs, {"kind": kind, **options})
+
+
+def plan_from_definition(definition: dict[str, Any], source: str | None = None) -> Plan:
+    """Rebuild a plan from its stored definition; callables load from their references."""
+    if definition.get("format") != DEFINITION_FORMAT:
+        raise DefinitionError(f"unknown definition format {definition.get('format')!r}")
+    defs = definition["nodes"]
+    index = {d["name"]: i for i, d in enumerate(defs)}
+    nodes = []
+    for i, d in enumerate(defs):
+        bindings = tuple(Binding(b["param"], tuple(index[s] for s in b["from"]), b["many"])
+                         for b in d.get("bindings", ()))
+        nodes.append(PlanNode(
+            index=i, name=d["name"], kind=d["kind"], target=d["target"], params=d["params"],
+            deps=tuple(index[s] for s in d.get("after", ())), bindings=bindings,
+            retries=d.get("retries", 0), retry_delay=d.get("retry_delay", 0.0),
+            backoff=d.get("backoff", 1.0), timeout=d.get("timeout"),
+            tags=tuple(d.get("tags", ())), run_anyway=d.get("run_anyway", False),
+            execute_when_recovering=d.get("execute_when_recovering", False),
+            group=d.get("group", 0),
+        ))
+    extra = {k: v for k, v in definition.items() if k not in ("format", "name", "kind", "nodes")}
+    node_defs = defs
+    return Plan(definition["name"], definition["kind"], tuple(nodes), definition,
+                digest_of(node_defs, {"kind": definition["kind"], **extra}), source)

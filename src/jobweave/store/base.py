@@ -1,0 +1,94 @@
+"""What the store returns: plain records for the engine, the CLI and the web."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+LEASE_SECONDS = 15.0
+"""A running run whose owner has not sent a heartbeat for this long is ``crashed``."""
+HEARTBEAT_SECONDS = 1.0
+"""How often an owner renews its lease and looks for a cancel request."""
+
+FINAL_RUN_STATES = frozenset({"completed", "failed", "cancelled"})
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """One run as stored."""
+
+    run_id: str
+    name: str
+    kind: str
+    status: str
+    """pending, running, completed, failed, cancelled, or crashed (owner gone)."""
+    source: str | None
+    digest: str
+    options: dict[str, Any]
+    total: int
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+    exit_code: int | None
+    owner: str | None
+    heartbeat_at: float | None
+    cancel_requested: bool
+    parent_run: str | None
+    counts: dict[str, int] = field(default_factory=dict)
+    """Jobs per state."""
+
+    @property
+    def final(self) -> bool:
+        return self.status in FINAL_RUN_STATES
+
+
+@dataclass(frozen=True, slots=True)
+class JobRecord:
+    """One job of a run as stored."""
+
+    index: int
+    name: str
+    kind: str
+    status: str
+    attempts: int
+    output: Any
+    error: str | None
+    started_at: float | None
+    finished_at: float | None
+    tags: tuple[str, ...]
+
+    @property
+    def duration(self) -> float | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return self.finished_at - self.started_at
+
+
+def owner_id() -> str:
+    """This process as a run owner: ``host:pid``."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def owner_alive(owner: str | None, heartbeat_at: float | None, now: float | None = None) -> bool:
+    """Whether a run's owner still holds its lease.
+
+    On the owner's own host a dead pid ends the lease at once; elsewhere the
+    heartbeat's age decides.
+    """
+    if not owner:
+        return False
+    now = time.time() if now is None else now
+    if heartbeat_at is None or now - heartbeat_at > LEASE_SECONDS:
+        return False
+    host, _, pid = owner.rpartition(":")
+    if host == socket.gethostname() and pid.isdigit():
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+    return True

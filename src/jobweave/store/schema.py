@@ -1,0 +1,74 @@
+"""Every table of the store on one MetaData. The journal is the source of truth;
+``runs`` and ``jobs`` are projections written in the same transaction."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+SCHEMA_VERSION = 1
+"""Bumped on every change of the tables; a store from a newer version is refused."""
+APP_ID = "jobweave"
+
+metadata = MetaData()
+
+meta = Table(
+    "jobweave_meta", metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+runs = Table(
+    "jobweave_runs", metadata,
+    Column("run_id", String(64), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("source", Text),
+    Column("digest", String(64), nullable=False),
+    Column("options", Text, nullable=False),
+    Column("total", Integer, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("started_at", Float),
+    Column("finished_at", Float),
+    Column("exit_code", Integer),
+    Column("owner", Text),
+    Column("heartbeat_at", Float),
+    Column("cancel_requested", Integer, nullable=False, default=0),
+    Column("parent_run", String(64)),
+    Index("jobweave_runs_created", "created_at"),
+)
+
+jobs = Table(
+    "jobweave_jobs", metadata,
+    Column("run_id", String(64), primary_key=True),
+    Column("idx", Integer, primary_key=True, autoincrement=False),
+    Column("name", Text, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("output", Text),
+    Column("error", Text),
+    Column("started_at", Float),
+    Column("finished_at", Float),
+    Column("tags", Text),
+)
+
+journal = Table(
+    "jobweave_journal", metadata,
+    Column("run_id", String(64), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("ts", Float, nullable=False),
+    Column("event", String(24), nullable=False),
+    Column("node", Text),
+    Column("attempt", Integer),
+    Column("data", Text),
+)

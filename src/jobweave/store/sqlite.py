@@ -1,0 +1,78 @@
+"""SQLite: WAL, synchronous NORMAL (or FULL), a busy timeout, write locks taken up front."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, create_engine, event
+from sqlalchemy.exc import DBAPIError
+
+from jobweave.errors import StoreError
+from jobweave.store.sql import SqlStore
+
+BUSY_TIMEOUT_MS = 30_000
+"""How long a writer waits for another process's transaction before giving up."""
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+class SqliteStore(SqlStore):
+    """The embedded default store: one file, safe for several processes at once."""
+
+    def __init__(self, path: str, *, durability: str = "normal") -> None:
+        if durability not in ("normal", "full"):
+            raise StoreError(f"durability must be normal or full, got {durability!r}")
+        self.path = path
+        _check_file(path)
+        folder = os.path.dirname(os.path.abspath(path))
+        os.makedirs(folder, exist_ok=True)
+        engine = create_engine(f"sqlite:///{path}", isolation_level="AUTOCOMMIT")
+        sync = durability.upper()
+
+        @event.listens_for(engine, "connect")
+        def _setup(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            cur.execute("PRAGMA journal_mode = WAL")
+            cur.execute(f"PRAGMA synchronous = {sync}")
+            cur.close()
+
+        super().__init__(engine, path)
+
+    @contextmanager
+    def _tx(self) -> Iterator[Connection]:
+        # BEGIN IMMEDIATE takes the write lock first, so two writers queue on the busy
+        # timeout instead of one failing when it upgrades a read lock.
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                except BaseException:
+                    conn.exec_driver_sql("ROLLBACK")
+                    raise
+                conn.exec_driver_sql("COMMIT")
+        except DBAPIError as exc:
+            raise StoreError(f"store {self.url}: {exc.orig}") from exc
+
+    def _is_file_store(self) -> bool:
+        return True
+
+
+def _check_file(path: str) -> None:
+    """Refuse a file that exists but is not SQLite, before SQLite touches it."""
+    if not os.path.exists(path):
+        return
+    if os.path.isdir(path):
+        raise StoreError(f"{path} is a directory, not a jobweave database")
+    with open(path, "rb") as f:
+        head = f.read(16)
+    if head and head != _SQLITE_MAGIC:
+        raise StoreError(f"{path} is not a jobweave database (not an SQLite file)")
+
+
+def sqlite_version() -> str:
+    return sqlite3.sqlite_version
