@@ -3,6 +3,8 @@
 Everything public is exported here; the rest of the package is internal.
 """
 
+from contextlib import suppress as _suppress
+
 from jobweave.api import run, submit
 from jobweave.context import Context
 from jobweave.engine import Engine, JobResult, RunHandle, RunResult
@@ -63,11 +65,8 @@ __all__ = [
     "StoreError",
 ]
 
+# Show public names as jobweave.X (in reprs, docs and tracebacks), not their private homes.
 for _name in __all__:
-    _obj = globals()[_name]
-    if hasattr(_obj, "__module__") and not isinstance(_obj, type(__import__("sys"))):
-        try:
-            _obj.__module__ = "jobweave"
-        except (AttributeError, TypeError):
-            pass
-del _name, _obj
+    with _suppress(AttributeError, TypeError):
+        globals()[_name].__module__ = "jobweave"
+del _name

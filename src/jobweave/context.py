@@ -15,7 +15,8 @@ class Context:
     """What a running job knows about its run; one per attempt."""
 
     __slots__ = (
-        "_stop",
+        "_event",
+        "_stopped",
         "attempt",
         "job",
         "previous_outputs",
@@ -33,7 +34,6 @@ class Context:
         tags: tuple[str, ...] = (),
         recovered: bool = False,
         previous_outputs: Any = None,
-        stop: threading.Event | None = None,
     ) -> None:
         self.run_id = run_id
         """The run this attempt belongs to."""
@@ -47,7 +47,10 @@ class Context:
         """True when a recovered journal already holds this job's outputs."""
         self.previous_outputs = previous_outputs
         """The outputs the recovered journal holds, when ``recovered``."""
-        self._stop = stop if stop is not None else threading.Event()
+        # The event is made only when someone waits: most jobs never do, and an Event
+        # per attempt is a measurable share of a no-op job's cost.
+        self._stopped = False
+        self._event: threading.Event | None = None
 
     @property
     def token(self) -> str:
@@ -57,20 +60,29 @@ class Context:
     @property
     def cancelled(self) -> bool:
         """True once the run was cancelled or this attempt timed out."""
-        return self._stop.is_set()
+        return self._stopped
 
     def check(self) -> None:
         """Raise :class:`Interrupted` if the job should stop; call it in long loops."""
-        if self._stop.is_set():
+        if self._stopped:
             raise Interrupted(f"{self.job}: stop requested")
 
     def wait(self, seconds: float) -> bool:
         """Sleep up to ``seconds``; return True early if the job should stop."""
-        return self._stop.wait(seconds)
+        if self._event is None:
+            self._event = threading.Event()
+        # request_stop sets the flag before it looks for the event, so checking the
+        # flag after creating the event cannot miss a stop.
+        if self._stopped:
+            return True
+        return self._event.wait(seconds)
 
     def request_stop(self) -> None:
         """Ask the job to stop (the engine calls this on cancel and timeout)."""
-        self._stop.set()
+        self._stopped = True
+        event = self._event
+        if event is not None:
+            event.set()
 
     def __repr__(self) -> str:
         return f"Context(run_id={self.run_id!r}, job={self.job!r}, attempt={self.attempt})"

@@ -56,7 +56,7 @@ class DefinitionError(JobweaveError):
         return f"{where}{field}{self.message}"
 
 
-class ReferenceError_(DefinitionError):  # noqa: N801 - avoid shadowing the builtin
+class ReferenceError_(DefinitionError):  # trailing _: the builtin ReferenceError exists
     """A ``"package.module:function"`` or ``"file.py:name"`` reference that does not resolve."""
 
 

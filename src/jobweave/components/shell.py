@@ -67,9 +67,10 @@ def run(
             if context.cancelled:
                 _stop(proc)
                 raise Interrupted(f"{context.job}: command stopped (pid {proc.pid})") from None
-    result = {"returncode": code, "stdout": out.text(), "stderr": err.text()}
+    stderr = err.text()
+    result: dict[str, Any] = {"returncode": code, "stdout": out.text(), "stderr": stderr}
     if code != 0:
-        tail = result["stderr"].strip().splitlines()[-3:]
+        tail = stderr.strip().splitlines()[-3:]
         detail = (": " + " | ".join(tail)) if tail else ""
         raise JobFailure(f"command exited with status {code}{detail}")
     return result

@@ -35,6 +35,10 @@ from jobweave.store.sql import SqlStore
 
 log = logging.getLogger("jobweave.engine")
 
+GROUP_WINDOW = 0.010
+"""Seconds completions of independent jobs may wait to share one commit."""
+GROUP_ROWS = 4096
+"""Journal records that force a commit whatever the window."""
 CANCEL_GRACE = 5.0
 """Seconds running jobs get to stop after a cancel before they are recorded cancelled."""
 
@@ -103,8 +107,12 @@ class Runtime:
         self._timer_seq = 0
         self.remaining = n
         self.seq = next_seq
-        self.rows: list[dict[str, Any]] = []
-        self.updates: dict[int, dict[str, Any]] = {}
+        """Journal sequence numbers are given at commit, so dropped rows leave no gaps."""
+        self.rows: list[tuple[Any, ...] | None] = []
+        self.start_row: dict[int, int] = {}
+        self.urgent = False
+        self.flush_at = 0.0
+        self.updates: dict[int, tuple[Any, ...]] = {}
         self.to_release: list[int] = []
         self.cancelling = False
         self.cancel_deadline = 0.0
@@ -126,7 +134,7 @@ class Runtime:
         return self._finish(started)
 
     def _loop(self) -> None:
-        get, inbox = self.inbox.get, self.inbox
+        get, get_nowait = self.inbox.get, self.inbox.get_nowait
         next_beat = time.monotonic() + HEARTBEAT_SECONDS
         while self.remaining:
             if self.stop.is_set() and not self.cancelling:
@@ -138,14 +146,14 @@ class Runtime:
                 wait = min(wait, self.timers[0][0] - now)
             if self.cancelling:
                 wait = min(wait, self.cancel_deadline - now)
+            if self.rows:
+                wait = 0.0 if self.urgent or not self.inflight else min(wait,
+                                                                         self.flush_at - now)
             outcomes: list[Outcome | None] = []
-            if self.rows or self.to_release:
-                wait = 0.0  # work to commit: do not sleep on an empty inbox
             try:
-                outcomes.append(get(timeout=max(wait, 0.0)) if wait > 0 else
-                                inbox.get_nowait())
+                outcomes.append(get(timeout=wait) if wait > 0 else get_nowait())
                 while True:
-                    outcomes.append(inbox.get_nowait())
+                    outcomes.append(get_nowait())
             except Empty:
                 pass
             for o in outcomes:
@@ -156,10 +164,11 @@ class Runtime:
                 self._fire_timers(now)
             if self.cancelling and now >= self.cancel_deadline:
                 self._expire_inflight()
-            if not self.cancelling:
-                self._dispatch()  # freed slots start new work while we commit
-            self._commit()
-            self._release()
+            self._dispatch()  # freed slots start new work before we commit
+            if self.rows and (self.urgent or not self.inflight or now >= self.flush_at
+                              or len(self.rows) >= GROUP_ROWS):
+                self._commit()
+                self._release()
             if now >= next_beat:
                 next_beat = now + HEARTBEAT_SECONDS
                 if self.store.heartbeat(self.run_id, self.owner):
@@ -209,6 +218,7 @@ class Runtime:
         self.started[i] = now
         if node.timeout is not None:
             self._timer(time.monotonic() + node.timeout, _TIMEOUT, i, attempt)
+        self.start_row[i] = len(self.rows)
         self._row(now, "started", node.name, attempt, None)
         self._update(i)
         if self.listeners:
@@ -263,7 +273,10 @@ class Runtime:
         self.finished[i] = now
         self.remaining -= 1
         data = f'{{"started":{self.started[i]!r},"output":{text}}}'
+        self._drop_start_row(i)
         self._row(now, "completed", self.nodes[i].name, attempt, data)
+        if self.down[i]:
+            self.urgent = True
         self._update(i)
         self.to_release.append(i)
 
@@ -286,6 +299,8 @@ class Runtime:
         self._final(i, FAULTED, error, now)
 
     def _final(self, i: int, state: str, error: str | None, now: float) -> None:
+        if self.down[i]:
+            self.urgent = True
         self.status[i] = state
         self.errors[i] = error
         self.finished[i] = now
@@ -338,22 +353,36 @@ class Runtime:
     # -- commit and release ----------------------------------------------------------
     def _row(self, ts: float, event: str, node: str | None, attempt: int | None,
              data: str | None) -> None:
-        self.rows.append({"run_id": self.run_id, "seq": self.seq, "ts": ts, "event": event,
-                          "node": node, "attempt": attempt, "data": data})
-        self.seq += 1
+        if not self.rows:
+            self.flush_at = time.monotonic() + GROUP_WINDOW
+        self.rows.append((ts, event, node, attempt, data))
+
+    def _drop_start_row(self, i: int) -> None:
+        """A job that finishes before its start was committed needs no start record:
+        the completion carries the start time."""
+        pos = self.start_row.pop(i, None)
+        if pos is not None:
+            self.rows[pos] = None
 
     def _update(self, i: int) -> None:
-        self.updates[i] = {"b_run": self.run_id, "b_idx": i, "status": self.status[i],
-                           "attempts": self.attempts[i], "output": self.output_json[i],
-                           "error": self.errors[i], "started_at": self.started[i],
-                           "finished_at": self.finished[i]}
+        self.updates[i] = (self.status[i], self.attempts[i], self.output_json[i],
+                           self.errors[i], self.started[i], self.finished[i], self.run_id, i)
 
     def _commit(self, run_update: dict[str, Any] | None = None) -> None:
         if not self.rows and not self.updates and run_update is None:
             return
         rows, self.rows = self.rows, []
+        self.start_row.clear()
+        self.urgent = False
+        seq, run_id = self.seq, self.run_id
+        numbered = []
+        for r in rows:
+            if r is not None:
+                numbered.append((run_id, seq, *r))
+                seq += 1
         updates, self.updates = list(self.updates.values()), {}
-        self.store.commit(self.run_id, rows, updates, run_update)
+        self.store.commit(run_id, numbered, updates, run_update)
+        self.seq = seq
 
     def _release(self) -> None:
         """Hand committed completions to listeners and downstream jobs."""

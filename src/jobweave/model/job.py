@@ -14,7 +14,7 @@ DEFAULT_SHELL_OUTPUT_LIMIT = 64 * 1024
 """Bytes of stdout and of stderr a shell job keeps (the tail)."""
 
 
-class JobState(str, enum.Enum):
+class JobState(enum.StrEnum):
     """Where a job stands. The last four are final."""
 
     PENDING = "pending"
@@ -38,7 +38,7 @@ class JobState(str, enum.Enum):
 _FINAL = frozenset({JobState.COMPLETED, JobState.FAULTED, JobState.CANCELLED, JobState.SKIPPED})
 
 
-class JobKind(str, enum.Enum):
+class JobKind(enum.StrEnum):
     """What a job runs."""
 
     PYTHON = "python"

@@ -25,7 +25,8 @@ def compile_plan(definition: Any, *, name: str | None = None, source: str | None
         raise DefinitionError("the definition holds no jobs")
     names = _names(jobs)
     position = {id(j): i for i, j in enumerate(jobs)}
-    nodes = [_node(i, j, names[i], position) for i, j in enumerate(jobs)]
+    described: dict[int, str | None] = {}
+    nodes = [_node(i, j, names[i], position, described) for i, j in enumerate(jobs)]
     _check_acyclic(nodes)
     kind = "dag" if any(n.deps for n in nodes) else "batch"
     run_name = name or (names[0] if len(nodes) == 1 else f"batch of {len(nodes)}")
@@ -85,7 +86,9 @@ def default_name(j: Job) -> str:
     if j.kind is JobKind.SLEEP:
         return f"sleep[{j.params['seconds']}]"
     if isinstance(j.target, str):
-        short = j.target.rpartition(":")[2].rpartition(".")[2]
+        module, _, attr = j.target.rpartition(":")
+        owner = module.rpartition("/")[2].removesuffix(".py").rpartition(".")[2]
+        short = f"{owner}.{attr}" if owner else attr
     else:
         short = getattr(j.target, "__name__", None) or type(j.target).__name__
     values = [v for v in j.params.values() if isinstance(v, (str, int, float, bool))]
@@ -99,7 +102,9 @@ def _clip(text: str) -> str:
     return text if len(text) <= NAME_PARAM_LIMIT else text[: NAME_PARAM_LIMIT - 1] + "…"
 
 
-def _node(index: int, j: Job, name: str, position: dict[int, int]) -> PlanNode:
+def _node(
+    index: int, j: Job, name: str, position: dict[int, int], described: dict[int, str | None]
+) -> PlanNode:
     target: str | None
     fn: Callable[..., Any] | None = None
     if j.kind is JobKind.PYTHON:
@@ -111,17 +116,20 @@ def _node(index: int, j: Job, name: str, position: dict[int, int]) -> PlanNode:
             target = j.target
         else:
             fn = j.target
-            target = refs.describe(j.target) if j.target is not None else None
+            fn_id = id(fn)
+            if fn_id not in described:
+                described[fn_id] = refs.describe(fn) if fn is not None else None
+            target = described[fn_id]
     else:
         target = j.target if isinstance(j.target, str) else None
-    params: dict[str, Any] = {}
+    params: dict[str, Any] = dict(j.params)
     bindings = []
     for key, value in j.params.items():
         if isinstance(value, OutputRef):
             bindings.append(Binding(key, tuple(position[id(s)] for s in value.jobs), value.many))
-        else:
-            params[key] = value
-    deps = tuple(dict.fromkeys(position[id(d)] for d in j.upstream))
+            del params[key]
+    upstream = j.upstream
+    deps = tuple(dict.fromkeys(position[id(d)] for d in upstream)) if upstream else ()
     return PlanNode(
         index=index, name=name, kind=j.kind.value, target=target, params=params, deps=deps,
         bindings=tuple(bindings), retries=j.retries, retry_delay=float(j.retry_delay),

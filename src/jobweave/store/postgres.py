@@ -11,6 +11,8 @@ from jobweave.store.sql import SqlStore
 class PostgresStore(SqlStore):
     """Runs and journals in PostgreSQL tables named ``jobweave_*``."""
 
+    placeholder = "%s"
+
     def __init__(self, url: str) -> None:
         try:
             import psycopg  # noqa: F401

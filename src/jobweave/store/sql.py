@@ -8,34 +8,40 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, func, select
+from sqlalchemy import Connection, Engine, and_, func, select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from jobweave.errors import RunNotFoundError, RunOwnedError, RunStateError, StoreError
 from jobweave.store import schema as s
 from jobweave.store.base import JobRecord, RunRecord, owner_alive
 
-_UPDATE_JOB = (
-    s.jobs.update()
-    .where(and_(s.jobs.c.run_id == bindparam("b_run"), s.jobs.c.idx == bindparam("b_idx")))
-    .values(
-        status=bindparam("status"),
-        attempts=bindparam("attempts"),
-        output=bindparam("output"),
-        error=bindparam("error"),
-        started_at=bindparam("started_at"),
-        finished_at=bindparam("finished_at"),
-    )
-)
+JOURNAL_COLUMNS = ("run_id", "seq", "ts", "event", "node", "attempt", "data")
+"""Order of the values in a journal row tuple given to :meth:`SqlStore.commit`."""
+JOB_UPDATE_COLUMNS = ("status", "attempts", "output", "error", "started_at", "finished_at",
+                      "run_id", "idx")
+"""Order of the values in a job update tuple given to :meth:`SqlStore.commit`."""
 
 
 class SqlStore:
     """The store shared by SQLite and PostgreSQL; dialect modules adjust connection setup."""
 
+    placeholder = "?"
+    """The driver's positional parameter marker."""
+
     def __init__(self, engine: Engine, url: str) -> None:
         self.engine = engine
         self.url = url
         self._ensure_schema()
+        # The per-job path (journal appends, projection updates) goes to the driver's
+        # executemany directly: SQLAlchemy's per-row parameter processing would cost
+        # more than the database itself.
+        p = self.placeholder
+        self._sql_journal = (f"INSERT INTO {s.journal.name} ({', '.join(JOURNAL_COLUMNS)}) "
+                             f"VALUES ({', '.join([p] * len(JOURNAL_COLUMNS))})")
+        sets = ", ".join(f"{c} = {p}" for c in JOB_UPDATE_COLUMNS[:6])
+        self._sql_job = f"UPDATE {s.jobs.name} SET {sets} WHERE run_id = {p} AND idx = {p}"
+        self._sql_new_job = (f"INSERT INTO {s.jobs.name} (run_id, idx, name, kind, status, "
+                             f"attempts, tags) VALUES ({', '.join([p] * 7)})")
 
     # -- transactions ---------------------------------------------------------------
     @contextmanager
@@ -118,9 +124,8 @@ class SqlStore:
                 digest=digest, options=json.dumps(options), total=len(jobs), created_at=now,
                 cancel_requested=0, parent_run=parent_run,
             ))
-            conn.execute(s.jobs.insert(), [
-                {"run_id": run_id, "idx": i, "name": n, "kind": k, "status": "pending",
-                 "attempts": 0, "tags": json.dumps(list(t)) if t else None}
+            conn.exec_driver_sql(self._sql_new_job, [
+                (run_id, i, n, k, "pending", 0, json.dumps(list(t)) if t else None)
                 for i, n, k, t in jobs
             ])
             data = {"definition": definition, "digest": digest, "options": options,
@@ -163,16 +168,19 @@ class SqlStore:
     def commit(
         self,
         run_id: str,
-        journal_rows: Sequence[dict[str, Any]],
-        job_updates: Sequence[dict[str, Any]],
+        journal_rows: Sequence[tuple[Any, ...]],
+        job_updates: Sequence[tuple[Any, ...]],
         run_update: dict[str, Any] | None = None,
     ) -> None:
-        """Append journal records and update the projections in one transaction."""
+        """Append journal records and update the projections in one transaction.
+
+        Rows are tuples in the order of ``JOURNAL_COLUMNS`` and ``JOB_UPDATE_COLUMNS``.
+        """
         with self._tx() as conn:
             if journal_rows:
-                conn.execute(s.journal.insert(), list(journal_rows))
+                conn.exec_driver_sql(self._sql_journal, list(journal_rows))
             if job_updates:
-                conn.execute(_UPDATE_JOB, list(job_updates))
+                conn.exec_driver_sql(self._sql_job, list(job_updates))
             if run_update:
                 conn.execute(s.runs.update().where(s.runs.c.run_id == run_id)
                              .values(**run_update))

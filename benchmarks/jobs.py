@@ -1,0 +1,33 @@
+"""Job targets of the workloads: module-level, so runs store them by reference."""
+
+from __future__ import annotations
+
+import time
+
+SLEEP_SECONDS = 0.05
+"""How long each W4 job sleeps."""
+
+
+def noop(i: int) -> int:
+    """A job that does nothing but return a small int derived from its parameter."""
+    return i % 7
+
+
+def total(parts: list[int]) -> int:
+    """Sum the outputs of the fan-out jobs (W1+sum)."""
+    return sum(parts)
+
+
+def step(prev: int | None = None) -> int:
+    """One link of the chain (W2): the previous link's output plus one."""
+    return (prev or 0) + 1
+
+
+def layer_job(layer: int, i: int) -> int:
+    """A job of the layered graph (W3); its dependencies are ordering only."""
+    return layer
+
+
+def nap(seconds: float = SLEEP_SECONDS) -> None:
+    """Sleep in Python (W4): time spent waiting, not computing."""
+    time.sleep(seconds)

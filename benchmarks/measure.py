@@ -1,0 +1,117 @@
+"""Measure one workload at one size, in the fresh process the suite starts for it.
+
+``python -m benchmarks.measure W1 10000 --repeat 3`` runs the jobweave version
+``repeat`` times (each with its own SQLite store in a new temporary folder), reads the
+process's peak RSS, then runs the bare thread-pool version ``repeat`` times, and writes
+one JSON object on stdout. The jobweave runs go first so the peak is theirs alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import resource
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from typing import Any
+
+import jobweave as jw
+from benchmarks.workloads import WORKLOADS, Workload
+
+
+def rss_mib(field: str = "VmRSS") -> float | None:
+    """A memory figure of this process from /proc (Linux), in MiB."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def peak_mib() -> float:
+    """The RSS high-water mark of this process so far, in MiB."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # Linux reports KiB, macOS bytes
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def run_jobweave(workload: Workload, n: int) -> tuple[float, float]:
+    """One timed jobweave run: (seconds building the jobs, seconds inside ``jw.run``)."""
+    folder = tempfile.mkdtemp(prefix="jobweave-bench-")
+    try:
+        gc.collect()
+        t0 = time.perf_counter()
+        definition, check = workload.build(n)
+        t1 = time.perf_counter()
+        result = jw.run(definition, store=os.path.join(folder, "bench.db"),
+                        concurrency=workload.concurrency)
+        t2 = time.perf_counter()
+        check(result)
+        del result, definition
+        gc.collect()  # lets the run's SQLite connections close before the folder goes
+        return t1 - t0, t2 - t1
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def run_bare(workload: Workload, n: int) -> float:
+    """One timed run of the same work on a bare ``ThreadPoolExecutor``."""
+    gc.collect()
+    t0 = time.perf_counter()
+    workload.bare(n)
+    return time.perf_counter() - t0
+
+
+def measure(workload: Workload, n: int, repeat: int) -> dict[str, Any]:
+    """Every figure of one case, as a JSON-ready dict."""
+    baseline = rss_mib()
+    builds, runs = [], []
+    for _ in range(repeat):
+        build_s, run_s = run_jobweave(workload, n)
+        builds.append(build_s)
+        runs.append(run_s)
+    peak = peak_mib()
+    bare = [run_bare(workload, n) for _ in range(repeat)]
+    run_s = statistics.median(runs)
+    bare_s = statistics.median(bare)
+    jobs = workload.jobs(n)
+    return {
+        "workload": workload.key,
+        "n": n,
+        "jobs": jobs,
+        "repeat": repeat,
+        "build_s": statistics.median(builds),
+        "run_s": run_s,
+        "runs_s": runs,
+        "jobs_per_s": jobs / run_s if run_s > 0 else None,
+        "peak_mib": peak,
+        "baseline_mib": baseline,
+        "bare_s": bare_s,
+        "bare_runs_s": bare,
+        "bare_jobs_per_s": jobs / bare_s if bare_s > 0 else None,
+        "ratio": run_s / bare_s if bare_s > 0 else None,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.measure",
+                                     description=__doc__.split("\n")[0])
+    parser.add_argument("workload", choices=sorted(WORKLOADS))
+    parser.add_argument("n", type=int)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args(argv)
+    figures = measure(WORKLOADS[args.workload], args.n, max(1, args.repeat))
+    sys.stdout.write(json.dumps(figures) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

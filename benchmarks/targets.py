@@ -1,0 +1,53 @@
+"""The targets printed beside the figures, each judged PASS or MISS."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+W4_IDEAL_S = 0.2
+"""200 jobs of 0.05 s at concurrency 50: four waves of sleeping."""
+W4_TOLERANCE = 0.15
+
+
+@dataclass(frozen=True)
+class Target:
+    """A limit on one figure of one case."""
+
+    workload: str
+    n: int
+    metric: str
+    """A key of the case's figures: ``run_s`` or ``peak_mib``."""
+    limit: float
+    """The figure must not exceed this."""
+    text: str
+    """How the table shows the target."""
+
+    def judge(self, case: dict[str, Any]) -> str:
+        value = case.get(self.metric)
+        if value is None:
+            return "n/a"
+        return "PASS" if value <= self.limit else "MISS"
+
+    def to_json(self, case: dict[str, Any] | None) -> dict[str, Any]:
+        return {"workload": self.workload, "n": self.n, "metric": self.metric,
+                "limit": self.limit, "target": self.text,
+                "value": None if case is None else case.get(self.metric),
+                "status": "not run" if case is None else self.judge(case)}
+
+
+TARGETS: tuple[Target, ...] = (
+    Target("W1", 10_000, "run_s", 1.0, "< 1.0 s"),
+    Target("W1", 100_000, "run_s", 12.0, "< 12 s"),
+    Target("W1", 100_000, "peak_mib", 400.0, "< 400 MiB"),
+    Target("W1+sum", 10_000, "run_s", 2.0, "< 2 s"),
+    Target("W2", 10_000, "run_s", 2.0, "< 2 s"),
+    Target("W3", 10_000, "run_s", 2.0, "< 2 s"),
+    Target("W4", 200, "run_s", W4_IDEAL_S * (1 + W4_TOLERANCE),
+           f"<= {W4_IDEAL_S * (1 + W4_TOLERANCE):.2f} s (0.2 s + 15%)"),
+)
+
+
+def targets_for(case: dict[str, Any]) -> list[Target]:
+    """The targets that apply to one case."""
+    return [t for t in TARGETS if t.workload == case["workload"] and t.n == case["n"]]

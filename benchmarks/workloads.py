@@ -1,0 +1,191 @@
+"""The workloads: each one built for jobweave and run again on a bare thread pool.
+
+A workload knows how to build its jobweave definition for a size ``n`` (with a check of
+the run's result), and how to do the same work on ``concurrent.futures`` alone, so the
+suite can print the ratio jobweave/bare beside every figure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any
+
+import jobweave as jw
+from benchmarks.jobs import layer_job, nap, noop, step, total
+from jobweave.settings import DEFAULT_THREADS
+
+LAYERS = 10
+"""W3 has this many layers of n / LAYERS jobs."""
+SLEEP_JOBS = 200
+SLEEP_CONCURRENCY = 50
+
+Check = Callable[[Any], None]
+"""Raises ``AssertionError`` when a run's result is not what the workload expects."""
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One benchmark shape, runnable at several sizes."""
+
+    key: str
+    """Short id used by ``--only`` and as the JSON key."""
+    title: str
+    description: str
+    sizes: tuple[int, ...]
+    """Sizes of a full run."""
+    quick_sizes: tuple[int, ...]
+    """Sizes of a ``--quick`` run."""
+    build: Callable[[int], tuple[Any, Check]]
+    """Build the jobweave definition for size n, and the check of its result."""
+    bare: Callable[[int], None]
+    """Do the same work on a bare ThreadPoolExecutor (raises if the result is wrong)."""
+    jobs: Callable[[int], int] = lambda n: n
+    """How many jobs size n makes."""
+    concurrency: int | None = None
+    """Passed to ``jw.run``; None keeps the default."""
+    fixed_size: bool = False
+    """The size is part of the workload's definition (``--n`` does not change it)."""
+
+
+def _expect(ok: bool, what: str) -> None:
+    if not ok:
+        raise AssertionError(what)
+
+
+def _check_ok(result: Any) -> None:
+    _expect(result.ok, f"run ended {result.status}: {result.counts()}")
+
+
+# -- W1 fan-out ----------------------------------------------------------------------
+def _fanout(n: int) -> tuple[Any, Check]:
+    return jw.batch(jw.job(noop, i=i) for i in range(n)), _check_ok
+
+
+def _fanout_bare(n: int) -> None:
+    with ThreadPoolExecutor(max_workers=DEFAULT_THREADS) as pool:
+        futures = [pool.submit(noop, i) for i in range(n)]
+        wait(futures)
+    _expect(all(f.exception() is None for f in futures), "a bare fan-out job failed")
+
+
+# -- W1+sum fan-out plus a final job fed every output --------------------------------
+def _expected_sum(n: int) -> int:
+    return sum(noop(i) for i in range(n))
+
+
+def _fanout_sum(n: int) -> tuple[Any, Check]:
+    parts = [jw.job(noop, i=i) for i in range(n)]
+    final = jw.job(total, parts=jw.output(parts))
+
+    def check(result: Any) -> None:
+        _check_ok(result)
+        got = result.jobs[-1].output
+        _expect(got == _expected_sum(n), f"sum job returned {got!r}")
+
+    return jw.batch(parts, final), check
+
+
+def _fanout_sum_bare(n: int) -> None:
+    with ThreadPoolExecutor(max_workers=DEFAULT_THREADS) as pool:
+        futures = [pool.submit(noop, i) for i in range(n)]
+        parts = [f.result() for f in futures]
+        got = pool.submit(total, parts).result()
+    _expect(got == _expected_sum(n), f"bare sum returned {got!r}")
+
+
+# -- W2 chain ----------------------------------------------------------------------
+def _chain(n: int) -> tuple[Any, Check]:
+    links = [jw.job(step)]
+    for _ in range(n - 1):
+        links.append(jw.job(step, prev=jw.output(links[-1])))
+
+    def check(result: Any) -> None:
+        _check_ok(result)
+        got = result.jobs[-1].output
+        _expect(got == n, f"last link returned {got!r}, expected {n}")
+
+    return jw.batch(links), check
+
+
+def _chain_bare(n: int) -> None:
+    with ThreadPoolExecutor(max_workers=DEFAULT_THREADS) as pool:
+        prev: int | None = None
+        for _ in range(n):
+            prev = pool.submit(step, prev).result()
+    _expect(prev == n, f"bare chain ended at {prev!r}")
+
+
+# -- W3 layered --------------------------------------------------------------------
+def _width(n: int) -> int:
+    if n % LAYERS or n < LAYERS:
+        raise ValueError(f"W3 needs a size that is a multiple of {LAYERS}, got {n}")
+    return n // LAYERS
+
+
+def _layered(n: int) -> tuple[Any, Check]:
+    width = _width(n)
+    layers = [[jw.job(layer_job, layer=0, i=i) for i in range(width)]]
+    for layer in range(1, LAYERS):
+        before = layers[-1]
+        # each job waits for two neighbours of the layer before (wrapping around)
+        layers.append([jw.job(layer_job, layer=layer, i=i,
+                              after=[before[i], before[(i + 1) % width]])
+                       for i in range(width)])
+    return jw.batch(layers), _check_ok
+
+
+def _layered_bare(n: int) -> None:
+    width = _width(n)
+    with ThreadPoolExecutor(max_workers=DEFAULT_THREADS) as pool:
+        for layer in range(LAYERS):
+            futures = [pool.submit(layer_job, layer, i) for i in range(width)]
+            wait(futures)
+            _expect(all(f.exception() is None for f in futures), "a bare layer job failed")
+
+
+# -- W4 sleep fan-out ----------------------------------------------------------------
+def _sleeps(n: int) -> tuple[Any, Check]:
+    return jw.batch(jw.job(nap) for _ in range(n)), _check_ok
+
+
+def _sleeps_bare(n: int) -> None:
+    with ThreadPoolExecutor(max_workers=SLEEP_CONCURRENCY) as pool:
+        futures = [pool.submit(nap) for _ in range(n)]
+        wait(futures)
+    _expect(all(f.exception() is None for f in futures), "a bare sleep job failed")
+
+
+WORKLOADS: dict[str, Workload] = {w.key: w for w in (
+    Workload("W1", "fan-out", "N no-op jobs in one batch",
+             (1_000, 10_000, 100_000), (1_000,), _fanout, _fanout_bare),
+    Workload("W1+sum", "fan-out + sum", "W1 plus one job summing every output",
+             (1_000, 10_000, 100_000), (1_000,), _fanout_sum, _fanout_sum_bare,
+             jobs=lambda n: n + 1),
+    Workload("W2", "chain", "N jobs, each fed the previous one's output",
+             (1_000, 10_000), (1_000,), _chain, _chain_bare),
+    Workload("W3", "layered", f"{LAYERS} layers of N/{LAYERS} jobs, each after 2 of the "
+             "layer before", (1_000, 10_000), (1_000,), _layered, _layered_bare),
+    Workload("W4", "sleep fan-out", f"{SLEEP_JOBS} jobs sleeping 0.05 s, concurrency "
+             f"{SLEEP_CONCURRENCY}", (SLEEP_JOBS,), (SLEEP_JOBS,), _sleeps, _sleeps_bare,
+             concurrency=SLEEP_CONCURRENCY, fixed_size=True),
+)}
+
+_ALIASES = {"W1S": "W1+sum", "W1+SUM": "W1+sum", "W1SUM": "W1+sum"}
+
+
+def select(names: str | None) -> list[Workload]:
+    """The workloads named in a comma-separated list (all of them for None)."""
+    if not names:
+        return list(WORKLOADS.values())
+    chosen = []
+    for raw in names.split(","):
+        key = raw.strip().upper()
+        key = _ALIASES.get(key, key)
+        if key not in WORKLOADS:
+            raise ValueError(f"unknown workload {raw.strip()!r}; "
+                             f"choose from {', '.join(WORKLOADS)} (W1S = W1+sum)")
+        if WORKLOADS[key] not in chosen:
+            chosen.append(WORKLOADS[key])
+    return chosen

@@ -1,0 +1,191 @@
+"""The definition file format, as pydantic models: validation and the JSON Schema.
+
+A file holds one top-level mapping. Today its ``kind`` is ``batch`` (the default): a run
+name, a concurrency limit and a list of ``jobs``. Each item of ``jobs`` is one of
+
+* a Python job (``target:``), a shell job (``shell:``), a sleep (``sleep:``),
+* a group (``batch:``) of further items, flattened into the same run,
+* a plain list of further items, flattened as well.
+
+Which one an item is follows from the one key among ``target``/``shell``/``sleep``/
+``batch`` that it holds; the models forbid unknown fields, so a typo is an error.
+
+These models only describe and check the *shape* of a file. Names, references between
+jobs and ``module:function`` targets are checked by :mod:`jobweave.loader.build`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    WithJsonSchema,
+)
+from typing_extensions import TypeAliasType
+
+ITEM_KEYS = {"target": "python-job", "shell": "shell-job", "sleep": "sleep-job",
+             "batch": "group"}
+"""The key that makes an item what it is → the tag pydantic reports it under."""
+
+LIST_TAG = "list"
+"""The tag of an item that is a plain list of further items."""
+
+KIND_TAGS: frozenset[str] = frozenset()
+"""Tags of the top-level union of file kinds; empty while ``batch`` is the only kind.
+
+When ``kind: schedule`` joins, the top level becomes a discriminated union and pydantic
+puts the kind into error locations; the loader strips the tags named here.
+"""
+
+BINDING_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "title": "OutputBinding",
+    "description": "Pass other jobs' outputs: {output: name} gives that job's output, "
+                   "{output: [a, b]} (or a group's name) the list of their outputs.",
+    "properties": {"output": {"anyOf": [
+        {"type": "string", "minLength": 1},
+        {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
+    ]}},
+    "required": ["output"],
+    "additionalProperties": False,
+}
+
+
+def _one_or_many(value: Any) -> Any:
+    """Let ``after: setup`` stand for ``after: [setup]``."""
+    return [value] if isinstance(value, str) else value
+
+
+Name = Annotated[str, Field(min_length=1, pattern=r"\S", description=(
+    "Unique name in the file; other jobs refer to it in `after` and `output`."))]
+Names = Annotated[
+    list[Annotated[str, Field(min_length=1)]],
+    BeforeValidator(_one_or_many, json_schema_input_type=Union[str, list[str]]),  # noqa: UP007
+    Field(description="Names of jobs (or groups) that must complete before this starts."),
+]
+Seconds = Annotated[float, Field(ge=0)]
+ParamValue = Annotated[Any, WithJsonSchema({"anyOf": [BINDING_SCHEMA, {}]})]
+
+
+class _Spec(BaseModel):
+    # strict: YAML already gives typed values, so "2" is not quietly taken for 2
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+
+class _Retrying(_Spec):
+    retries: int = Field(0, ge=0, description="How many times a faulted attempt is tried again.")
+    retry_delay: Seconds = Field(0.0, description="Seconds before the first retry.")
+    backoff: float = Field(1.0, ge=1, description="Multiplier of the delay for each further "
+                                                  "retry (delay × backoff^k).")
+    timeout: float | None = Field(None, gt=0, description="Seconds one attempt may run before "
+                                                          "it is faulted.")
+    run_anyway: bool = Field(False, description="Run even when a job it depends on did not "
+                                                "complete (instead of being skipped).")
+
+
+class PythonJob(_Retrying):
+    """A job that calls a Python function."""
+
+    name: Name | None = None
+    target: str = Field(pattern=r"^[^:]+:[^:]+$", description=(
+        "'package.module:function' or 'path/file.py:function' (a relative path is relative "
+        "to the folder of the definition file)."))
+    params: dict[str, ParamValue] = Field(default_factory=dict, description=(
+        "Keyword arguments of the function. A value {output: ...} passes other jobs' outputs."))
+    tags: list[str] = Field(default_factory=list, description="Free labels.")
+    after: Names = Field(default_factory=list)
+    execute_when_recovering: bool = Field(False, description=(
+        "Invoke this job even when a recovered journal already holds its outputs."))
+
+
+class ShellJob(_Retrying):
+    """A job that runs a shell command; a non-zero exit status faults it."""
+
+    name: Name | None = None
+    shell: str = Field(min_length=1, pattern=r"\S", description="The command line.")
+    cwd: str | None = Field(None, description=(
+        "Working folder (a relative path is relative to the definition file's folder)."))
+    env: dict[str, str] | None = Field(None, description="Extra environment variables.")
+    tags: list[str] = Field(default_factory=list, description="Free labels.")
+    after: Names = Field(default_factory=list)
+
+
+class SleepJob(_Spec):
+    """A job that waits a number of seconds."""
+
+    name: Name | None = None
+    sleep: Seconds = Field(description="Seconds to wait.")
+    tags: list[str] = Field(default_factory=list, description="Free labels.")
+    after: Names = Field(default_factory=list)
+
+
+class Group(_Spec):
+    """Items run in the same run; the group's name, ``after`` and ``tags`` apply to each."""
+
+    name: Name | None = None
+    batch: list[Item] = Field(description="The items of the group (flattened).")
+    tags: list[str] = Field(default_factory=list, description="Labels added to every job.")
+    after: Names = Field(default_factory=list)
+
+
+def item_tag(value: Any) -> str | None:
+    """Which kind of item ``value`` is (None when it cannot tell: a clear error follows)."""
+    if isinstance(value, list):
+        return LIST_TAG
+    if isinstance(value, dict):
+        found = [tag for key, tag in ITEM_KEYS.items() if key in value]
+        return found[0] if len(found) == 1 else None
+    return None
+
+
+Item = TypeAliasType("Item", Annotated[
+    Union[  # noqa: UP007 - the tagged members read better stacked
+        Annotated[PythonJob, Tag("python-job")],
+        Annotated[ShellJob, Tag("shell-job")],
+        Annotated[SleepJob, Tag("sleep-job")],
+        Annotated[Group, Tag("group")],
+        Annotated[list["Item"], Tag(LIST_TAG)],
+    ],
+    Discriminator(item_tag, custom_error_type="item_kind",
+                  custom_error_message="an item needs exactly one of target, shell, sleep, "
+                                       "batch"),
+])
+"""One entry of a ``jobs`` or ``batch`` list."""
+
+Leaf = PythonJob | ShellJob | SleepJob
+"""The items that become one job each."""
+
+TAG_MODELS: dict[str, type[_Spec]] = {
+    "python-job": PythonJob, "shell-job": ShellJob, "sleep-job": SleepJob, "group": Group,
+}
+"""Tag → model, to name the allowed fields when an unknown one shows up."""
+
+
+class BatchFile(_Spec):
+    """A file of ``kind: batch``: jobs (and nested lists and groups) run concurrently."""
+
+    model_config = ConfigDict(title="jobweave definition")
+
+    schema_: str | None = Field(None, alias="$schema", description=(
+        "The JSON Schema this file follows (for editors); ignored by jobweave."))
+    kind: Literal["batch"] = Field("batch", description="What the file defines.")
+    name: Name | None = Field(None, description="The run's name.")
+    concurrency: int | None = Field(None, ge=1, description="How many jobs run at once.")
+    jobs: list[Item] = Field(min_length=1, description=(
+        "The jobs; items may be nested lists and groups, which are flattened."))
+
+
+# `kind: schedule` (an ordered list of batches) joins here as a second model, and then
+#     DefinitionFile = Annotated[BatchFile | ScheduleFile, Field(discriminator="kind")]
+# with their tags listed in KIND_TAGS; build.build() gets the matching branch.
+DefinitionFile = BatchFile
+"""Every kind of definition file."""
+
+Group.model_rebuild()
+BatchFile.model_rebuild()

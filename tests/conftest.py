@@ -1,0 +1,65 @@
+"""Shared fixtures: real SQLite files, the real PostgreSQL on 127.0.0.1, services policy."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # so subprocesses and tests can import tests.jobs
+
+PG_ADMIN_URL = os.environ.get("JOBWEAVE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def require_service(name: str, reason: str) -> None:
+    """Skip (or fail under JOBWEAVE_REQUIRE_SERVICES=1) when a service is absent."""
+    if os.environ.get("JOBWEAVE_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"{name} is required (JOBWEAVE_REQUIRE_SERVICES=1) but {reason}")
+    pytest.skip(f"{name} not available: {reason}")
+
+
+@pytest.fixture
+def store_url(tmp_path: Path) -> str:
+    """A fresh SQLite store file."""
+    return str(tmp_path / "store.db")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run every test in its own folder so the default store never leaks between tests."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("JOBWEAVE_STORE", raising=False)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        [str(ROOT), str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]))
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database, dropped afterwards."""
+    try:
+        import psycopg
+    except ImportError:
+        require_service("PostgreSQL", "psycopg is not installed")
+    name = "jobweave_t_" + secrets.token_hex(4)
+    try:
+        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
+    except Exception as exc:
+        require_service("PostgreSQL", f"cannot connect to {PG_ADMIN_URL}: {exc}")
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    url = f"{base}/{name}"
+    try:
+        yield url
+    finally:
+        from jobweave.store import close_all
+
+        close_all()
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
