@@ -35,7 +35,8 @@ def machine_info() -> dict[str, Any]:
         "sqlite": sqlite3.sqlite_version,
         "sqlalchemy": sqlalchemy.__version__,
         "jobweave": jobweave.__version__,
-        "commit": _commit(),
+        "jobweave_path": str(Path(jobweave.__file__).resolve().parent),
+        "commit": _commit(Path(jobweave.__file__).resolve().parent),
         "env": {k: v for k, v in os.environ.items() if k.startswith("JOBWEAVE_")},
     }
 
@@ -60,20 +61,19 @@ def _memory_gib() -> float | None:
     return None
 
 
-def _commit() -> str | None:
-    """The checked-out commit, with ``+dirty`` for local edits.
+def _commit(where: Path) -> str | None:
+    """The commit of the checkout holding jobweave, with ``+dirty`` for local edits.
 
     Read-only queries: ``--no-optional-locks`` keeps ``git status`` from rewriting the index.
     """
-    root = Path(__file__).resolve().parent.parent
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root,
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=where,
                               capture_output=True, text=True, timeout=10)
         if head.returncode != 0:
             return None
         dirty = subprocess.run(["git", "--no-optional-locks", "status", "--porcelain",
                                 "--untracked-files=no"],
-                               cwd=root, capture_output=True, text=True, timeout=10)
+                               cwd=where, capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.SubprocessError):
         return None
     return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")

@@ -43,6 +43,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "latest.json)")
     p.add_argument("--fail-on-miss", action="store_true",
                    help="exit 1 when a target is missed (misses are reported either way)")
+    p.add_argument("--show", type=Path, metavar="FILE",
+                   help="print the table of a saved results file instead of running")
     p.add_argument("--profile", metavar="WORKLOAD",
                    help="instead of the suite, profile one workload (see benchmarks.profile); "
                         "the size is the first --n value")
@@ -52,6 +54,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     try:
         args.workloads = select(args.only)
         args.sizes = _sizes(args.n)
+        for w in args.workloads:
+            bad = [n for n in args.sizes or () if n % w.size_step and not w.fixed_size]
+            if bad:
+                raise ValueError(f"{w.key} needs sizes that are multiples of {w.size_step}, "
+                                 f"got {bad[0]}")
     except ValueError as exc:
         p.error(str(exc))
     if args.repeat is None:
@@ -102,6 +109,21 @@ def _progress(text: str) -> None:
     sys.stderr.flush()
 
 
+def _print(info: dict[str, Any], repeat: int, results: list[dict[str, Any]],
+           judged: list[dict[str, Any]], *, markdown: bool) -> dict[str, int]:
+    """Print the machine, the table and the target tally; return the tally."""
+    print("\n".join(machine_lines(info)))
+    print(f"median of {repeat} run(s) per case; run s = inside jw.run, build s = making "
+          "the jobs; x bare = jobweave / bare ThreadPoolExecutor")
+    print()
+    print(table(results, markdown=markdown))
+    print()
+    counts = {s: sum(1 for t in judged if t["status"] == s) for s in ("PASS", "MISS")}
+    print(f"targets: {counts['PASS']} PASS, {counts['MISS']} MISS, "
+          f"{len(judged) - counts['PASS'] - counts['MISS']} not run")
+    return counts
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.profile:
@@ -109,6 +131,13 @@ def main(argv: list[str] | None = None) -> int:
 
         extra = ["--n", str(args.sizes[0])] if args.sizes else []
         return profile_main([args.profile, *extra])
+
+    if args.show:
+        shown = json.loads(args.show.read_text())
+        results = [c for w in shown["workloads"].values() for c in w["cases"]]
+        _print(shown["machine"], shown["options"]["repeat"], results, shown["targets"],
+               markdown=args.markdown)
+        return 0
 
     info = machine_info()
     began = time.time()
@@ -147,18 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(document, indent=2) + "\n")
 
-    print("\n".join(machine_lines(info)))
-    print(f"median of {args.repeat} run(s) per case; run s = inside jw.run, build s = making "
-          "the jobs; x bare = jobweave / bare ThreadPoolExecutor")
-    print()
-    if args.markdown:
-        print(table(results, markdown=True))
-    else:
-        print(table(results))
-    print()
-    counts = {s: sum(1 for t in judged if t["status"] == s) for s in ("PASS", "MISS")}
-    print(f"targets: {counts['PASS']} PASS, {counts['MISS']} MISS, "
-          f"{len(judged) - counts['PASS'] - counts['MISS']} not run")
+    counts = _print(info, args.repeat, results, judged, markdown=args.markdown)
     for failure in failures:
         print(f"FAILED {failure['workload']} N={failure['n']}: {failure['error']}",
               file=sys.stderr)

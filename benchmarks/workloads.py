@@ -47,6 +47,8 @@ class Workload:
     """Passed to ``jw.run``; None keeps the default."""
     fixed_size: bool = False
     """The size is part of the workload's definition (``--n`` does not change it)."""
+    size_step: int = 1
+    """Sizes must be multiples of this."""
 
 
 def _expect(ok: bool, what: str) -> None:
@@ -166,7 +168,8 @@ WORKLOADS: dict[str, Workload] = {w.key: w for w in (
     Workload("W2", "chain", "N jobs, each fed the previous one's output",
              (1_000, 10_000), (1_000,), _chain, _chain_bare),
     Workload("W3", "layered", f"{LAYERS} layers of N/{LAYERS} jobs, each after 2 of the "
-             "layer before", (1_000, 10_000), (1_000,), _layered, _layered_bare),
+             "layer before", (1_000, 10_000), (1_000,), _layered, _layered_bare,
+             size_step=LAYERS),
     Workload("W4", "sleep fan-out", f"{SLEEP_JOBS} jobs sleeping 0.05 s, concurrency "
              f"{SLEEP_CONCURRENCY}", (SLEEP_JOBS,), (SLEEP_JOBS,), _sleeps, _sleeps_bare,
              concurrency=SLEEP_CONCURRENCY, fixed_size=True),

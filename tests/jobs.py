@@ -34,3 +34,121 @@ def nap(seconds: float = 0.05) -> float:
 
 def pid() -> int:
     return os.getpid()
+
+
+# -- engine and store suite (tests/engine, tests/store) --------------------------------
+# Shared state is keyed by a caller-chosen key (or the run id), so tests never see each
+# other's records even when they run in one process.
+import threading as _threading  # noqa: E402
+
+_lock = _threading.Lock()
+RUNNING: dict[str, int] = {}
+"""Jobs of one key running right now."""
+MOST: dict[str, int] = {}
+"""The most jobs of one key seen running at once."""
+STARTS: dict[str, list[float]] = {}
+"""time.monotonic() at the start of every call, per key."""
+WAITS: dict[str, list[Any]] = {}
+"""What context.wait returned, and how long it took, per job name."""
+
+
+def load_table(table: str) -> str:
+    return f"loaded {table}"
+
+
+def counted(key: str, seconds: float = 0.1) -> int:
+    """Count how many calls with this key overlap; sleep while counted."""
+    with _lock:
+        RUNNING[key] = RUNNING.get(key, 0) + 1
+        MOST[key] = max(MOST.get(key, 0), RUNNING[key])
+    try:
+        time.sleep(seconds)
+    finally:
+        with _lock:
+            RUNNING[key] -= 1
+    return 1
+
+
+def flaky(key: str, fails: int, context: Any) -> int:
+    """Fault the first ``fails`` attempts, then return the attempt number."""
+    with _lock:
+        STARTS.setdefault(key, []).append(time.monotonic())
+    if context.attempt <= fails:
+        raise RuntimeError(f"attempt {context.attempt} of {key} failed on purpose")
+    return int(context.attempt)
+
+
+def whoami(context: Any) -> dict[str, Any]:
+    return {"run_id": context.run_id, "job": context.job, "attempt": context.attempt,
+            "token": context.token}
+
+
+def patient(seconds: float, context: Any) -> bool:
+    """Wait on the context; record whether the wait ended early and how long it took."""
+    began = time.monotonic()
+    stopped = context.wait(seconds)
+    with _lock:
+        WAITS.setdefault(context.job, []).append((stopped, time.monotonic() - began))
+    return bool(stopped)
+
+
+def hang(seconds: float = 3.0) -> None:
+    """Ignore every request to stop: a hung job (bounded so the test process stays tidy)."""
+    time.sleep(seconds)
+
+
+def unserialisable() -> object:
+    return object()
+
+
+def explode_deeply() -> None:
+    def inner_helper_frame() -> None:
+        raise KeyError("missing-key-42")
+
+    inner_helper_frame()
+
+
+# -- process executor suite (tests/executors) -------------------------------------------
+# These run in worker processes: they report through return values and files, never
+# through module state, which each process has its own copy of.
+def burn(n: int) -> list[int]:
+    """CPU-bound work; returns [sum of squares below n, the pid that did it]."""
+    return [sum(i * i for i in range(n)), os.getpid()]
+
+
+def where(context: Any) -> dict[str, Any]:
+    """What the worker's rebuilt context says, and which process ran the job."""
+    return {"run_id": context.run_id, "job": context.job, "attempt": context.attempt,
+            "tags": list(context.tags), "pid": os.getpid()}
+
+
+def spin(pid_file: str) -> None:
+    """Write this process's pid to ``pid_file``, then never return nor look at a cancel."""
+    with open(pid_file + ".tmp", "w") as f:
+        f.write(str(os.getpid()))
+    os.replace(pid_file + ".tmp", pid_file)
+    while True:
+        time.sleep(0.05)
+
+
+def exit_now(code: int) -> None:
+    """End the worker process at once, as a crash in native code would."""
+    os._exit(code)
+
+
+def kill_self() -> None:
+    """SIGKILL the worker process, as the kernel's out-of-memory killer would."""
+    import signal
+
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def call_sys_exit(code: int) -> None:
+    import sys
+
+    sys.exit(code)
+
+
+def unpicklable() -> Any:
+    """A return value that cannot cross a process boundary."""
+    return _threading.Lock()

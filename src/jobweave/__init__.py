@@ -5,11 +5,12 @@ Everything public is exported here; the rest of the package is internal.
 
 from contextlib import suppress as _suppress
 
-from jobweave.api import run, submit
+from jobweave.api import Schedule, recover, recovery_plan, resume, run, schedule, submit
 from jobweave.context import Context
 from jobweave.engine import Engine, JobResult, RunHandle, RunResult
 from jobweave.errors import (
     CycleError,
+    DefinitionChanged,
     DefinitionError,
     Interrupted,
     JobFailure,
@@ -35,6 +36,8 @@ __all__ = [
     "batch",
     "job",
     "output",
+    "schedule",
+    "Schedule",
     "shell",
     "sleep",
     # running it
@@ -44,6 +47,9 @@ __all__ = [
     "RunHandle",
     "RunResult",
     "Settings",
+    "recover",
+    "recovery_plan",
+    "resume",
     "run",
     "submit",
     # events
@@ -53,6 +59,7 @@ __all__ = [
     "RunStarted",
     # errors
     "CycleError",
+    "DefinitionChanged",
     "DefinitionError",
     "Interrupted",
     "JobFailure",

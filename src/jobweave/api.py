@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from jobweave.engine import Engine, RunHandle, RunResult
+from jobweave.engine.replay import RecoveryPlan
 from jobweave.events import Listener
+from jobweave.model.batch import Batch, batch
+from jobweave.model.schedule import Schedule as _ScheduleData
 from jobweave.settings import Settings
 
 
-def _engine(store: str | None, executor: str | None, workers: int | None) -> Engine:
+def _engine(store: str | None, executor: str | None = None,
+            workers: int | None = None) -> Engine:
     settings = Settings.from_env().with_(store=store, executor=executor, workers=workers)
     return Engine(settings)
 
@@ -43,3 +47,136 @@ def run(
     """Submit and wait: return when every job has stopped (``result.exit_code``)."""
     return _engine(store, executor, workers).run(
         definition, name=name, concurrency=concurrency, listeners=listeners)
+
+
+def resume(
+    run_id: str,
+    definition: Any = None,
+    *,
+    store: str | None = None,
+    accept_changes: bool = False,
+    concurrency: int | None = None,
+    listeners: Sequence[Listener] = (),
+) -> RunResult:
+    """Continue a stopped run and wait for it: completed jobs are kept, the rest run.
+
+    Without ``definition`` the run's own definition is loaded again: from the file or
+    module it came from when it has one, else from its stored references.
+    """
+    engine = _engine(store)
+    source = None
+    if definition is None:
+        definition, source = _reload(engine, run_id)
+    handle = engine.resume(run_id, definition, source=source, accept_changes=accept_changes,
+                           concurrency=concurrency, listeners=listeners)
+    return _wait(handle)
+
+
+def _reload(engine: Engine, run_id: str) -> tuple[Any, str | None]:
+    """The definition a run came from, loaded from its source again (None if it has none)."""
+    return _current(engine.store.get_run(run_id, counts=False).source, None)
+
+
+def _wait(handle: RunHandle) -> RunResult:
+    try:
+        return handle.wait()
+    except KeyboardInterrupt:
+        handle.cancel()
+        handle.wait()
+        raise
+
+
+class Schedule(_ScheduleData):
+    """A schedule that remembers its run: ``submit()`` again resumes where it stopped."""
+
+    __slots__ = ("_run_id",)
+
+    def submit(
+        self,
+        *,
+        store: str | None = None,
+        executor: str | None = None,
+        concurrency: int | None = None,
+        accept_changes: bool = False,
+        listeners: Sequence[Listener] = (),
+    ) -> RunResult:
+        """Run the schedule, or resume its unfinished run, and wait for it.
+
+        The run is found by this object's memory of it, or else as the newest run of the
+        same name and definition in the store that did not complete.
+        """
+        engine = _engine(store, executor)
+        plan = engine.plan(self)
+        run_id = getattr(self, "_run_id", None) or engine.store.find_resumable(
+            plan.name, plan.digest)
+        if run_id is not None:
+            status = engine.store.get_run(run_id, counts=False).status
+            if status == "completed":
+                return engine.result(run_id)
+            handle = engine.resume(run_id, plan, accept_changes=accept_changes,
+                                   concurrency=concurrency, listeners=listeners)
+        else:
+            handle = engine.submit(plan, concurrency=concurrency, listeners=listeners)
+        object.__setattr__(self, "_run_id", handle.run_id)
+        return _wait(handle)
+
+    @property
+    def run_id(self) -> str | None:
+        """The run this schedule last submitted, if any."""
+        return getattr(self, "_run_id", None)
+
+
+def schedule(items: Iterable[Any], *, name: str | None = None,
+             concurrency: int | None = None) -> Schedule:
+    """An ordered schedule of batches; a plain list or a job becomes a batch of its own."""
+    batches = tuple(item if isinstance(item, Batch) else batch(item) for item in items)
+    return Schedule(batches, name, concurrency)
+
+
+def recovery_plan(
+    journal: str,
+    definition: Any = None,
+    *,
+    store: str | None = None,
+    changed: Sequence[str] = (),
+    force: bool = False,
+) -> RecoveryPlan:
+    """What :func:`recover` would replay and run, and why; nothing is run or stored."""
+    engine = _engine(store)
+    view = engine.journal_view(journal)
+    definition, source = _current(view.source, definition)
+    return engine.recovery_plan(view, definition, source=source, changed=changed,
+                                force=force)[1]
+
+
+def recover(
+    journal: str,
+    definition: Any = None,
+    *,
+    store: str | None = None,
+    changed: Sequence[str] = (),
+    force: bool = False,
+    concurrency: int | None = None,
+    listeners: Sequence[Listener] = (),
+) -> RunResult:
+    """Replay a journal (a run id, or an exported ``.jsonl`` file) as a new run and wait.
+
+    Recorded completions are reused without invoking their jobs; jobs matched by
+    ``changed`` selectors (``name=``, ``tag=``, ``data=``, glob patterns) and everything
+    downstream of them run again, as does whatever the journal did not complete.
+    """
+    engine = _engine(store)
+    view = engine.journal_view(journal)
+    definition, source = _current(view.source, definition)
+    _, handle = engine.recover(view, definition, source=source, changed=changed, force=force,
+                               concurrency=concurrency, listeners=listeners)
+    return _wait(handle)
+
+
+def _current(source: str | None, definition: Any) -> tuple[Any, str | None]:
+    """The definition to recover with: the one given, or the journal's source loaded anew."""
+    if definition is not None or not source:
+        return definition, source
+    from jobweave.loader import load_target
+
+    return load_target(source)

@@ -10,7 +10,8 @@ jobweave itself failing, or being given something it cannot use, raises one of t
     ├── StoreError                the store cannot be opened, is foreign, or is too new
     ├── RunNotFoundError          no run with that id in the store
     ├── RunStateError             the run is not in a state that allows the request
-    │   └── RunOwnedError         another live process owns the run
+    │   ├── RunOwnedError         another live process owns the run
+    │   └── DefinitionChanged     resume found a different definition than the run's
     ├── JournalError              a journal that cannot be read back
     │   └── JournalMismatch       the journal belongs to a different definition
     └── JobFailure                raised inside a job to fault it with a clean message
@@ -63,9 +64,11 @@ class ReferenceError_(DefinitionError):  # trailing _: the builtin ReferenceErro
 class CycleError(DefinitionError):
     """Jobs that depend on each other in a circle; ``cycle`` names them in order."""
 
-    def __init__(self, cycle: list[str]) -> None:
+    def __init__(self, cycle: list[str], *, path: str | None = None, line: int | None = None,
+                 field: str | None = None) -> None:
         self.cycle = cycle
-        super().__init__("dependency cycle: " + " -> ".join([*cycle, cycle[0]]))
+        super().__init__("dependency cycle: " + " -> ".join([*cycle, cycle[0]]), path=path,
+                         line=line, field=field)
 
 
 class StoreError(JobweaveError):
@@ -94,6 +97,27 @@ class RunOwnedError(RunStateError):
     def __init__(self, run_id: str, owner: str) -> None:
         self.owner = owner
         super().__init__(f"run {run_id} is owned by {owner}, which is still alive", run_id=run_id)
+
+
+class DefinitionChanged(RunStateError):
+    """The definition given to resume differs from the one the run is pinned to.
+
+    ``added``, ``removed`` and ``changed`` name the jobs.
+    """
+
+    def __init__(self, run_id: str, added: list[str], removed: list[str],
+                 changed: list[str]) -> None:
+        self.added, self.removed, self.changed = added, removed, changed
+        parts = [f"{len(v)} {k} ({_names(v)})" for k, v in
+                 (("added", added), ("removed", removed), ("changed", changed)) if v]
+        super().__init__(f"run {run_id} was defined differently: {'; '.join(parts) or 'options'}"
+                         "; resume with --accept-changes to run the new definition",
+                         run_id=run_id)
+
+
+def _names(names: list[str], limit: int = 5) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f", … {len(names) - limit} more" if len(names) > limit else "")
 
 
 class JournalError(JobweaveError):

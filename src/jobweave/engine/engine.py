@@ -2,20 +2,38 @@
 
 from __future__ import annotations
 
+import json
+import os
 import secrets
 import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from jobweave.engine.result import RunResult
+from jobweave.engine.result import JobResult, RunResult
+from jobweave.engine.replay import (
+    EXECUTE,
+    REPLAY,
+    JournalView,
+    RecoveryPlan,
+    plan_recovery,
+    view_journal,
+)
+from jobweave.engine.resume import diff_definitions, prior_state
 from jobweave.engine.runtime import Prior, Runtime
-from jobweave.errors import DefinitionError
+from jobweave.errors import (
+    DefinitionChanged,
+    DefinitionError,
+    JournalMismatch,
+    RunOwnedError,
+    RunStateError,
+)
 from jobweave.events import Listener
 from jobweave.executors import make_executor
 from jobweave.plan import Plan, compile_plan, plan_from_definition
 from jobweave.settings import EXECUTORS, Settings
 from jobweave.store import SqlStore, open_store, owner_id
+from jobweave.store.export import read_file
 
 
 def new_run_id(now: float | None = None) -> str:
@@ -27,10 +45,10 @@ def new_run_id(now: float | None = None) -> str:
 class RunHandle:
     """A run executing on a background thread of this process."""
 
-    def __init__(self, run_id: str, stop: threading.Event) -> None:
+    def __init__(self, run_id: str, runtime: Runtime) -> None:
         self.run_id = run_id
         self._thread = threading.Thread(name=f"jobweave-run-{run_id}", daemon=True)
-        self._stop = stop
+        self._runtime = runtime
         self._result: RunResult | None = None
         self._error: BaseException | None = None
 
@@ -53,7 +71,11 @@ class RunHandle:
 
     def cancel(self) -> None:
         """Stop starting jobs and ask running ones to stop; ``wait`` returns soon after."""
-        self._stop.set()
+        self._runtime.cancel()
+
+    def pause(self) -> None:
+        """Start no new jobs; ``wait`` returns a ``paused`` result once running ones end."""
+        self._runtime.pause()
 
     def _start(self, body: Callable[[], None]) -> None:
         self._thread = threading.Thread(target=body, name=self._thread.name, daemon=True)
@@ -93,6 +115,8 @@ class Engine:
     ) -> tuple[str, Plan]:
         """Validate, compile and store a run (status ``pending``) without starting it."""
         plan = self.plan(definition, name=name, source=source)
+        if concurrency is None:
+            concurrency = plan.concurrency
         _check_concurrency(concurrency)
         run_id = run_id or new_run_id()
         options = {"executor": self.settings.executor, "workers": self.settings.workers,
@@ -100,7 +124,7 @@ class Engine:
         self.store.create_run(
             run_id=run_id, name=plan.name, kind=plan.kind, source=plan.source,
             definition=plan.definition, digest=plan.digest, options=options,
-            jobs=[(n.index, n.name, n.kind, n.tags) for n in plan.nodes],
+            jobs=[(n.index, n.name, n.kind, n.tags) for n in plan.jobs],
         )
         return run_id, plan
 
@@ -116,6 +140,8 @@ class Engine:
         """Store the run, start it on a background thread, and return its handle."""
         run_id, plan = self.create(definition, name=name, source=source,
                                    concurrency=concurrency)
+        if concurrency is None:
+            concurrency = plan.concurrency
         return self.start(run_id, plan, concurrency=concurrency, listeners=listeners)
 
     def run(self, definition: Any, **options: Any) -> RunResult:
@@ -136,6 +162,7 @@ class Engine:
         concurrency: int | None = None,
         listeners: Sequence[Listener] = (),
         prior: dict[int, Prior] | None = None,
+        recovered: dict[int, Any] | None = None,
     ) -> RunHandle:
         """Claim a stored run and execute it on a background thread."""
         if plan is None:
@@ -146,8 +173,9 @@ class Engine:
         limit = concurrency or executor.size
         stop = threading.Event()
         runtime = Runtime(plan, self.store, run_id, executor, concurrency=limit, owner=owner,
-                          next_seq=next_seq, stop=stop, listeners=listeners, prior=prior)
-        handle = RunHandle(run_id, stop)
+                          next_seq=next_seq, stop=stop, listeners=listeners, prior=prior,
+                          recovered=recovered)
+        handle = RunHandle(run_id, runtime)
 
         def body() -> None:
             try:
@@ -157,6 +185,122 @@ class Engine:
 
         handle._start(body)
         return handle
+
+    def resume(
+        self,
+        run_id: str,
+        definition: Any = None,
+        *,
+        source: str | None = None,
+        accept_changes: bool = False,
+        concurrency: int | None = None,
+        listeners: Sequence[Listener] = (),
+    ) -> RunHandle:
+        """Continue a run that stopped: completed jobs are kept, the rest run again.
+
+        ``definition`` is the current definition (by default the stored one, loaded by
+        reference). If it differs from the run's, :class:`DefinitionChanged` is raised
+        unless ``accept_changes``; then unchanged completed jobs are kept and changed or
+        new ones run.
+        """
+        record = self.store.get_run(run_id, counts=False)
+        if record.status == "completed":
+            raise RunStateError(f"run {run_id} already completed; nothing to resume",
+                                run_id=run_id)
+        if record.status == "running":
+            raise RunOwnedError(run_id, record.owner or "another process")
+        stored = self.store.submitted(run_id)
+        if definition is None:
+            plan = plan_from_definition(stored["definition"], stored.get("source"))
+        else:
+            plan = self.plan(definition, name=record.name, source=source or record.source)
+        if plan.digest != record.digest:
+            diff = diff_definitions(stored["definition"], plan.definition)
+            if not accept_changes:
+                raise DefinitionChanged(run_id, diff.added, diff.removed, diff.changed)
+            index = {n.name: n.index for n in plan.nodes}
+            keep = {name: index[name] for name in diff.unchanged}
+            self.store.redefine(
+                run_id, definition=plan.definition, digest=plan.digest, source=plan.source,
+                jobs=[(n.index, n.name, n.kind, n.tags) for n in plan.jobs], keep=keep)
+        if concurrency is None:
+            concurrency = record.options.get("concurrency")
+        prior = prior_state(self.store, run_id, plan)
+        return self.start(run_id, plan, concurrency=concurrency, listeners=listeners,
+                          prior=prior)
+
+    def journal_view(self, source: str) -> JournalView:
+        """A journal to recover from: an exported JSONL file, or a run id in this store."""
+        if os.path.isfile(source):
+            found = read_file(source)
+            return view_journal(found.records, found.dropped)
+        return view_journal(self.store.journal(source))
+
+    def recovery_plan(self, journal: JournalView, definition: Any = None, *,
+                      source: str | None = None, changed: Sequence[str] = (),
+                      force: bool = False) -> tuple[Plan, RecoveryPlan]:
+        """Decide what recovering ``journal`` would replay and run, without running."""
+        if definition is None:
+            plan = plan_from_definition(journal.definition, journal.source)
+        else:
+            plan = self.plan(definition, name=journal.definition.get("name"),
+                             source=source or journal.source)
+        if plan.digest != journal.digest and not (force or changed):
+            diff = diff_definitions(journal.definition, plan.definition)
+            raise JournalMismatch(
+                f"the journal of run {journal.run_id} was written by a different definition "
+                f"({len(diff.added)} added, {len(diff.removed)} removed, "
+                f"{len(diff.changed)} changed); say what changed with --changed, "
+                "or --force to replay it anyway")
+        return plan, plan_recovery(plan, journal, changed)
+
+    def recover(self, journal: JournalView, definition: Any = None, *,
+                source: str | None = None, changed: Sequence[str] = (), force: bool = False,
+                concurrency: int | None = None,
+                listeners: Sequence[Listener] = ()) -> tuple[RecoveryPlan, RunHandle]:
+        """Replay a journal as a new run: recorded completions are reused, the rest runs."""
+        plan, decisions = self.recovery_plan(journal, definition, source=source,
+                                             changed=changed, force=force)
+        run_id = new_run_id()
+        options = {"executor": self.settings.executor, "workers": self.settings.workers,
+                   "concurrency": concurrency, "recovered_from": journal.run_id}
+        self.store.create_run(
+            run_id=run_id, name=plan.name, kind=plan.kind, source=plan.source,
+            definition=plan.definition, digest=plan.digest, options=options,
+            jobs=[(n.index, n.name, n.kind, n.tags) for n in plan.jobs],
+            parent_run=journal.run_id)
+        index = {n.name: n.index for n in plan.nodes}
+        prior: dict[int, Prior] = {}
+        recovered: dict[int, Any] = {}
+        rows, updates = [], []
+        seq, now = 2, time.time()
+        for d in decisions.decisions:
+            rec = journal.completed.get(d.name)
+            i = index[d.name]
+            if d.action == REPLAY and rec is not None:
+                prior[i] = Prior("completed", rec.attempt, rec.output, None, rec.started,
+                                 rec.finished)
+                text = json.dumps({"output": rec.output, "from": journal.run_id,
+                                   "started": rec.started})
+                rows.append((run_id, seq, now, "replayed", d.name, rec.attempt, text))
+                updates.append(("completed", rec.attempt, json.dumps(rec.output), None,
+                                rec.started, rec.finished, run_id, i))
+                seq += 1
+            elif d.action == EXECUTE and rec is not None:
+                recovered[i] = rec.output
+        self.store.commit(run_id, rows, updates)
+        handle = self.start(run_id, plan, concurrency=concurrency, listeners=listeners,
+                            prior=prior, recovered=recovered)
+        return decisions, handle
+
+    def result(self, run_id: str) -> RunResult:
+        """A stored run's result as the store has it (for runs of other processes)."""
+        record = self.store.get_run(run_id, counts=False)
+        jobs = tuple(JobResult(j.name, j.status, j.output, j.error, j.attempts, j.started_at,
+                               j.finished_at, j.tags) for j in self.store.get_jobs(run_id))
+        return RunResult(run_id, record.name, record.status, jobs,
+                         record.started_at or record.created_at,
+                         record.finished_at or record.heartbeat_at or record.created_at)
 
     def load_plan(self, run_id: str) -> Plan:
         """Rebuild a stored run's plan from its definition (callables by reference)."""

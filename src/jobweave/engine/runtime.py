@@ -29,7 +29,7 @@ from jobweave.engine.retry import retry_delay
 from jobweave.errors import DefinitionError
 from jobweave.events import JobFinished, JobStarted, Listener, RunFinished, RunStarted
 from jobweave.executors.base import Executor, Outcome, Task
-from jobweave.plan.nodes import Plan, PlanNode
+from jobweave.plan.nodes import BARRIER, Plan, PlanNode
 from jobweave.store.base import HEARTBEAT_SECONDS
 from jobweave.store.sql import SqlStore
 
@@ -76,6 +76,7 @@ class Runtime:
         stop: threading.Event,
         listeners: Sequence[Listener] = (),
         prior: dict[int, Prior] | None = None,
+        recovered: dict[int, Any] | None = None,
     ) -> None:
         self.plan = plan
         self.store = store
@@ -101,6 +102,9 @@ class Runtime:
         for node in plan.nodes:
             for d in node.deps:
                 self.down[d].append(node.index)
+        self.barrier = [node.kind == BARRIER for node in plan.nodes]
+        self.base_attempts = [0] * n
+        """Attempts made before this execution (resume): retries count from here."""
         self.ready: deque[int] = deque()
         self.inflight: dict[int, Task] = {}
         self.timers: list[tuple[float, int, int, int, int]] = []
@@ -115,30 +119,51 @@ class Runtime:
         self.updates: dict[int, tuple[Any, ...]] = {}
         self.to_release: list[int] = []
         self.cancelling = False
+        self.pausing = False
+        self._pause_requested = False
         self.cancel_deadline = 0.0
         self._fns: list[Callable[..., Any] | None] = [None] * n
         self._wants: dict[int, bool] = {}
         self._prior = prior or {}
+        self._recovered = recovered or {}
+        """Jobs invoked although the recovered journal holds their outputs (by index)."""
+
+    # -- requests from other threads ---------------------------------------------------
+    def cancel(self) -> None:
+        """Stop starting jobs, ask running ones to stop, finish as ``cancelled``."""
+        self.stop.set()
+        self.inbox.put(None)  # wake the loop now rather than at its next heartbeat
+
+    def pause(self) -> None:
+        """Start no new jobs; once running ones finished, stop as ``paused``."""
+        self._pause_requested = True
+        self.inbox.put(None)
 
     # -- the loop -----------------------------------------------------------------------
     def run(self) -> RunResult:
         started = time.time()
+        self.writer = self.store.writer()
         self.executor.start(self.inbox.put)
         try:
             self._seed()
-            self._emit(RunStarted(self.run_id, self.plan.name, len(self.nodes),
-                                  sum(1 for s in self.status if s == COMPLETED)))
+            self._emit(RunStarted(self.run_id, self.plan.name, self.plan.job_count,
+                                  sum(1 for i, s in enumerate(self.status)
+                                      if s == COMPLETED and not self.barrier[i])))
             self._loop()
         finally:
             self.executor.shutdown()
+            self.writer.close()
         return self._finish(started)
 
     def _loop(self) -> None:
         get, get_nowait = self.inbox.get, self.inbox.get_nowait
         next_beat = time.monotonic() + HEARTBEAT_SECONDS
-        while self.remaining:
+        while self.remaining and not (self.pausing and not self.inflight):
             if self.stop.is_set() and not self.cancelling:
                 self._begin_cancel()
+            if self._pause_requested and not self.pausing:
+                self.pausing = True
+                self._row(time.time(), "pausing", None, None, None)
             self._dispatch()
             now = time.monotonic()
             wait = next_beat - now
@@ -171,7 +196,10 @@ class Runtime:
                 self._release()
             if now >= next_beat:
                 next_beat = now + HEARTBEAT_SECONDS
-                if self.store.heartbeat(self.run_id, self.owner):
+                control = self.store.heartbeat(self.run_id, self.owner)
+                if control == "pause" and not self.pausing:
+                    self._pause_requested = True
+                elif control == "cancel":
                     self.stop.set()
 
     # -- starting jobs ----------------------------------------------------------------
@@ -186,7 +214,7 @@ class Runtime:
                 self.remaining -= 1
                 self.to_release.append(i)
             else:
-                self.attempts[i] = p.attempts
+                self.attempts[i] = self.base_attempts[i] = p.attempts
         self._release()
         for node in self.nodes:
             if self.status[node.index] == PENDING and not node.deps:
@@ -194,7 +222,7 @@ class Runtime:
 
     def _dispatch(self) -> None:
         ready, inflight = self.ready, self.inflight
-        if self.cancelling:
+        if self.cancelling or self.pausing:
             return
         while ready and len(inflight) < self.concurrency:
             i = ready.popleft()
@@ -210,7 +238,11 @@ class Runtime:
         want = self._wants.get(id(fn))
         if want is None:
             want = self._wants[id(fn)] = wants_context(fn)
-        ctx = Context(self.run_id, node.name, attempt, tags=node.tags)
+        if self._recovered and i in self._recovered:
+            ctx = Context(self.run_id, node.name, attempt, tags=node.tags, recovered=True,
+                          previous_outputs=self._recovered[i])
+        else:
+            ctx = Context(self.run_id, node.name, attempt, tags=node.tags)
         task = Task(i, attempt, fn, ref, kwargs, ctx, want)
         self.inflight[i] = task
         self.status[i] = RUNNING
@@ -270,6 +302,7 @@ class Runtime:
         self.status[i] = COMPLETED
         self.outputs[i] = value
         self.output_json[i] = text
+        self.errors[i] = None  # an earlier attempt's error no longer describes the job
         self.finished[i] = now
         self.remaining -= 1
         data = f'{{"started":{self.started[i]!r},"output":{text}}}'
@@ -282,7 +315,7 @@ class Runtime:
 
     def _failed(self, i: int, attempt: int, error: str, now: float) -> None:
         node = self.nodes[i]
-        if attempt <= node.retries and not self.cancelling:
+        if attempt - self.base_attempts[i] <= node.retries and not self.cancelling:
             delay = retry_delay(node.retry_delay, node.backoff, attempt)
             self.status[i] = PENDING
             self.errors[i] = error
@@ -305,6 +338,9 @@ class Runtime:
         self.errors[i] = error
         self.finished[i] = now
         self.remaining -= 1
+        if self.barrier[i]:
+            self.to_release.append(i)
+            return
         self._row(now, state, self.nodes[i].name, self.attempts[i] or None,
                   json.dumps({"error": error}) if error else None)
         self._update(i)
@@ -326,6 +362,7 @@ class Runtime:
                     self._failed(i, attempt, f"timed out after {self.nodes[i].timeout}s",
                                  time.time())
             elif kind == _RETRY and self.status[i] == PENDING and not self.cancelling:
+                # (while pausing the job goes back to ready and waits for the resume)
                 self.ready.append(i)
 
     # -- cancel ------------------------------------------------------------------------
@@ -381,7 +418,10 @@ class Runtime:
                 numbered.append((run_id, seq, *r))
                 seq += 1
         updates, self.updates = list(self.updates.values()), {}
-        self.store.commit(run_id, numbered, updates, run_update)
+        if run_update is None:
+            self.writer.commit(numbered, updates)
+        else:
+            self.store.commit(run_id, numbered, updates, run_update)
         self.seq = seq
 
     def _release(self) -> None:
@@ -394,7 +434,7 @@ class Runtime:
         while stack:
             i = stack.pop()
             state = self.status[i]
-            if emit:
+            if emit and not self.barrier[i]:
                 self._emit(JobFinished(self.run_id, self.nodes[i].name, state, self.attempts[i],
                                        self.errors[i], False))
             for d in self.down[i]:
@@ -407,6 +447,12 @@ class Runtime:
                                     time.time())
                         self.to_release.remove(d)
                         stack.append(d)
+                    elif self.barrier[d]:
+                        # a batch boundary passes as soon as its batch is settled and
+                        # committed: it has no work and nothing to journal
+                        self.status[d] = COMPLETED
+                        self.remaining -= 1
+                        stack.append(d)
                     else:
                         self.ready.append(d)
 
@@ -416,19 +462,25 @@ class Runtime:
             status = "completed"
         elif self.cancelling:
             status = "cancelled"
+        elif self.remaining:
+            status = "paused"
         else:
             status = "failed"
         exit_code = 0 if status == "completed" else 1
         now = time.time()
-        self._row(now, "run_finished", None, None, json.dumps({"status": status}))
-        self._commit({"status": status, "finished_at": now, "exit_code": exit_code,
-                      "owner": None})
+        if status == "paused":
+            self._row(now, "run_paused", None, None, None)
+            self._commit({"status": status, "owner": None, "control": None})
+        else:
+            self._row(now, "run_finished", None, None, json.dumps({"status": status}))
+            self._commit({"status": status, "finished_at": now, "exit_code": exit_code,
+                          "owner": None, "control": None})
         self._emit(RunFinished(self.run_id, status, exit_code))
         jobs = tuple(
             JobResult(n.name, self.status[n.index], self.outputs[n.index],
                       self.errors[n.index], self.attempts[n.index], self.started[n.index],
                       self.finished[n.index], n.tags)
-            for n in self.nodes)
+            for n in self.nodes if not self.barrier[n.index])
         return RunResult(self.run_id, self.plan.name, status, jobs, started, now)
 
     def _emit(self, event: object) -> None:

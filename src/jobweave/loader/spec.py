@@ -16,7 +16,7 @@ jobs and ``module:function`` targets are checked by :mod:`jobweave.loader.build`
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, Union
 
 from pydantic import (
     BaseModel,
@@ -58,19 +58,30 @@ BINDING_SCHEMA: dict[str, Any] = {
 
 
 def _one_or_many(value: Any) -> Any:
-    """Let ``after: setup`` stand for ``after: [setup]``."""
+    """Let ``after: setup`` stand for ``after: [setup]`` (and the same for ``tags``)."""
     return [value] if isinstance(value, str) else value
 
 
-Name = Annotated[str, Field(min_length=1, pattern=r"\S", description=(
-    "Unique name in the file; other jobs refer to it in `after` and `output`."))]
+Name = Annotated[str, Field(min_length=1, pattern=r"\S")]
 Names = Annotated[
     list[Annotated[str, Field(min_length=1)]],
     BeforeValidator(_one_or_many, json_schema_input_type=Union[str, list[str]]),  # noqa: UP007
-    Field(description="Names of jobs (or groups) that must complete before this starts."),
+]
+Labels = Annotated[
+    list[str],
+    BeforeValidator(_one_or_many, json_schema_input_type=Union[str, list[str]]),  # noqa: UP007
 ]
 Seconds = Annotated[float, Field(ge=0)]
 ParamValue = Annotated[Any, WithJsonSchema({"anyOf": [BINDING_SCHEMA, {}]})]
+
+_NAME = "Unique name in the file; other jobs refer to it in `after` and `output`."
+_AFTER = "Names of jobs or groups that must complete first (one name or a list)."
+_TAGS = "Free labels, used by selectors and shown in listings."
+_RETRIES = "How many times a faulted attempt is tried again."
+_RETRY_DELAY = "Seconds before the first retry."
+_BACKOFF = "Each further retry waits this many times longer than the one before (>= 1)."
+_TIMEOUT = "Seconds one attempt may run before it is faulted."
+_RUN_ANYWAY = "Run even when a job it depends on did not complete (instead of being skipped)."
 
 
 class _Spec(BaseModel):
@@ -78,60 +89,61 @@ class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
-class _Retrying(_Spec):
-    retries: int = Field(0, ge=0, description="How many times a faulted attempt is tried again.")
-    retry_delay: Seconds = Field(0.0, description="Seconds before the first retry.")
-    backoff: float = Field(1.0, ge=1, description="Multiplier of the delay for each further "
-                                                  "retry (delay × backoff^k).")
-    timeout: float | None = Field(None, gt=0, description="Seconds one attempt may run before "
-                                                          "it is faulted.")
-    run_anyway: bool = Field(False, description="Run even when a job it depends on did not "
-                                                "complete (instead of being skipped).")
-
-
-class PythonJob(_Retrying):
+class PythonJob(_Spec):
     """A job that calls a Python function."""
 
-    name: Name | None = None
+    name: Name | None = Field(None, description=_NAME)
     target: str = Field(pattern=r"^[^:]+:[^:]+$", description=(
         "'package.module:function' or 'path/file.py:function' (a relative path is relative "
         "to the folder of the definition file)."))
     params: dict[str, ParamValue] = Field(default_factory=dict, description=(
         "Keyword arguments of the function. A value {output: ...} passes other jobs' outputs."))
-    tags: list[str] = Field(default_factory=list, description="Free labels.")
-    after: Names = Field(default_factory=list)
+    retries: int = Field(0, ge=0, description=_RETRIES)
+    retry_delay: Seconds = Field(0.0, description=_RETRY_DELAY)
+    backoff: float = Field(1.0, ge=1, description=_BACKOFF)
+    timeout: float | None = Field(None, gt=0, description=_TIMEOUT)
+    tags: Labels = Field(default_factory=list, description=_TAGS)
+    after: Names = Field(default_factory=list, description=_AFTER)
+    run_anyway: bool = Field(False, description=_RUN_ANYWAY)
     execute_when_recovering: bool = Field(False, description=(
         "Invoke this job even when a recovered journal already holds its outputs."))
 
 
-class ShellJob(_Retrying):
+class ShellJob(_Spec):
     """A job that runs a shell command; a non-zero exit status faults it."""
 
-    name: Name | None = None
+    name: Name | None = Field(None, description=_NAME)
     shell: str = Field(min_length=1, pattern=r"\S", description="The command line.")
     cwd: str | None = Field(None, description=(
         "Working folder (a relative path is relative to the definition file's folder)."))
     env: dict[str, str] | None = Field(None, description="Extra environment variables.")
-    tags: list[str] = Field(default_factory=list, description="Free labels.")
-    after: Names = Field(default_factory=list)
+    retries: int = Field(0, ge=0, description=_RETRIES)
+    retry_delay: Seconds = Field(0.0, description=_RETRY_DELAY)
+    backoff: float = Field(1.0, ge=1, description=_BACKOFF)
+    timeout: float | None = Field(None, gt=0, description=_TIMEOUT)
+    tags: Labels = Field(default_factory=list, description=_TAGS)
+    after: Names = Field(default_factory=list, description=_AFTER)
+    run_anyway: bool = Field(False, description=_RUN_ANYWAY)
 
 
 class SleepJob(_Spec):
     """A job that waits a number of seconds."""
 
-    name: Name | None = None
+    name: Name | None = Field(None, description=_NAME)
     sleep: Seconds = Field(description="Seconds to wait.")
-    tags: list[str] = Field(default_factory=list, description="Free labels.")
-    after: Names = Field(default_factory=list)
+    tags: Labels = Field(default_factory=list, description=_TAGS)
+    after: Names = Field(default_factory=list, description=_AFTER)
 
 
 class Group(_Spec):
     """Items run in the same run; the group's name, ``after`` and ``tags`` apply to each."""
 
-    name: Name | None = None
-    batch: list[Item] = Field(description="The items of the group (flattened).")
-    tags: list[str] = Field(default_factory=list, description="Labels added to every job.")
-    after: Names = Field(default_factory=list)
+    name: Name | None = Field(None, description=(
+        "Unique name in the file; referring to it means every job of the group."))
+    batch: list[Item] = Field(min_length=1, description="The items of the group (flattened).")
+    tags: Labels = Field(default_factory=list, description="Labels added to every job.")
+    after: Names = Field(default_factory=list, description=(
+        "Names of jobs or groups that every job of the group waits for."))
 
 
 def item_tag(value: Any) -> str | None:
@@ -144,18 +156,21 @@ def item_tag(value: Any) -> str | None:
     return None
 
 
-Item = TypeAliasType("Item", Annotated[
-    Union[  # noqa: UP007 - the tagged members read better stacked
-        Annotated[PythonJob, Tag("python-job")],
-        Annotated[ShellJob, Tag("shell-job")],
-        Annotated[SleepJob, Tag("sleep-job")],
-        Annotated[Group, Tag("group")],
-        Annotated[list["Item"], Tag(LIST_TAG)],
-    ],
-    Discriminator(item_tag, custom_error_type="item_kind",
-                  custom_error_message="an item needs exactly one of target, shell, sleep, "
-                                       "batch"),
-])
+if TYPE_CHECKING:  # mypy reads the plain recursive alias; pydantic needs the tagged one
+    Item: TypeAlias = Union[PythonJob, ShellJob, SleepJob, Group, list["Item"]]  # noqa: UP007
+else:
+    Item = TypeAliasType("Item", Annotated[
+        Union[  # noqa: UP007 - the tagged members read better stacked
+            Annotated[PythonJob, Tag("python-job")],
+            Annotated[ShellJob, Tag("shell-job")],
+            Annotated[SleepJob, Tag("sleep-job")],
+            Annotated[Group, Tag("group")],
+            Annotated[list["Item"], Tag(LIST_TAG)],
+        ],
+        Discriminator(item_tag, custom_error_type="item_kind",
+                      custom_error_message="an item needs exactly one of target, shell, "
+                                           "sleep, batch"),
+    ])
 """One entry of a ``jobs`` or ``batch`` list."""
 
 Leaf = PythonJob | ShellJob | SleepJob
@@ -175,7 +190,7 @@ class BatchFile(_Spec):
     schema_: str | None = Field(None, alias="$schema", description=(
         "The JSON Schema this file follows (for editors); ignored by jobweave."))
     kind: Literal["batch"] = Field("batch", description="What the file defines.")
-    name: Name | None = Field(None, description="The run's name.")
+    name: Name | None = Field(None, description="The run's name (shown in listings).")
     concurrency: int | None = Field(None, ge=1, description="How many jobs run at once.")
     jobs: list[Item] = Field(min_length=1, description=(
         "The jobs; items may be nested lists and groups, which are flattened."))

@@ -2,6 +2,7 @@
 
 from jobweave.model.batch import Batch, batch, flatten
 from jobweave.model.job import Job, JobKind, JobState, OutputRef, job, output, shell, sleep
+from jobweave.model.schedule import Schedule, schedule
 
 __all__ = [
     "Batch",
@@ -9,10 +10,12 @@ __all__ = [
     "JobKind",
     "JobState",
     "OutputRef",
+    "Schedule",
     "batch",
     "flatten",
     "job",
     "output",
+    "schedule",
     "shell",
     "sleep",
 ]

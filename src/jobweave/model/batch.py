@@ -20,6 +20,8 @@ class Batch:
     """A label for listings; the run's name when the batch is run on its own."""
     continue_on_failure: bool = False
     """In a schedule: start the next batch even if a job of this one did not complete."""
+    concurrency: int | None = None
+    """Jobs running at once when the batch is run on its own and the caller sets none."""
 
     def __len__(self) -> int:
         return len(self.jobs)
@@ -50,6 +52,11 @@ def flatten(items: Any) -> Iterator[Job]:
             stack.append(iter(item))
 
 
-def batch(*items: Any, name: str | None = None, continue_on_failure: bool = False) -> Batch:
+def batch(
+    *items: Any,
+    name: str | None = None,
+    continue_on_failure: bool = False,
+    concurrency: int | None = None,
+) -> Batch:
     """Flatten jobs, lists, tuples, generators and batches, at any depth, into one batch."""
-    return Batch(tuple(flatten(items)), name, continue_on_failure)
+    return Batch(tuple(flatten(items)), name, continue_on_failure, concurrency)

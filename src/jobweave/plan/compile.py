@@ -10,16 +10,21 @@ from jobweave import refs
 from jobweave.errors import CycleError, DefinitionError
 from jobweave.model.batch import Batch, flatten
 from jobweave.model.job import Job, JobKind, OutputRef
-from jobweave.plan.nodes import Binding, Plan, PlanNode, make_definition
+from jobweave.model.schedule import Schedule
+from jobweave.plan.nodes import BARRIER, Binding, Plan, PlanNode, make_definition
 
 NAME_PARAM_LIMIT = 40
 """Characters of parameter values shown in a default job name."""
 
 
 def compile_plan(definition: Any, *, name: str | None = None, source: str | None = None) -> Plan:
-    """Compile a job, a batch, or any nesting of lists of them into a Plan."""
+    """Compile a schedule, a job, a batch, or any nesting of lists of them into a Plan."""
+    if isinstance(definition, Schedule):
+        return _compile_schedule(definition, name or definition.name, source)
+    concurrency = None
     if isinstance(definition, Batch):
         name = name or definition.name
+        concurrency = definition.concurrency
     jobs = _closure(list(flatten(definition)))
     if not jobs:
         raise DefinitionError("the definition holds no jobs")
@@ -35,7 +40,60 @@ def compile_plan(definition: Any, *, name: str | None = None, source: str | None
     except (TypeError, ValueError):
         _find_unserialisable(nodes)
         raise
-    return Plan(run_name, kind, tuple(nodes), stored, digest, source)
+    return Plan(run_name, kind, tuple(nodes), stored, digest, source, concurrency)
+
+
+def _compile_schedule(sched: Schedule, name: str | None, source: str | None) -> Plan:
+    """Batches in order, each closed by a barrier node the next batch's jobs wait for."""
+    jobs = list(sched.jobs)
+    members = {id(j) for j in jobs}
+    for j in jobs:
+        for dep in j.upstream:
+            if id(dep) not in members:
+                raise DefinitionError(
+                    f"job {j.name or default_name(j)!r} depends on "
+                    f"{dep.name or default_name(dep)!r}, which is in no batch of the schedule",
+                    field="after")
+    names = _names(jobs)
+    position: dict[int, int] = {}
+    layout: list[tuple[Job | None, int]] = []  # (job or None for a barrier, batch number)
+    for k, b in enumerate(sched.batches, 1):
+        for j in b.jobs:
+            position[id(j)] = len(layout)
+            layout.append((j, k))
+        if k < len(sched.batches):
+            layout.append((None, k))
+    job_names = iter(names)
+    described: dict[int, str | None] = {}
+    nodes: list[PlanNode] = []
+    barrier: int | None = None
+    batch_start = 0
+    for index, (j, k) in enumerate(layout):
+        if j is None:
+            bname = f"batch#{k}"
+            if bname in names:
+                raise DefinitionError(f"the job name {bname!r} is reserved for schedules",
+                                      field="name")
+            nodes.append(PlanNode(
+                index=index, name=bname, kind=BARRIER, target=None, params={},
+                deps=tuple(range(batch_start, index)), group=k,
+                run_anyway=sched.batches[k - 1].continue_on_failure))
+            barrier, batch_start = index, index + 1
+            continue
+        node = _node(index, j, next(job_names), position, described)
+        node.group = k
+        if barrier is not None:
+            node.deps = (*node.deps, barrier)
+        nodes.append(node)
+    _check_acyclic(nodes)
+    run_name = name or f"schedule of {len(sched.batches)} batches"
+    extra = {"batches": len(sched.batches)}
+    try:
+        stored, digest = make_definition(run_name, "schedule", nodes, extra)
+    except (TypeError, ValueError):
+        _find_unserialisable(nodes)
+        raise
+    return Plan(run_name, "schedule", tuple(nodes), stored, digest, source, sched.concurrency)
 
 
 def _closure(jobs: list[Job]) -> list[Job]:

@@ -12,6 +12,8 @@ from jobweave.errors import DefinitionError
 
 DEFINITION_FORMAT = 1
 """Version of the stored definition layout."""
+BARRIER = "barrier"
+"""Kind of the engine-internal node that closes a schedule's batch: no work, no journal."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,15 +92,20 @@ class Plan:
     """sha256 over the structure and parameters; a changed definition changes it."""
     source: str | None = None
     """The target the definition was loaded from (``file.py:name``, a YAML path), if any."""
+    concurrency: int | None = None
+    """The definition's own concurrency, used when the caller gives none."""
 
     def __len__(self) -> int:
         return len(self.nodes)
 
-    def index_of(self, name: str) -> int:
-        for node in self.nodes:
-            if node.name == name:
-                return node.index
-        raise KeyError(name)
+    @property
+    def jobs(self) -> tuple[PlanNode, ...]:
+        """The nodes that are user jobs (not batch barriers)."""
+        return tuple(n for n in self.nodes if n.kind != BARRIER)
+
+    @property
+    def job_count(self) -> int:
+        return sum(1 for n in self.nodes if n.kind != BARRIER)
 
 
 def digest_of(node_defs: Sequence[dict[str, Any]], extra: dict[str, Any]) -> str:

@@ -14,6 +14,7 @@ HEARTBEAT_SECONDS = 1.0
 """How often an owner renews its lease and looks for a cancel request."""
 
 FINAL_RUN_STATES = frozenset({"completed", "failed", "cancelled"})
+"""Run states no owner will change; ``paused`` and ``crashed`` runs can be resumed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +25,7 @@ class RunRecord:
     name: str
     kind: str
     status: str
-    """pending, running, completed, failed, cancelled, or crashed (owner gone)."""
+    """pending, running, paused, completed, failed, cancelled, or crashed (owner gone)."""
     source: str | None
     digest: str
     options: dict[str, Any]
@@ -35,7 +36,8 @@ class RunRecord:
     exit_code: int | None
     owner: str | None
     heartbeat_at: float | None
-    cancel_requested: bool
+    control: str | None
+    """A pending request to the owner: ``cancel`` or ``pause``."""
     parent_run: str | None
     counts: dict[str, int] = field(default_factory=dict)
     """Jobs per state."""
@@ -43,6 +45,14 @@ class RunRecord:
     @property
     def final(self) -> bool:
         return self.status in FINAL_RUN_STATES
+
+    @property
+    def cancel_requested(self) -> bool:
+        return self.control == "cancel"
+
+    @property
+    def pause_requested(self) -> bool:
+        return self.control == "pause"
 
 
 @dataclass(frozen=True, slots=True)

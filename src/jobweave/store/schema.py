@@ -42,7 +42,8 @@ runs = Table(
     Column("exit_code", Integer),
     Column("owner", Text),
     Column("heartbeat_at", Float),
-    Column("cancel_requested", Integer, nullable=False, default=0),
+    Column("control", String(8)),
+    # a request from outside to the owner: "cancel" or "pause"; read with each heartbeat
     Column("parent_run", String(64)),
     Index("jobweave_runs_created", "created_at"),
 )

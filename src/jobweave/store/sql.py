@@ -31,7 +31,11 @@ class SqlStore:
     def __init__(self, engine: Engine, url: str) -> None:
         self.engine = engine
         self.url = url
-        self._ensure_schema()
+        try:
+            self._ensure_schema()
+        except BaseException:
+            engine.dispose()  # a refused store keeps no connection (nor SQLite side files)
+            raise
         # The per-job path (journal appends, projection updates) goes to the driver's
         # executemany directly: SQLAlchemy's per-row parameter processing would cost
         # more than the database itself.
@@ -122,7 +126,7 @@ class SqlStore:
             conn.execute(s.runs.insert().values(
                 run_id=run_id, name=name, kind=kind, status="pending", source=source,
                 digest=digest, options=json.dumps(options), total=len(jobs), created_at=now,
-                cancel_requested=0, parent_run=parent_run,
+                parent_run=parent_run,
             ))
             conn.exec_driver_sql(self._sql_new_job, [
                 (run_id, i, n, k, "pending", 0, json.dumps(list(t)) if t else None)
@@ -142,8 +146,9 @@ class SqlStore:
         """
         now = time.time() if now is None else now
         with self._tx() as conn:
-            row = conn.execute(select(s.runs.c.status, s.runs.c.owner, s.runs.c.heartbeat_at)
-                               .where(s.runs.c.run_id == run_id)).first()
+            row = conn.execute(select(s.runs.c.status, s.runs.c.owner, s.runs.c.heartbeat_at,
+                                      s.runs.c.control)
+                               .where(s.runs.c.run_id == run_id).with_for_update()).first()
             if row is None:
                 raise RunNotFoundError(run_id)
             if row.status == "running" and row.owner != owner and owner_alive(
@@ -152,9 +157,11 @@ class SqlStore:
             if row.status == "completed":
                 raise RunStateError(f"run {run_id} already completed", run_id=run_id)
             seq = self._next_seq(conn, run_id)
+            # a pause is answered by stopping; a cancel of a run not yet claimed stands
+            control = "cancel" if row.control == "cancel" and row.status == "pending" else None
             conn.execute(s.runs.update().where(s.runs.c.run_id == run_id).values(
                 status="running", owner=owner, heartbeat_at=now, started_at=now,
-                finished_at=None, exit_code=None))
+                finished_at=None, exit_code=None, control=control))
             conn.execute(s.journal.insert().values(
                 run_id=run_id, seq=seq, ts=now, event="run_started", node=None, attempt=None,
                 data=json.dumps({"owner": owner})))
@@ -185,36 +192,78 @@ class SqlStore:
                 conn.execute(s.runs.update().where(s.runs.c.run_id == run_id)
                              .values(**run_update))
 
-    def heartbeat(self, run_id: str, owner: str, now: float | None = None) -> bool:
-        """Renew the lease; return True when a cancel was requested from outside."""
+    def writer(self) -> Writer:
+        """A connection held for one runtime's per-job commits (see :class:`Writer`)."""
+        return Writer(self)
+
+    def _raw_begin(self, cur: Any) -> None:
+        """Start a write transaction on a raw driver cursor (dialects override)."""
+
+    def _raw_commit(self, raw: Any, cur: Any) -> None:
+        raw.commit()
+
+    def _raw_rollback(self, raw: Any, cur: Any) -> None:
+        raw.rollback()
+
+    def heartbeat(self, run_id: str, owner: str, now: float | None = None) -> str | None:
+        """Renew the lease; return a request from outside (``cancel``/``pause``) if any."""
         now = time.time() if now is None else now
         with self._tx() as conn:
             conn.execute(s.runs.update().where(and_(s.runs.c.run_id == run_id,
                                                     s.runs.c.owner == owner))
                          .values(heartbeat_at=now))
-            flag = conn.execute(select(s.runs.c.cancel_requested)
-                                .where(s.runs.c.run_id == run_id)).scalar()
-        return bool(flag)
+            control = conn.execute(select(s.runs.c.control)
+                                   .where(s.runs.c.run_id == run_id)).scalar()
+        return str(control) if control else None
+
+    def request_pause(self, run_id: str, now: float | None = None) -> RunRecord:
+        """Ask a run's owner to start no new jobs and stop as ``paused`` once running ones
+        finished. A run no live process owns is marked paused at once."""
+        now = time.time() if now is None else now
+        with self._tx() as conn:
+            row = conn.execute(select(s.runs).where(s.runs.c.run_id == run_id)
+                               .with_for_update()).first()
+            if row is None:
+                raise RunNotFoundError(run_id)
+            if row.status in ("completed", "failed", "cancelled", "paused"):
+                raise RunStateError(f"run {run_id} is already {row.status}", run_id=run_id)
+            if row.status == "running" and owner_alive(row.owner, row.heartbeat_at, now):
+                # only the owner appends to a live run's journal; it journals the pause
+                conn.execute(s.runs.update().where(s.runs.c.run_id == run_id)
+                             .values(control="pause"))
+            else:
+                seq = self._next_seq(conn, run_id)
+                conn.execute(s.journal.insert().values(run_id=run_id, seq=seq, ts=now,
+                                                       event="run_paused"))
+                conn.execute(s.jobs.update().where(and_(
+                    s.jobs.c.run_id == run_id, s.jobs.c.status == "running"))
+                    .values(status="pending"))
+                conn.execute(s.runs.update().where(s.runs.c.run_id == run_id).values(
+                    status="paused", owner=None, control=None))
+        return self.get_run(run_id)
 
     def request_cancel(self, run_id: str, now: float | None = None) -> RunRecord:
         """Ask a run to stop. A run no live process owns is cancelled here and now."""
         now = time.time() if now is None else now
         with self._tx() as conn:
-            row = conn.execute(select(s.runs).where(s.runs.c.run_id == run_id)).first()
+            row = conn.execute(select(s.runs).where(s.runs.c.run_id == run_id)
+                               .with_for_update()).first()
             if row is None:
                 raise RunNotFoundError(run_id)
             if row.status in ("completed", "failed", "cancelled"):
                 raise RunStateError(f"run {run_id} already {row.status}", run_id=run_id)
             conn.execute(s.runs.update().where(s.runs.c.run_id == run_id)
-                         .values(cancel_requested=1))
-            seq = self._next_seq(conn, run_id)
-            conn.execute(s.journal.insert().values(run_id=run_id, seq=seq, ts=now,
-                                                   event="cancel_requested"))
+                         .values(control="cancel"))
+            # Only the owner appends to a live run's journal (it numbers records in
+            # memory), so a live run just gets the flag and journals its own cancel.
             if row.status == "running" and owner_alive(row.owner, row.heartbeat_at, now):
                 pass  # the owner sees the flag at its next heartbeat
             elif row.status == "pending" and row.owner is None and now - row.created_at < 30:
                 pass  # a detached worker is about to claim it and will see the flag
             else:
+                seq = self._next_seq(conn, run_id)
+                conn.execute(s.journal.insert().values(run_id=run_id, seq=seq, ts=now,
+                                                       event="cancel_requested"))
                 self._cancel_orphan(conn, run_id, seq + 1, now)
         return self.get_run(run_id)
 
@@ -224,7 +273,7 @@ class SqlStore:
             s.jobs.c.status.in_(("pending", "running")))).values(status="cancelled",
                                                                 finished_at=now))
         conn.execute(s.runs.update().where(s.runs.c.run_id == run_id).values(
-            status="cancelled", finished_at=now, exit_code=1, owner=None))
+            status="cancelled", finished_at=now, exit_code=1, owner=None, control=None))
         conn.execute(s.journal.insert().values(run_id=run_id, seq=seq, ts=now,
                                                event="run_finished",
                                                data=json.dumps({"status": "cancelled"})))
@@ -249,13 +298,15 @@ class SqlStore:
         """The most recent runs first."""
         with self._read() as conn:
             q = select(s.runs).order_by(s.runs.c.created_at.desc()).limit(limit)
-            if status is not None and status != "crashed":
-                q = q.where(s.runs.c.status == status)
+            if status is not None:
+                # a crashed run is stored as running: only its owner's lease tells them apart
+                stored = "running" if status == "crashed" else status
+                q = q.where(s.runs.c.status == stored)
             rows = conn.execute(q).all()
             tally = self._counts(conn, [r.run_id for r in rows])
         records = [_run_record(r, tally.get(r.run_id, {})) for r in rows]
-        if status == "crashed":
-            records = [r for r in records if r.status == "crashed"]
+        if status in ("running", "crashed"):
+            records = [r for r in records if r.status == status]
         return records
 
     def _counts(self, conn: Connection, run_ids: list[str]) -> dict[str, dict[str, int]]:
@@ -280,6 +331,34 @@ class SqlStore:
                           r.started_at, r.finished_at,
                           tuple(json.loads(r.tags)) if r.tags else ()) for r in rows]
 
+    def find_jobs(
+        self,
+        run_id: str,
+        *,
+        statuses: Sequence[str] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[JobRecord]:
+        """A page of a run's jobs in order, only those in ``statuses`` when given.
+
+        For listings of big runs: the problem jobs, or the first N, without loading all.
+        """
+        q = select(s.jobs).where(s.jobs.c.run_id == run_id).order_by(s.jobs.c.idx)
+        if statuses is not None:
+            q = q.where(s.jobs.c.status.in_(list(statuses)))
+        if limit is not None:
+            q = q.limit(limit)
+        if offset:
+            q = q.offset(offset)
+        with self._read() as conn:
+            rows = conn.execute(q).all()
+        if not rows:
+            self.get_run(run_id, counts=False)  # raises RunNotFoundError when absent
+        return [JobRecord(r.idx, r.name, r.kind, r.status, r.attempts,
+                          json.loads(r.output) if r.output is not None else None, r.error,
+                          r.started_at, r.finished_at,
+                          tuple(json.loads(r.tags)) if r.tags else ()) for r in rows]
+
     def journal(self, run_id: str) -> Iterator[dict[str, Any]]:
         """The run's journal records in order, each a plain dict with decoded data."""
         self.get_run(run_id, counts=False)
@@ -292,13 +371,72 @@ class SqlStore:
                        "data": json.loads(r.data) if r.data is not None else None}
 
     def submitted(self, run_id: str) -> dict[str, Any]:
-        """The data of the run's first journal record: definition, digest, options, source."""
+        """The run's current definition record: definition, digest, options, source.
+
+        That is the ``submitted`` record, or the latest ``redefined`` one after a resume
+        that accepted changes.
+        """
         with self._read() as conn:
             data = conn.execute(select(s.journal.c.data).where(and_(
-                s.journal.c.run_id == run_id, s.journal.c.seq == 1))).scalar()
+                s.journal.c.run_id == run_id,
+                s.journal.c.event.in_(("submitted", "redefined"))))
+                .order_by(s.journal.c.seq.desc()).limit(1)).scalar()
         if data is None:
             raise RunNotFoundError(run_id)
         return json.loads(data)  # type: ignore[no-any-return]
+
+    def redefine(
+        self,
+        run_id: str,
+        *,
+        definition: dict[str, Any],
+        digest: str,
+        source: str | None,
+        jobs: Sequence[tuple[int, str, str, tuple[str, ...]]],
+        keep: dict[str, int],
+        now: float | None = None,
+    ) -> None:
+        """Pin a run to a changed definition (resume ``--accept-changes``).
+
+        The job projection is rebuilt for the new jobs; ``keep`` maps the names of jobs
+        whose definition did not change to their new index, and those keep their state.
+        """
+        now = time.time() if now is None else now
+        with self._tx() as conn:
+            old = {r.name: r for r in conn.execute(select(s.jobs).where(
+                s.jobs.c.run_id == run_id)).all()}
+            conn.execute(s.jobs.delete().where(s.jobs.c.run_id == run_id))
+            rows = []
+            for i, n, k, t in jobs:
+                prev = old.get(n) if n in keep else None
+                rows.append({
+                    "run_id": run_id, "idx": i, "name": n, "kind": k,
+                    "status": prev.status if prev is not None else "pending",
+                    "attempts": prev.attempts if prev is not None else 0,
+                    "output": prev.output if prev is not None else None,
+                    "error": prev.error if prev is not None else None,
+                    "started_at": prev.started_at if prev is not None else None,
+                    "finished_at": prev.finished_at if prev is not None else None,
+                    "tags": json.dumps(list(t)) if t else None})
+            if rows:
+                conn.execute(s.jobs.insert(), rows)
+            conn.execute(s.runs.update().where(s.runs.c.run_id == run_id).values(
+                digest=digest, total=len(jobs), source=source))
+            seq = self._next_seq(conn, run_id)
+            conn.execute(s.journal.insert().values(
+                run_id=run_id, seq=seq, ts=now, event="redefined",
+                data=json.dumps({"definition": definition, "digest": digest,
+                                 "source": source, "kept": sorted(keep)})))
+
+    def find_resumable(self, name: str, digest: str) -> str | None:
+        """The newest run of this name and definition that did not complete."""
+        with self._read() as conn:
+            rows = conn.execute(select(s.runs.c.run_id, s.runs.c.status).where(and_(
+                s.runs.c.name == name, s.runs.c.digest == digest))
+                .order_by(s.runs.c.created_at.desc()).limit(1)).all()
+        if rows and rows[0].status != "completed":
+            return str(rows[0].run_id)
+        return None
 
 
 def _run_record(row: Any, counts: dict[str, int]) -> RunRecord:
@@ -310,5 +448,41 @@ def _run_record(row: Any, counts: dict[str, int]) -> RunRecord:
         digest=row.digest, options=json.loads(row.options), total=row.total,
         created_at=row.created_at, started_at=row.started_at, finished_at=row.finished_at,
         exit_code=row.exit_code, owner=row.owner, heartbeat_at=row.heartbeat_at,
-        cancel_requested=bool(row.cancel_requested), parent_run=row.parent_run, counts=counts,
+        control=row.control, parent_run=row.parent_run, counts=counts,
     )
+
+
+class Writer:
+    """One driver connection a runtime keeps for its whole run.
+
+    Checking a connection out of the pool per commit (and the pool's reset on return)
+    cost more than the commit itself; a chain of jobs commits once per job.
+    """
+
+    def __init__(self, store: SqlStore) -> None:
+        self._store = store
+        self._raw = store.engine.raw_connection()
+
+    def commit(self, journal_rows: Sequence[tuple[Any, ...]],
+               job_updates: Sequence[tuple[Any, ...]]) -> None:
+        """Append journal records and update job projections in one transaction."""
+        store, raw = self._store, self._raw
+        cur = raw.cursor()
+        try:
+            store._raw_begin(cur)
+            if journal_rows:
+                cur.executemany(store._sql_journal, journal_rows)
+            if job_updates:
+                cur.executemany(store._sql_job, job_updates)
+            store._raw_commit(raw, cur)
+        except Exception as exc:
+            try:
+                store._raw_rollback(raw, cur)
+            except Exception:  # the original error is the one worth reporting
+                pass
+            raise StoreError(f"store {store.url}: {exc}") from exc
+        finally:
+            cur.close()
+
+    def close(self) -> None:
+        self._raw.close()

@@ -29,14 +29,15 @@ class SqliteStore(SqlStore):
         _check_file(path)
         folder = os.path.dirname(os.path.abspath(path))
         os.makedirs(folder, exist_ok=True)
-        engine = create_engine(f"sqlite:///{path}", isolation_level="AUTOCOMMIT")
+        # Each running run holds one connection for its commits: allow many at once.
+        engine = create_engine(f"sqlite:///{path}", isolation_level="AUTOCOMMIT",
+                               pool_size=20, max_overflow=80)
         sync = durability.upper()
 
         @event.listens_for(engine, "connect")
         def _setup(dbapi_conn: Any, _record: Any) -> None:
             cur = dbapi_conn.cursor()
             cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            cur.execute("PRAGMA journal_mode = WAL")
             cur.execute(f"PRAGMA synchronous = {sync}")
             cur.close()
 
@@ -60,6 +61,24 @@ class SqliteStore(SqlStore):
 
     def _is_file_store(self) -> bool:
         return True
+
+    def _ensure_schema(self) -> None:
+        super()._ensure_schema()
+        # WAL is written into the file itself: switch only once the file is known to be
+        # a jobweave store, so a refused file is left exactly as it was.
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA journal_mode = WAL")
+
+    def _raw_begin(self, cur: Any) -> None:
+        # The hot path only writes, so a deferred BEGIN takes the write lock at its first
+        # statement with no read lock to upgrade; it saves a quarter of the commit.
+        cur.execute("BEGIN")
+
+    def _raw_commit(self, raw: Any, cur: Any) -> None:
+        cur.execute("COMMIT")
+
+    def _raw_rollback(self, raw: Any, cur: Any) -> None:
+        cur.execute("ROLLBACK")
 
 
 def _check_file(path: str) -> None:

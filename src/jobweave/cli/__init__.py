@@ -1,0 +1,1 @@
+"""The command line: the only part of jobweave that prints. Entry point: :func:`app.main`."""

@@ -1,0 +1,172 @@
+"""Commands that look without running: status, list, show, journal, validate, schema."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Annotated, Literal
+
+import typer
+
+from jobweave.cli.app import (
+    EXIT_OK,
+    JsonOption,
+    RunArgument,
+    StoreOption,
+    app,
+    resolve_run,
+    store_for,
+)
+from jobweave.cli.render import (
+    job_json,
+    jobs_table,
+    out_console,
+    run_header,
+    run_json,
+    runs_table,
+    status_line,
+)
+from jobweave.store import JobRecord
+
+SHOW_LIMIT = 50
+"""Jobs ``show`` lists of a big run by default: this many problem jobs and first jobs."""
+RunState = Literal["pending", "running", "paused", "completed", "failed", "cancelled",
+                   "crashed"]
+PROBLEM_JOB_STATES = ("faulted", "cancelled", "skipped", "running")
+"""Job states ``show`` always lists: what went wrong, and what is still going."""
+NOT_COMPLETED = ("faulted", "cancelled", "skipped", "running", "pending")
+
+HiddenStoreOption = Annotated[
+    str | None, typer.Option("--store", metavar="URL", hidden=True,
+                             help="Accepted for uniformity; this command opens no store.")]
+
+
+def _dump(data: object) -> None:
+    sys.stdout.write(json.dumps(data) + "\n")
+
+
+@app.command()
+def status(run_ref: RunArgument, store: StoreOption = None, json_out: JsonOption = False) -> int:
+    """One line about RUN: id, name, status, job counts and times."""
+    db = store_for(store)
+    record = db.get_run(resolve_run(db, run_ref))
+    if json_out:
+        _dump(run_json(record))
+    else:
+        sys.stdout.write(status_line(record) + "\n")
+    return EXIT_OK
+
+
+@app.command("list")
+def list_runs(
+    store: StoreOption = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1,
+                                       help="Show at most this many runs.")] = 20,
+    status_: Annotated[RunState | None, typer.Option(
+        "--status", help="Only runs in this state.")] = None,
+    json_out: JsonOption = False,
+) -> int:
+    """Recent runs, newest first."""
+    records = store_for(store).list_runs(limit=limit, status=status_)
+    if json_out:
+        _dump([run_json(r) for r in records])
+    elif not records:
+        sys.stderr.write("no runs" + (f" with status {status_}" if status_ else "") + "\n")
+    else:
+        out_console().print(runs_table(records))
+    return EXIT_OK
+
+
+def _pick(db_jobs: list[JobRecord], more: list[JobRecord]) -> list[JobRecord]:
+    """Two pages of jobs merged in run order, each job once."""
+    seen = {j.index: j for j in db_jobs}
+    for j in more:
+        seen.setdefault(j.index, j)
+    return [seen[i] for i in sorted(seen)]
+
+
+@app.command()
+def show(
+    run_ref: RunArgument,
+    store: StoreOption = None,
+    all_: Annotated[bool, typer.Option("--all", "-a",
+                                       help="List every job, however many.")] = False,
+    problems_only: Annotated[bool, typer.Option(
+        "--problems", "-p", help="List every job that did not complete, and no other.")
+    ] = False,
+    limit: Annotated[int, typer.Option(
+        "--limit", "-n", min=1,
+        help="For big runs: list this many problem jobs and this many first jobs.")
+    ] = SHOW_LIMIT,
+    json_out: JsonOption = False,
+) -> int:
+    """RUN's details and its jobs (a big run: problem jobs and the first few; --all: all)."""
+    db = store_for(store)
+    run_id = resolve_run(db, run_ref)
+    record = db.get_run(run_id)
+    if json_out:
+        # JSON is for programs: every job, with full errors and outputs.
+        data = run_json(record)
+        data["jobs"] = [job_json(j, index=j.index, kind=j.kind) for j in db.get_jobs(run_id)]
+        _dump(data)
+        return EXIT_OK
+    if problems_only:
+        jobs = db.find_jobs(run_id, statuses=NOT_COMPLETED)
+        note = "" if jobs else "every job completed"
+    elif all_ or record.total <= limit:
+        jobs = db.get_jobs(run_id) if all_ else db.find_jobs(run_id, limit=limit)
+        note = ""
+    else:
+        problems = db.find_jobs(run_id, statuses=PROBLEM_JOB_STATES, limit=limit)
+        jobs = _pick(problems, db.find_jobs(run_id, limit=limit))
+        n_problems = sum(record.counts.get(s, 0) for s in PROBLEM_JOB_STATES)
+        which = ("every problem or running job" if n_problems <= limit
+                 else f"the first {limit} of {n_problems} problem or running jobs")
+        note = (f"showing {len(jobs)} of {record.total} jobs: {which} and the first {limit}; "
+                f"--problems lists every problem job, --all every job")
+    out = out_console()
+    out.print(run_header(record))
+    out.print()
+    out.print(jobs_table(jobs))
+    if note:
+        out.print(note, style="dim")
+    return EXIT_OK
+
+
+@app.command()
+def journal(run_ref: RunArgument, store: StoreOption = None) -> int:
+    """RUN's journal as JSON lines, one record per line, oldest first."""
+    db = store_for(store)
+    run_id = resolve_run(db, run_ref)
+    write = sys.stdout.write
+    for record in db.journal(run_id):
+        write(json.dumps(record) + "\n")
+    return EXIT_OK
+
+
+@app.command()
+def validate(
+    target: Annotated[str, typer.Argument(
+        metavar="FILE_OR_TARGET",
+        help="A YAML/JSON file, path/file.py:name or package.module:name.")],
+    store: HiddenStoreOption = None,
+) -> int:
+    """Load and compile a definition without storing or running anything."""
+    from jobweave.loader import load_target
+    from jobweave.plan import Plan, compile_plan
+
+    definition, source = load_target(target, cwd=os.getcwd())
+    plan = definition if isinstance(definition, Plan) else compile_plan(definition, source=source)
+    n = len(plan)
+    sys.stdout.write(f"ok: {n} job{'' if n == 1 else 's'} ({plan.kind} {plan.name!r})\n")
+    return EXIT_OK
+
+
+@app.command()
+def schema(store: HiddenStoreOption = None) -> int:
+    """Print the JSON Schema of definition files (for editors and CI checks)."""
+    from jobweave.loader import json_schema
+
+    sys.stdout.write(json.dumps(json_schema(), indent=2) + "\n")
+    return EXIT_OK

@@ -1,0 +1,325 @@
+"""Rich progress bars and tables for the command line, fed by engine events and records."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
+
+from rich import box
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from jobweave.events import JobFinished, JobStarted, RunFinished, RunStarted
+from jobweave.store import RunRecord
+
+PROBLEM_STATES = ("faulted", "cancelled", "skipped")
+"""Final job states that are not a success."""
+STATE_STYLES = {
+    "completed": "green", "faulted": "bold red", "failed": "bold red", "cancelled": "yellow",
+    "skipped": "dim", "running": "cyan", "pending": "dim", "crashed": "bold magenta",
+}
+ERROR_WIDTH = 70
+"""Characters of an error line shown in a table cell."""
+PIPE_WIDTH = 200
+"""Line width when stdout is not a terminal: tables stay on one line per row for grep."""
+
+
+class JobLike(Protocol):
+    """What a table row needs from a job: a JobRecord from the store or a JobResult."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def attempts(self) -> int: ...
+    @property
+    def duration(self) -> float | None: ...
+    @property
+    def error(self) -> str | None: ...
+    @property
+    def output(self) -> Any: ...
+    @property
+    def tags(self) -> tuple[str, ...]: ...
+    @property
+    def started_at(self) -> float | None: ...
+    @property
+    def finished_at(self) -> float | None: ...
+
+
+class Tally:
+    """Counts a run's progress from its events.
+
+    It is a listener: the engine calls it on its own thread, so it only updates a
+    few counters; the screen reads them from the main thread.
+    """
+
+    def __init__(self) -> None:
+        self.run_id = ""
+        self.name = ""
+        self.total = 0
+        self.done = 0
+        self.faulted = 0
+        self.retries = 0
+        self.running: set[str] = set()
+        self.finished = False
+
+    def __call__(self, event: object) -> None:
+        if isinstance(event, JobStarted):
+            self.running.add(event.job)
+        elif isinstance(event, JobFinished):
+            self.running.discard(event.job)
+            if event.retrying:
+                self.retries += 1
+                return
+            self.done += 1
+            if event.state == "faulted":
+                self.faulted += 1
+        elif isinstance(event, RunStarted):
+            self.run_id, self.name = event.run_id, event.name
+            self.total, self.done = event.total, event.already_done
+        elif isinstance(event, RunFinished):
+            self.finished = True
+
+
+class RunScreen:
+    """A live progress bar on stderr while a run executes; silent when not enabled."""
+
+    def __init__(self, console: Console | None, label: str) -> None:
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
+        if console is None:
+            return
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("[cyan]{task.fields[running]} running"),
+            TextColumn("{task.fields[faulted]}"),
+            TimeElapsedColumn(),
+            TextColumn("[yellow]{task.fields[note]}"),
+            console=console,
+            auto_refresh=False,
+            transient=False,
+        )
+        self._task = self._progress.add_task(label, total=None, running=0, faulted="", note="")
+
+    def __enter__(self) -> RunScreen:
+        if self._progress is not None:
+            self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.refresh()
+            self._progress.stop()
+
+    def show(self, *, done: int, total: int, running: int, faulted: int, note: str = "",
+             label: str | None = None) -> None:
+        """Redraw the bar with the latest counters."""
+        if self._progress is None or self._task is None:
+            return
+        if label:
+            self._progress.update(self._task, description=label)
+        self._progress.update(
+            self._task, completed=done, total=total or None, running=running,
+            faulted=f"[bold red]{faulted} faulted" if faulted else "", note=note)
+        self._progress.refresh()
+
+    def show_tally(self, tally: Tally, note: str = "") -> None:
+        self.show(done=tally.done, total=tally.total, running=len(tally.running),
+                  faulted=tally.faulted, note=note, label=tally.name)
+
+    def show_record(self, record: RunRecord, note: str = "") -> None:
+        counts = record.counts
+        done = sum(n for s, n in counts.items() if s not in ("pending", "running"))
+        self.show(done=done, total=record.total, running=counts.get("running", 0),
+                  faulted=counts.get("faulted", 0), note=note, label=record.name)
+
+
+def out_console() -> Console:
+    """The console for results on stdout: the terminal's width, or wide when piped."""
+    console = Console(highlight=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(highlight=False, width=PIPE_WIDTH)
+    return console
+
+
+# -- plain formatting ----------------------------------------------------------------------
+def duration(seconds: float | None) -> str:
+    """``0.42s``, ``12.3s``, ``4m05s``, ``2h03m``; empty when unknown."""
+    if seconds is None:
+        return ""
+    if seconds < 10:
+        return f"{seconds:.2f}s"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def moment(ts: float | None) -> str:
+    """A local timestamp, to the second; empty when unknown."""
+    if ts is None:
+        return ""
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
+
+
+def error_line(error: str | None) -> str:
+    """The line of an error that says what went wrong.
+
+    For a traceback that is the exception's own line (the first unindented line after
+    the last frame); for a plain message, its first line.
+    """
+    if not error:
+        return ""
+    lines = [ln.rstrip() for ln in error.strip().splitlines() if ln.strip()]
+    if not lines:
+        return ""
+    if lines[0].lstrip("…").startswith("Traceback") or lines[0].startswith("…"):
+        heads = [i for i in range(1, len(lines))
+                 if not lines[i].startswith(" ") and lines[i - 1].startswith(" ")]
+        if heads:
+            return lines[heads[-1]].strip()
+    return lines[0].strip()
+
+
+def counts_text(counts: dict[str, int], total: int) -> str:
+    """``3/5 completed, 1 faulted, 1 running``."""
+    parts = [f"{counts.get('completed', 0)}/{total} completed"]
+    for state in ("faulted", "cancelled", "skipped", "running", "pending"):
+        if counts.get(state):
+            parts.append(f"{counts[state]} {state}")
+    return ", ".join(parts)
+
+
+def run_duration(record: RunRecord) -> float | None:
+    if record.started_at is None:
+        return None
+    end = record.finished_at if record.finished_at is not None else time.time()
+    return end - record.started_at
+
+
+def status_line(record: RunRecord) -> str:
+    """One line about a run: id, name, status, counts and times."""
+    parts = [record.run_id, repr(record.name), record.status,
+             counts_text(record.counts, record.total)]
+    if record.started_at is not None:
+        parts.append(f"started {moment(record.started_at)}")
+    else:
+        parts.append(f"created {moment(record.created_at)}")
+    if record.finished_at is not None:
+        parts.append(f"took {duration(run_duration(record))}")
+    elif record.started_at is not None:
+        parts.append(f"running for {duration(run_duration(record))}")
+    return "  ".join(parts)
+
+
+def styled(state: str) -> Text:
+    return Text(state, style=STATE_STYLES.get(state, ""))
+
+
+# -- tables -----------------------------------------------------------------------------
+def jobs_table(jobs: Iterable[JobLike], *, title: str | None = None) -> Table:
+    """Job, status, attempts, duration and the error's telling line."""
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False,
+                  pad_edge=False)
+    table.add_column("job", overflow="fold")
+    table.add_column("status", no_wrap=True)
+    table.add_column("attempts", justify="right", no_wrap=True)
+    table.add_column("duration", justify="right", no_wrap=True)
+    rows = list(jobs)
+    errors = any(j.error for j in rows)
+    if errors:
+        table.add_column("error", overflow="ellipsis", no_wrap=True, max_width=ERROR_WIDTH)
+    for j in rows:
+        cells: list[str | Text] = [j.name, styled(j.status), str(j.attempts),
+                                   duration(j.duration)]
+        if errors:
+            cells.append(Text(error_line(j.error), style="red"))
+        table.add_row(*cells)
+    return table
+
+
+def runs_table(records: Sequence[RunRecord]) -> Table:
+    """Recent runs, one per row."""
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table.add_column("run", no_wrap=True)
+    table.add_column("name", overflow="fold")
+    table.add_column("status", no_wrap=True)
+    table.add_column("jobs", justify="right", no_wrap=True)
+    table.add_column("problems", justify="right", no_wrap=True)
+    table.add_column("created", no_wrap=True)
+    table.add_column("duration", justify="right", no_wrap=True)
+    for r in records:
+        problems = sum(r.counts.get(s, 0) for s in PROBLEM_STATES)
+        table.add_row(r.run_id, r.name, styled(r.status),
+                      f"{r.counts.get('completed', 0)}/{r.total}",
+                      Text(str(problems), style="red") if problems else "",
+                      moment(r.created_at), duration(run_duration(r)))
+    return table
+
+
+def run_header(record: RunRecord) -> Table:
+    """A run's fields as a two-column grid."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    rows: list[tuple[str, str | Text]] = [
+        ("run", record.run_id), ("name", record.name), ("kind", record.kind),
+        ("status", styled(record.status)), ("jobs", counts_text(record.counts, record.total)),
+        ("created", moment(record.created_at)),
+    ]
+    if record.started_at is not None:
+        rows.append(("started", moment(record.started_at)))
+    if record.finished_at is not None:
+        rows.append(("finished", moment(record.finished_at)))
+    if record.started_at is not None:
+        rows.append(("duration", duration(run_duration(record))))
+    if record.owner and not record.final:
+        rows.append(("owner", record.owner))
+    if record.cancel_requested and not record.final:
+        rows.append(("cancel", "requested"))
+    if record.source:
+        rows.append(("source", record.source))
+    for key, value in rows:
+        grid.add_row(key, value)
+    return grid
+
+
+# -- JSON ---------------------------------------------------------------------------------
+def run_json(record: RunRecord) -> dict[str, Any]:
+    """A run as plain JSON data."""
+    return {
+        "run_id": record.run_id, "name": record.name, "kind": record.kind,
+        "status": record.status, "total": record.total, "counts": record.counts,
+        "created_at": record.created_at, "started_at": record.started_at,
+        "finished_at": record.finished_at, "duration": run_duration(record),
+        "exit_code": record.exit_code, "owner": record.owner,
+        "cancel_requested": record.cancel_requested, "source": record.source,
+        "parent_run": record.parent_run,
+    }
+
+
+def job_json(job: JobLike, **extra: Any) -> dict[str, Any]:
+    """A job as plain JSON data, with its full error."""
+    return {**extra, "name": job.name, "status": job.status, "attempts": job.attempts,
+            "started_at": job.started_at, "finished_at": job.finished_at,
+            "duration": job.duration, "error": job.error, "output": job.output,
+            "tags": list(job.tags)}

@@ -1,0 +1,155 @@
+"""Recovery: replay a journal, reuse what it recorded, run what it did not.
+
+A recorded completion is *replayed* (its outputs reused, the job not invoked) unless
+the job was selected as changed, lies downstream of a changed job, or asks to be
+executed when recovering. Everything the journal did not complete runs as usual.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from jobweave.errors import DefinitionError
+from jobweave.plan.nodes import BARRIER, Plan
+
+REPLAY, RERUN, EXECUTE, RUN = "replay", "rerun", "execute", "run"
+"""Decisions: reuse outputs; run again (changed); invoke with the old outputs; run (new)."""
+SELECTOR_KINDS = ("name", "tag", "data")
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """A completion the journal holds for one job."""
+
+    attempt: int
+    output: Any
+    started: float | None
+    finished: float
+
+
+@dataclass(frozen=True, slots=True)
+class JournalView:
+    """What recovery needs from a journal: where it came from, its definition, its completions."""
+
+    run_id: str
+    definition: dict[str, Any]
+    digest: str
+    source: str | None
+    completed: dict[str, Recorded]
+    dropped: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    name: str
+    action: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryPlan:
+    """Per job, what recovery will do and why."""
+
+    source_run: str
+    decisions: tuple[Decision, ...]
+    digest_matches: bool
+    dropped: tuple[str, ...] = ()
+
+    def count(self, action: str) -> int:
+        return sum(1 for d in self.decisions if d.action == action)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"source_run": self.source_run, "digest_matches": self.digest_matches,
+                "dropped": list(self.dropped),
+                "counts": {a: self.count(a) for a in (REPLAY, RERUN, EXECUTE, RUN)},
+                "jobs": [{"name": d.name, "action": d.action, "reason": d.reason}
+                         for d in self.decisions]}
+
+
+def view_journal(records: Iterable[dict[str, Any]], dropped: Sequence[str] = ()) -> JournalView:
+    """Fold journal records into the latest definition and each job's last completion."""
+    run_id = ""
+    definition: dict[str, Any] | None = None
+    digest = ""
+    source = None
+    completed: dict[str, Recorded] = {}
+    for r in records:
+        event = r["event"]
+        if event in ("completed", "replayed"):
+            data = r.get("data") or {}
+            completed[r["node"]] = Recorded(r.get("attempt") or 0, data.get("output"),
+                                            data.get("started"), r["ts"])
+        elif event in ("submitted", "redefined"):
+            data = r["data"]
+            run_id = r["run"]
+            definition, digest = data["definition"], data["digest"]
+            source = data.get("source") or source
+            if event == "redefined":  # completions of changed jobs no longer stand
+                kept = set(data.get("kept", ()))
+                completed = {k: v for k, v in completed.items() if k in kept}
+    if definition is None:
+        raise DefinitionError("the journal has no 'submitted' record: it is not a run journal")
+    return JournalView(run_id, definition, digest, source, completed, list(dropped))
+
+
+def parse_selector(text: str) -> tuple[str, str]:
+    """``name=load_*`` / ``tag=etl`` / ``data=orders`` / a bare ``load_*`` (a name)."""
+    kind, sep, pattern = text.partition("=")
+    if not sep:
+        return "name", text
+    if kind not in SELECTOR_KINDS or not pattern:
+        raise DefinitionError(f"selector {text!r} must be name=PATTERN, tag=PATTERN or "
+                              "data=PATTERN", field="changed")
+    return kind, pattern
+
+
+def _matches(node_def: dict[str, Any], kind: str, pattern: str) -> bool:
+    if kind == "name":
+        return fnmatch.fnmatchcase(node_def["name"], pattern)
+    if kind == "tag":
+        return any(fnmatch.fnmatchcase(t, pattern) for t in node_def.get("tags", ()))
+    # data: the names of what a job consumes (its parameters and bound outputs)
+    names = list(node_def.get("params", {}))
+    names += [b["param"] for b in node_def.get("bindings", ())]
+    return any(fnmatch.fnmatchcase(n, pattern) for n in names)
+
+
+def plan_recovery(plan: Plan, journal: JournalView, changed: Sequence[str] = ()) -> RecoveryPlan:
+    """Decide, for every job of ``plan``, whether recovery replays or runs it."""
+    selectors = [parse_selector(c) for c in changed]
+    defs = plan.definition["nodes"]
+    selected = [i for i, d in enumerate(defs)
+                if any(_matches(d, k, p) for k, p in selectors)]
+    if selectors and not selected:
+        raise DefinitionError("no job matches --changed " + " ".join(changed), field="changed")
+    reason: dict[int, str] = {i: "selected as changed" for i in selected}
+    down: list[list[int]] = [[] for _ in plan.nodes]
+    for node in plan.nodes:
+        for d in node.deps:
+            down[d].append(node.index)
+    stack = list(selected)
+    while stack:
+        i = stack.pop()
+        for d in down[i]:
+            if d not in reason:
+                origin = plan.nodes[i].name if plan.nodes[i].kind != BARRIER else \
+                    reason[i].removeprefix("downstream of ")
+                reason[d] = f"downstream of {origin}"
+                stack.append(d)
+    decisions = []
+    for node in plan.nodes:
+        if node.kind == BARRIER:
+            continue
+        if node.name not in journal.completed:
+            decisions.append(Decision(node.name, RUN, "not completed in the journal"))
+        elif node.index in reason:
+            decisions.append(Decision(node.name, RERUN, reason[node.index]))
+        elif node.execute_when_recovering:
+            decisions.append(Decision(node.name, EXECUTE, "execute_when_recovering"))
+        else:
+            decisions.append(Decision(node.name, REPLAY, "completed in the journal"))
+    return RecoveryPlan(journal.run_id, tuple(decisions), plan.digest == journal.digest,
+                        tuple(journal.dropped))

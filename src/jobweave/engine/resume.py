@@ -1,0 +1,62 @@
+"""Resume: carry a run's finished work over to a new execution of the same run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from jobweave.engine.runtime import Prior
+from jobweave.plan.nodes import BARRIER, Plan
+from jobweave.store.sql import SqlStore
+
+
+@dataclass(frozen=True, slots=True)
+class DefinitionDiff:
+    """How a new definition differs from the one a run is pinned to, by job name."""
+
+    added: list[str]
+    removed: list[str]
+    changed: list[str]
+    unchanged: list[str]
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.removed or self.changed)
+
+
+def _comparable(d: dict[str, Any], barriers: set[str]) -> dict[str, Any]:
+    """A job's definition without what only places it in a schedule."""
+    out = {k: v for k, v in d.items() if k != "group"}
+    if "after" in out:
+        out["after"] = [a for a in out["after"] if a not in barriers]
+        if not out["after"]:
+            del out["after"]
+    return out
+
+
+def diff_definitions(old: dict[str, Any], new: dict[str, Any]) -> DefinitionDiff:
+    """Compare two stored definitions job by job."""
+    def jobs(defn: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        barriers = {n["name"] for n in defn["nodes"] if n["kind"] == BARRIER}
+        return {n["name"]: _comparable(n, barriers) for n in defn["nodes"]
+                if n["kind"] != BARRIER}
+
+    before, after = jobs(old), jobs(new)
+    added = [n for n in after if n not in before]
+    removed = [n for n in before if n not in after]
+    changed = [n for n in after if n in before and after[n] != before[n]]
+    unchanged = [n for n in after if n in before and after[n] == before[n]]
+    return DefinitionDiff(added, removed, changed, unchanged)
+
+
+def prior_state(store: SqlStore, run_id: str, plan: Plan) -> dict[int, Prior]:
+    """What the store says each job of the run already did."""
+    index = {n.name: n.index for n in plan.nodes}
+    prior: dict[int, Prior] = {}
+    for job in store.get_jobs(run_id):
+        i = index.get(job.name)
+        if i is None:
+            continue
+        prior[i] = Prior(job.status, job.attempts, job.output, job.error, job.started_at,
+                         job.finished_at)
+    return prior

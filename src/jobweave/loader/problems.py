@@ -1,0 +1,150 @@
+"""Turn pydantic's validation errors into one clear DefinitionError line.
+
+Pydantic reports a list of errors with locations that include union tags
+(``("jobs", 0, "shell-job", "retries")``) and messages written for Python callers.
+The loader reports the first problem in the file (by line) as
+``file.yaml:12: jobs[0].retries: must be >= 0, got -1``, and counts the others.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+
+from jobweave.errors import DefinitionError
+from jobweave.loader.source import Document, Loc
+from jobweave.loader.spec import ITEM_KEYS, KIND_TAGS, LIST_TAG, TAG_MODELS, BatchFile
+
+_ITEM_TAGS = frozenset(TAG_MODELS) | {LIST_TAG}
+
+_EXPECTED = {
+    "int_type": "a whole number", "int_parsing": "a whole number",
+    "int_from_float": "a whole number", "float_type": "a number", "float_parsing": "a number",
+    "string_type": "text", "bool_type": "true or false", "bool_parsing": "true or false",
+    "list_type": "a list", "dict_type": "a mapping", "model_type": "a mapping",
+    "model_attributes_type": "a mapping", "none_required": "null",
+}
+"""Error types that mean "wrong type" → what was expected, in the file's words."""
+
+_BOUNDS = {"greater_than_equal": (">=", "ge"), "greater_than": (">", "gt"),
+           "less_than_equal": ("<=", "le"), "less_than": ("<", "lt")}
+
+
+def to_definition_error(exc: ValidationError, doc: Document) -> DefinitionError:
+    """The first problem (by line) of a validation error, as one DefinitionError."""
+    problems = [(_clean_loc(e["loc"]), e) for e in exc.errors()]
+    # by line, but a missing field last: a misspelt key (unknown field) usually explains it,
+    # and a missing field only has the line of its enclosing mapping
+    problems.sort(key=lambda p: (p[1]["type"] == "missing", doc.line(p[0]) or 0))
+    loc, first = problems[0]
+    message = describe(first, loc)
+    if len(problems) > 1:
+        more = len(problems) - 1
+        message += f" (and {more} more problem{'s' if more > 1 else ''})"
+    return doc.error(message, loc)
+
+
+def _clean_loc(raw: tuple[int | str, ...]) -> Loc:
+    """Drop union tags: they name the kind of an item, not a place in the file."""
+    out: list[str | int] = []
+    for i, part in enumerate(raw):
+        after_index = i > 0 and isinstance(raw[i - 1], int)
+        if isinstance(part, str) and ((after_index and part in _ITEM_TAGS)
+                                      or (i == 0 and part in KIND_TAGS)):
+            continue
+        out.append(part)
+    return tuple(out)
+
+
+def describe(error: ErrorDetails, loc: Loc) -> str:
+    """One line for one pydantic error."""
+    kind = error["type"]
+    ctx: dict[str, Any] = dict(error.get("ctx") or {})
+    value = error.get("input")
+    if kind == "extra_forbidden":
+        return _unknown_field(str(loc[-1]), error)
+    if kind == "missing":
+        return "this field is required"
+    if kind == "item_kind":
+        return _item_kind(value)
+    if kind in _EXPECTED:
+        if not loc and kind.startswith("model"):
+            return ("the file must hold a mapping with a 'jobs' list, "
+                    f"got {_shown(value)}")
+        return f"expected {_EXPECTED[kind]}, got {_shown(value)}"
+    if kind in _BOUNDS:
+        sign, key = _BOUNDS[kind]
+        return f"must be {sign} {ctx.get(key)}, got {value!r}"
+    if kind == "finite_number":
+        return f"must be a finite number, got {value!r}"
+    if kind == "literal_error":
+        return f"must be {ctx.get('expected')}, got {value!r}"
+    if kind == "too_short":
+        least = ctx.get("min_length", 1)
+        if isinstance(value, str):
+            return "must not be empty"
+        return f"needs at least {least} item{'s' if least != 1 else ''}"
+    if kind == "string_pattern_mismatch":
+        return _pattern(loc, value)
+    msg = " ".join(str(error.get("msg", kind)).split())
+    return f"{msg[:1].lower()}{msg[1:]}, got {value!r:.60}"
+
+
+def _unknown_field(name: str, error: ErrorDetails) -> str:
+    raw = error["loc"]
+    tag = raw[-2] if len(raw) >= 2 else None
+    model = TAG_MODELS.get(tag) if isinstance(tag, str) else None
+    if model is None and len(raw) == 1:
+        model = BatchFile
+    message = f"unknown field {name!r}"
+    if model is None:
+        return message
+    allowed = [f.alias or n for n, f in model.model_fields.items()]
+    if model is not BatchFile:
+        message += f" for a {_what(tag)}"
+    close = difflib.get_close_matches(name, allowed, n=1)
+    if close:
+        return message + f"; did you mean {close[0]!r}?"
+    return message + f" (allowed: {', '.join(a for a in allowed if not a.startswith('$'))})"
+
+
+def _what(tag: object) -> str:
+    return {"python-job": "python job (target)", "shell-job": "shell job",
+            "sleep-job": "sleep job", "group": "group (batch)"}.get(str(tag), str(tag))
+
+
+def _item_kind(value: object) -> str:
+    keys = ", ".join(ITEM_KEYS)
+    if isinstance(value, dict):
+        found = [k for k in ITEM_KEYS if k in value]
+        if found:
+            return (f"an item has {' and '.join(repr(k) for k in found)}; "
+                    f"give exactly one of {keys}")
+        return (f"an item needs one of {keys} (it has "
+                f"{', '.join(repr(k) for k in value) or 'no keys'})")
+    return f"expected a job (a mapping with one of {keys}) or a list, got {_shown(value)}"
+
+
+def _pattern(loc: Loc, value: object) -> str:
+    if loc and loc[-1] == "target":
+        return (f"a target must look like 'package.module:function' or "
+                f"'path/file.py:function', got {value!r}")
+    return "must not be blank" if isinstance(value, str) and not value.strip() else (
+        f"has the wrong form: {value!r:.60}")
+
+
+def _shown(value: object) -> str:
+    """A short picture of a value as the file wrote it: ``'2' (text)``."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (true/false)"
+    names = {int: "a whole number", float: "a number", str: "text", list: "a list",
+             dict: "a mapping"}
+    text = repr(value)
+    if len(text) > 40:
+        text = text[:39] + "…"
+    return f"{text} ({names.get(type(value), type(value).__name__)})"

@@ -1,0 +1,77 @@
+"""validate, schema, show, list and RUN prefixes: looking without running."""
+
+from __future__ import annotations
+
+import json
+
+import jobweave as jw
+from jobweave.loader import json_schema
+from jobweave.settings import Settings
+from jobweave.store import SqlStore
+from tests.cli.helpers import Jobweave, one_error_line
+
+FORTY = """
+big = jw.batch([jw.job("tests.jobs:noop", name=f"ok{i}", i=i) for i in range(38)],
+               jw.job("tests.jobs:fail", name="bad1"), jw.job("tests.jobs:fail", name="bad2"))
+"""
+BAD_YAML = """\
+name: broken
+jobs:
+  - name: a
+    target: tests.jobs:noop
+  - name: b
+    shel: echo typo
+"""
+
+
+def test_validate_compiles_without_storing(cli: Jobweave, target, tmp_path) -> None:
+    target(FORTY)
+    ok = cli("validate", "flow.py:big")
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.startswith("ok: 40 jobs")
+    (tmp_path / "broken.yaml").write_text(BAD_YAML)
+    bad = cli("validate", "broken.yaml")
+    assert bad.returncode == 2
+    assert "broken.yaml:5" in one_error_line(bad.stderr)
+    assert not (tmp_path / "cli.db").exists()  # validate opens no store
+
+
+def test_schema_prints_the_loader_schema_exactly(cli: Jobweave) -> None:
+    p = cli("schema", with_store=False)
+    assert p.returncode == 0
+    assert p.stdout == json.dumps(json_schema(), indent=2) + "\n"
+
+
+def test_big_runs_list_their_problem_jobs_first(cli: Jobweave, target) -> None:
+    target(FORTY)
+    run = cli("run", "flow.py:big")
+    assert run.returncode == 1
+    # 40 jobs is more than a summary lists: only the two faulted ones appear
+    assert "bad1" in run.stdout and "bad2" in run.stdout and "ok1 " not in run.stdout
+
+    short = cli("show", "last", "--limit", "5")
+    assert short.returncode == 0
+    names = {line.split()[0] for line in short.stdout.splitlines() if line.strip()}
+    assert {"ok0", "ok4", "bad1", "bad2"} <= names
+    assert "ok5" not in names and "ok37" not in names
+    assert "--all" in short.stdout
+
+    full = cli("show", "last", "--all")
+    names = {line.split()[0] for line in full.stdout.splitlines() if line.strip()}
+    assert {f"ok{i}" for i in range(38)} <= names
+
+
+def test_run_prefixes_and_status_filters(cli: Jobweave, store: str, db: SqlStore) -> None:
+    engine = jw.Engine(Settings(store=store))
+    for suffix in ("aaa111", "aaa222"):
+        engine.create(jw.job("tests.jobs:noop", name="n"), run_id=f"20260101-000000-{suffix}")
+    done = engine.run(jw.job("tests.jobs:noop", name="n"))
+
+    ambiguous = cli("status", "20260101-000000-aaa")
+    assert ambiguous.returncode == 2
+    assert "ambiguous" in one_error_line(ambiguous.stderr)
+
+    listed = json.loads(cli("list", "--status", "pending", "--json").stdout)
+    assert sorted(r["run_id"] for r in listed) == ["20260101-000000-aaa111",
+                                                  "20260101-000000-aaa222"]
+    assert done.run_id not in {r["run_id"] for r in listed}

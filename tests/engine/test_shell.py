@@ -1,0 +1,48 @@
+"""Shell jobs: real subprocesses, status and stderr in the error, bounded output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jobweave as jw
+from jobweave.components.shell import OUTPUT_LIMIT
+from tests import jobs
+
+
+def test_a_non_zero_exit_faults_with_the_status_and_the_stderr_tail(store_url: str) -> None:
+    cmd = "echo out; for i in 1 2 3 4 5; do echo line$i >&2; done; exit 3"
+    result = jw.run([jw.shell(cmd, name="sh"), jw.job(jobs.noop, name="other")],
+                    store=store_url)
+    sh = result.job("sh")
+    assert sh.status == "faulted"
+    assert sh.error is not None
+    assert sh.error.startswith("command exited with status 3")
+    assert "line5" in sh.error and "line3" in sh.error
+    assert "line1" not in sh.error  # only the tail
+    assert result.job("other").status == "completed"
+
+
+def test_a_command_that_is_not_found_faults(store_url: str) -> None:
+    result = jw.run(jw.shell("definitely-not-a-command-jw", name="sh"), store=store_url)
+    assert result.job("sh").status == "faulted"
+    assert "status 127" in (result.job("sh").error or "")
+
+
+def test_a_chatty_command_keeps_only_the_tail_of_its_output(store_url: str) -> None:
+    # ~10 MiB of stdout followed by a marker: the run must not keep it all
+    cmd = "yes 0123456789abcdef | head -c 10000000; echo THE-END"
+    result = jw.run(jw.shell(cmd, name="chatty"), store=store_url)
+    out = result.job("chatty").output
+    assert result.ok
+    stdout = out["stdout"]
+    assert stdout.endswith("THE-END\n")
+    assert len(stdout.encode()) <= OUTPUT_LIMIT + 64
+    assert stdout.startswith("[") and "bytes dropped]" in stdout.splitlines()[0]
+
+
+def test_cwd_and_env_reach_the_command(store_url: str, tmp_path: Path) -> None:
+    (tmp_path / "here").mkdir()
+    result = jw.run(jw.shell('pwd; echo "$JW_TEST_VALUE"', cwd=str(tmp_path / "here"),
+                             env={"JW_TEST_VALUE": "forty-two"}, name="sh"), store=store_url)
+    assert result.job("sh").output["stdout"].splitlines() == [str(tmp_path / "here"),
+                                                              "forty-two"]

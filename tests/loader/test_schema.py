@@ -1,0 +1,54 @@
+"""The published JSON Schema is current, and the documented examples follow the format."""
+
+from __future__ import annotations
+
+import json
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from jobweave.loader import json_schema
+from jobweave.loader.file import validate
+from jobweave.loader.source import parse
+
+ROOT = Path(__file__).resolve().parents[2]
+PUBLISHED = ROOT / "src" / "jobweave" / "schema" / "definition.schema.json"
+DOCS = ROOT / "docs" / "definitions.md"
+
+
+def test_published_schema_is_current() -> None:
+    expected = json.dumps(json_schema(), indent=2) + "\n"
+    assert PUBLISHED.exists(), f"{PUBLISHED} is missing: run `make schema`"
+    assert PUBLISHED.read_text() == expected, (
+        f"{PUBLISHED.relative_to(ROOT)} is out of date with jobweave/loader/spec.py: "
+        "run `make schema`")
+
+
+def test_schema_describes_the_format() -> None:
+    schema = json_schema()
+    assert schema["$schema"].startswith("https://json-schema.org/")
+    assert schema["required"] == ["jobs"]
+    assert schema["additionalProperties"] is False
+    kinds = {d.get("$ref", "").rpartition("/")[2] for d in schema["$defs"]["Item"]["oneOf"]}
+    assert {"PythonJob", "ShellJob", "SleepJob", "Group"} <= kinds
+    retries = schema["$defs"]["PythonJob"]["properties"]["retries"]
+    assert (retries["type"], retries["minimum"]) == ("integer", 0)
+
+
+def _whole_files() -> list[str]:
+    """The ```yaml blocks of the user docs that are whole definition files."""
+    blocks = re.findall(r"^( *)```yaml\n(.*?)^\1```", DOCS.read_text(), flags=re.S | re.M)
+    texts = [textwrap.dedent(body) for _, body in blocks]
+    return [t for t in texts if re.search(r"^jobs:", t, flags=re.M)]
+
+
+def test_docs_hold_examples() -> None:
+    assert len(_whole_files()) >= 2
+
+
+@pytest.mark.parametrize("example", _whole_files())
+def test_documented_examples_follow_the_format(example: str) -> None:
+    spec = validate(parse(example, "docs/definitions.md"))
+    assert spec.jobs
