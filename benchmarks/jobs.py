@@ -31,3 +31,13 @@ def layer_job(layer: int, i: int) -> int:
 def nap(seconds: float = SLEEP_SECONDS) -> None:
     """Sleep in Python (W4): time spent waiting, not computing."""
     time.sleep(seconds)
+
+
+INVOKED: list[int] = []
+"""Parameters of every ``counted`` call in this process (list.append is thread-safe)."""
+
+
+def counted(i: int) -> int:
+    """``noop`` that also records its call, so W5 and W6 can count what really ran."""
+    INVOKED.append(i)
+    return i % 7

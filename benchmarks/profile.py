@@ -38,6 +38,8 @@ DEFAULT_LIMIT = 30
 WORKER_THREAD = "jobweave-worker"
 """Name of the thread executor's workers (left out unless ``--threads all``)."""
 _ROOT = Path(__file__).resolve().parent.parent
+_PACKAGES = Path(jw.__file__).resolve().parent.parent
+"""The folder holding the jobweave being measured (``src/`` of a checkout)."""
 _STDLIB = sysconfig.get_paths()["stdlib"]
 
 
@@ -90,7 +92,7 @@ def short_path(path: str) -> str:
     """A file name readable in a table: relative to site-packages, the repo or stdlib."""
     if "site-packages" + os.sep in path:
         return path.split("site-packages" + os.sep, 1)[1]
-    for base, label in ((str(_ROOT), ""), (_STDLIB, "stdlib/")):
+    for base, label in ((str(_PACKAGES), ""), (str(_ROOT), ""), (_STDLIB, "stdlib/")):
         if path.startswith(base + os.sep):
             return label + os.path.relpath(path, base)
     return path

@@ -37,8 +37,17 @@ def machine_info() -> dict[str, Any]:
         "jobweave": jobweave.__version__,
         "jobweave_path": str(Path(jobweave.__file__).resolve().parent),
         "commit": _commit(Path(jobweave.__file__).resolve().parent),
+        "load_average": _load(),
         "env": {k: v for k, v in os.environ.items() if k.startswith("JOBWEAVE_")},
     }
+
+
+def _load() -> list[float] | None:
+    """1, 5 and 15 minute load averages: above the CPU count, the figures are noisy."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
 
 
 def _cpu_model() -> str | None:
@@ -88,6 +97,9 @@ def machine_lines(info: dict[str, Any]) -> list[str]:
         f"SQLAlchemy {info['sqlalchemy']}, jobweave {info['jobweave']}"
         + (f" at {info['commit']}" if info["commit"] else ""),
     ]
+    if info.get("load_average"):
+        load = info["load_average"]
+        lines.append(f"load average at start: {load[0]} / {load[1]} / {load[2]} (1/5/15 min)")
     if info["env"]:
         lines.append("env: " + " ".join(f"{k}={v}" for k, v in sorted(info["env"].items())))
     return lines

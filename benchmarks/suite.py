@@ -134,8 +134,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.show:
         shown = json.loads(args.show.read_text())
-        results = [c for w in shown["workloads"].values() for c in w["cases"]]
-        _print(shown["machine"], shown["options"]["repeat"], results, shown["targets"],
+        saved = [c for w in shown["workloads"].values() for c in w["cases"]]
+        _print(shown["machine"], shown["options"]["repeat"], saved, shown["targets"],
                markdown=args.markdown)
         return 0
 

@@ -6,8 +6,9 @@ and a short pause, all in one batch that runs concurrently.
 
 from __future__ import annotations
 
-import jobweave as jw
 from migration.engines import TABLES
+
+import jobweave as jw
 
 setup = [
     jw.job("migration.engines:setup", engine="source"),

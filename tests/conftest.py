@@ -63,3 +63,8 @@ def pg_url() -> Iterator[str]:
         close_all()
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "crash: kills real jobweave processes (SIGKILL, SIGINT, SIGTERM); tests/crash")

@@ -74,7 +74,7 @@ def resume(
 
 def _reload(engine: Engine, run_id: str) -> tuple[Any, str | None]:
     """The definition a run came from, loaded from its source again (None if it has none)."""
-    return _current(engine.store.get_run(run_id, counts=False).source, None)
+    return current_definition(engine.store.get_run(run_id, counts=False).source, None)
 
 
 def _wait(handle: RunHandle) -> RunResult:
@@ -144,7 +144,7 @@ def recovery_plan(
     """What :func:`recover` would replay and run, and why; nothing is run or stored."""
     engine = _engine(store)
     view = engine.journal_view(journal)
-    definition, source = _current(view.source, definition)
+    definition, source = current_definition(view.source, definition)
     return engine.recovery_plan(view, definition, source=source, changed=changed,
                                 force=force)[1]
 
@@ -167,14 +167,17 @@ def recover(
     """
     engine = _engine(store)
     view = engine.journal_view(journal)
-    definition, source = _current(view.source, definition)
+    definition, source = current_definition(view.source, definition)
     _, handle = engine.recover(view, definition, source=source, changed=changed, force=force,
                                concurrency=concurrency, listeners=listeners)
     return _wait(handle)
 
 
-def _current(source: str | None, definition: Any) -> tuple[Any, str | None]:
-    """The definition to recover with: the one given, or the journal's source loaded anew."""
+def current_definition(source: str | None, definition: Any) -> tuple[Any, str | None]:
+    """The definition to resume or recover with: the one given, else ``source`` loaded anew.
+
+    The definition is ``None`` when neither is there: the stored one is then used.
+    """
     if definition is not None or not source:
         return definition, source
     from jobweave.loader import load_target

@@ -34,6 +34,23 @@ def cli(tmp_path: Path, store: str) -> Jobweave:
 
 
 @pytest.fixture
+def cli_each(tmp_path: Path, store: str) -> Callable[..., list[subprocess.CompletedProcess[str]]]:
+    """Run several read-only commands at once (each a list of args); return them in order."""
+
+    def run_all(*commands: list[str]) -> list[subprocess.CompletedProcess[str]]:
+        procs = [subprocess.Popen([sys.executable, "-m", "jobweave", *args, "--store", store],
+                                  cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True) for args in commands]
+        done = []
+        for args, proc in zip(commands, procs, strict=True):
+            out, err = proc.communicate(timeout=60)
+            done.append(subprocess.CompletedProcess(args, proc.returncode, out, err))
+        return done
+
+    return run_all
+
+
+@pytest.fixture
 def spawn(tmp_path: Path, store: str) -> Iterator[Callable[..., subprocess.Popen[str]]]:
     """Start ``python -m jobweave ARGS --store STORE`` without waiting; killed at the end."""
     procs: list[subprocess.Popen[str]] = []

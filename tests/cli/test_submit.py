@@ -25,7 +25,8 @@ long = jw.batch([jw.sleep(60, name=f"s{i}") for i in range(2)], name="long")
 """
 
 
-def test_submit_wait_and_inspect_round_trip(cli: Jobweave, target, tmp_path: Path) -> None:
+def test_submit_wait_and_inspect_round_trip(cli: Jobweave, cli_each, target,
+                                            tmp_path: Path) -> None:
     target(PAIR)
     p = cli("submit", "flow.py:pair")
     assert p.returncode == 0, p.stderr
@@ -36,17 +37,22 @@ def test_submit_wait_and_inspect_round_trip(cli: Jobweave, target, tmp_path: Pat
     assert w.returncode == 0, w.stderr
     assert run_id in w.stdout and "completed" in w.stdout
 
-    status = json.loads(cli("status", run_id[:-1], "--json").stdout)  # a unique prefix
+    status_p, show_p, list_p, journal_p = cli_each(
+        ["status", run_id[:-1], "--json"],  # a unique prefix
+        ["show", "last", "--json"], ["list", "--json"], ["journal", run_id])
+    assert [p.returncode for p in (status_p, show_p, list_p, journal_p)] == [0, 0, 0, 0]
+
+    status = json.loads(status_p.stdout)
     assert status["run_id"] == run_id and status["status"] == "completed"
     assert status["counts"] == {"completed": 2} and status["exit_code"] == 0
 
-    show = json.loads(cli("show", "last", "--json").stdout)
+    show = json.loads(show_p.stdout)
     assert [(j["name"], j["output"]) for j in show["jobs"]] == [("one", 3), ("two", 4)]
 
-    listed = json.loads(cli("list", "--json").stdout)
+    listed = json.loads(list_p.stdout)
     assert [r["run_id"] for r in listed] == [run_id]
 
-    lines = cli("journal", run_id).stdout.splitlines()
+    lines = journal_p.stdout.splitlines()
     records = [json.loads(line) for line in lines]
     assert records[0]["event"] == "submitted" and records[-1]["event"] == "run_finished"
     assert {r["node"] for r in records if r["event"] == "completed"} == {"one", "two"}

@@ -77,7 +77,9 @@ CASES = [
     ("zero-concurrency", "concurrency: 0\njobs: [{shell: x}]\n",
      1, "concurrency", "must be >= 1, got 0", DefinitionError),
     ("unknown-kind", "kind: flow\njobs: [{shell: x}]\n",
-     1, "kind", "must be 'batch', got 'flow'", DefinitionError),
+     1, "kind", "must be 'batch' or 'schedule', got 'flow'", DefinitionError),
+    ("kind-not-text", "name: x\nkind: [schedule]\n",
+     2, "kind", "must be 'batch' or 'schedule', got ['schedule']", DefinitionError),
     ("key-not-text", "jobs:\n  - target: tests.jobs:add\n    params: {1: 2}\n",
      3, "jobs[0].params", "a key must be text", DefinitionError),
     ("several-problems", "jobs:\n  - shell: x\n    timeout: -1\n    retries: -1\n",
@@ -85,8 +87,76 @@ CASES = [
 ]
 
 
+S = "kind: schedule\nbatches:\n"
+"""The start of a schedule file; its first batch starts on line 3."""
+
+SCHEDULE_CASES = [
+    ("no-batches", "kind: schedule\nname: x\nbatches: []\n",
+     3, "batches", "needs at least 1 item", DefinitionError),
+    ("missing-batches", "kind: schedule\nname: x\n",
+     1, "batches", "this field is required", DefinitionError),
+    ("empty-batch", S + "  - jobs: [{shell: a}]\n  - name: second\n    jobs: []\n",
+     5, "batches[1].jobs", "needs at least 1 item", DefinitionError),
+    ("batch-without-jobs", S + "  - name: lonely\n",
+     3, "batches[0].jobs", "this field is required", DefinitionError),
+    ("unknown-batch-field", S + "  - name: a\n    jbos: [{shell: a}]\n",
+     4, "batches[0].jbos",
+     "unknown field 'jbos' for a batch of a schedule; did you mean 'jobs'?", DefinitionError),
+    ("unknown-schedule-field", "kind: schedule\nbatchs: [{jobs: [{shell: a}]}]\n",
+     2, "batchs", "unknown field 'batchs'; did you mean 'batches'?", DefinitionError),
+    ("jobs-in-a-schedule", "kind: schedule\nname: x\njobs: [{shell: a}]\n",
+     3, "jobs", "unknown field 'jobs' (allowed: kind, name, concurrency, batches)",
+     DefinitionError),
+    ("batches-without-kind", "name: x\nbatches: [{jobs: [{shell: a}]}]\n",
+     2, "batches", "unknown field 'batches'; a file of batches needs 'kind: schedule'",
+     DefinitionError),
+    ("unknown-job-field-in-batch", S + "  - jobs:\n      - shell: a\n        retires: 1\n",
+     5, "batches[0].jobs[0].retires", "did you mean 'retries'?", DefinitionError),
+    ("not-a-boolean", S + "  - continue_on_failure: maybe\n    jobs: [{shell: a}]\n",
+     3, "batches[0].continue_on_failure", "expected true or false, got 'maybe'",
+     DefinitionError),
+    ("schedule-concurrency", "kind: schedule\nconcurrency: -1\nbatches: [{jobs: [{shell: a}]}]\n",
+     2, "concurrency", "must be >= 1, got -1", DefinitionError),
+    ("forward-after", S + "  - jobs:\n      - {shell: a, after: [load]}\n"
+     "  - jobs:\n      - {shell: b, name: load}\n",
+     4, "batches[0].jobs[0].after[0]",
+     "job 'load' is in a later batch (batches[1], line 6); a job may only wait for jobs of "
+     "its own batch or an earlier one", DefinitionError),
+    ("forward-output", S + "  - jobs:\n      - {shell: a}\n      - target: tests.jobs:total\n"
+     "        params:\n          parts: {output: [pair]}\n"
+     "  - jobs:\n      - name: pair\n        batch: [{shell: b}, {shell: c}]\n",
+     7, "batches[0].jobs[1].params.parts.output[0]", "group 'pair' is in a later batch",
+     DefinitionError),
+    ("forward-batch-name", S + "  - jobs:\n      - {shell: a, after: tail}\n"
+     "  - name: tail\n    jobs: [{shell: b}]\n",
+     4, "batches[0].jobs[0].after[0]", "batch 'tail' is in a later batch (batches[1], line 5)",
+     DefinitionError),
+    ("own-batch", S + "  - name: setup\n    jobs:\n      - {shell: a, after: setup}\n",
+     5, "batches[0].jobs[0].after[0]", "'setup' is the job's own batch", DefinitionError),
+    ("unknown-name-in-schedule", S + "  - jobs: [{shell: a, name: setup}]\n"
+     "  - jobs:\n      - {shell: b, after: [setpu]}\n",
+     5, "batches[1].jobs[0].after[0]",
+     "no job or group named 'setpu' in this file; did you mean 'setup'?", DefinitionError),
+    ("duplicate-across-batches", S + "  - jobs:\n      - {shell: a, name: load}\n"
+     "  - jobs:\n      - {shell: b}\n      - {shell: c, name: load}\n",
+     7, "batches[1].jobs[1].name", "duplicate name 'load' (first used on line 4)",
+     DefinitionError),
+    ("batch-name-clash", S + "  - name: setup\n    jobs: [{shell: a}]\n"
+     "  - jobs:\n      - {shell: b, name: setup}\n",
+     6, "batches[1].jobs[0].name", "duplicate name 'setup' (first used on line 3)",
+     DefinitionError),
+    ("cycle-in-a-batch", S + "  - jobs: [{shell: a}]\n  - jobs:\n"
+     "      - {shell: b, name: b, after: c}\n      - {shell: c, name: c, after: b}\n",
+     5, "batches[1].jobs[0]", "dependency cycle: b -> c -> b", CycleError),
+    ("bad-target-in-batch", S + "  - jobs: [{shell: a}]\n  - jobs:\n"
+     "      - target: tests.jobs:nosuch\n",
+     5, "batches[1].jobs[0].target", "has no 'nosuch'", ReferenceError_),
+]
+
+
 @pytest.mark.parametrize(("text", "line", "field", "words", "cls"),
-                         [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+                         [c[1:] for c in CASES + SCHEDULE_CASES],
+                         ids=[c[0] for c in CASES + SCHEDULE_CASES])
 def test_bad_yaml(tmp_path: Path, text: str, line: int, field: str | None, words: str,
                   cls: type[DefinitionError]) -> None:
     path = tmp_path / "bad.yaml"

@@ -7,8 +7,9 @@ import textwrap
 from pathlib import Path
 
 import jobweave as jw
-from jobweave.loader import load_file, read_file
-from jobweave.model import JobKind, OutputRef
+from jobweave.loader import load_file
+from jobweave.model import Batch, JobKind, OutputRef
+from jobweave.store import open_store
 
 FULL = """\
 # a nightly run: every kind of item, groups, dependencies and output bindings
@@ -61,11 +62,13 @@ def _write_defs(tmp_path: Path, name: str, text: str) -> Path:
 def test_full_file_runs(tmp_path: Path) -> None:
     path = _write_defs(tmp_path, "nightly.yaml", FULL.replace(
         "      unused: {output: one, note: a mapping with more keys is plain data}\n", ""))
-    loaded = read_file(str(path))
-    assert loaded.concurrency == 4
-    result = jw.run(loaded.definition, store=str(tmp_path / "s.db"),
-                    concurrency=loaded.concurrency)
+    loaded = load_file(str(path))
+    assert isinstance(loaded, Batch) and loaded.concurrency == 4
+    store = str(tmp_path / "s.db")
+    result = jw.run(loaded, store=store)
     assert result.ok, result.jobs
+    # the file's concurrency is the run's, since the caller gave none
+    assert open_store(store).get_run(result.run_id).options["concurrency"] == 4
     assert result.name == "nightly-check"
     assert result.outputs["one"] == 3
     assert result.outputs["two"] == 6
@@ -151,3 +154,16 @@ def test_yaml_conveniences(tmp_path: Path) -> None:
     # a date stays the text written; a parameter may be called `name`
     assert third.params == {"value": "2024-05-01", "name": "also-a-parameter"}
     assert third.name is None
+
+
+def test_output_list_of_one_name_is_a_list(tmp_path: Path) -> None:
+    path = tmp_path / "one.yaml"
+    path.write_text(textwrap.dedent("""\
+        jobs:
+          - {name: a, target: 'tests.jobs:add', params: {a: 1, b: 2}}
+          - {name: single, target: 'tests.jobs:echo', params: {value: {output: a}}}
+          - {name: listed, target: 'tests.jobs:echo', params: {value: {output: [a]}}}
+        """))
+    result = jw.run(load_file(str(path)), store=str(tmp_path / "s.db"))
+    assert result.outputs["single"] == 3
+    assert result.outputs["listed"] == [3]

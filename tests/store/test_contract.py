@@ -6,10 +6,12 @@ import time
 from collections import Counter
 
 import pytest
+from sqlalchemy import create_engine, text
 
 import jobweave as jw
 from jobweave.errors import RunNotFoundError, RunStateError
-from jobweave.store import SqlStore
+from jobweave.store import SqlStore, close_all, open_store
+from jobweave.store.schema import SCHEMA_VERSION
 from tests import jobs
 
 FINAL_EVENTS = {"completed", "faulted", "cancelled", "skipped"}
@@ -52,6 +54,30 @@ def test_journal_round_trip(backend_url: str, store: SqlStore,
     assert completed["sh"]["output"]["stdout"] == "hi\n"
     assert [e["attempt"] for e in journal if e["event"] == "retrying"] == [1]
     assert store.submitted(result.run_id) == first["data"]
+    for job in result.jobs:  # a job's final record is its last one
+        mine = [e["event"] for e in journal if e["node"] == job.name]
+        assert mine[-1] == job.status and not FINAL_EVENTS & set(mine[:-1])
+
+
+def test_a_store_from_a_newer_jobweave_is_refused(backend_url: str, store: SqlStore) -> None:
+    result = jw.run(jw.job(jobs.noop), store=backend_url)
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE jobweave_meta SET value = :v WHERE key = 'schema_version'"),
+                     {"v": str(SCHEMA_VERSION + 1)})
+    close_all()
+    with pytest.raises(jw.StoreError, match=f"schema {SCHEMA_VERSION + 1}, newer"):
+        open_store(backend_url)
+    # nothing was changed: the old version opens again once the record is put back
+    probe = create_engine(backend_url.replace("postgresql://", "postgresql+psycopg://")
+                          if "://" in backend_url else f"sqlite:///{backend_url}")
+    try:
+        with probe.begin() as conn:
+            assert conn.execute(text("SELECT count(*) FROM jobweave_runs")).scalar() == 1
+            conn.execute(text("UPDATE jobweave_meta SET value = :v "
+                              "WHERE key = 'schema_version'"), {"v": str(SCHEMA_VERSION)})
+    finally:
+        probe.dispose()
+    assert open_store(backend_url).get_run(result.run_id).status == "completed"
 
 
 def test_jobs_projection_matches_the_result(backend_url: str, store: SqlStore,

@@ -45,7 +45,7 @@ StoreOption = Annotated[
     str | None,
     typer.Option("--store", metavar="URL",
                  help="Store URL: a SQLite path, sqlite:///path or postgresql://... "
-                      "[default: $JOBWEAVE_STORE, else .jobweave/jobweave.db]"),
+                      "(default: $JOBWEAVE_STORE, else .jobweave/jobweave.db)"),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 RunArgument = Annotated[
@@ -154,4 +154,4 @@ def main(argv: list[str] | None = None) -> NoReturn:
 
 # Imported last, for their side effect: each module registers its commands on `app`
 # (they import the names above, so they must come after them).
-from jobweave.cli import inspect, run  # noqa: E402, F401
+from jobweave.cli import durable, inspect, run  # noqa: E402, F401

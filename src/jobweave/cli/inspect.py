@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from typing import Annotated, Literal
 
@@ -28,6 +27,7 @@ from jobweave.cli.render import (
     status_line,
 )
 from jobweave.store import JobRecord
+from jobweave.store.export import export_lines
 
 SHOW_LIMIT = 50
 """Jobs ``show`` lists of a big run by default: this many problem jobs and first jobs."""
@@ -136,12 +136,11 @@ def show(
 
 @app.command()
 def journal(run_ref: RunArgument, store: StoreOption = None) -> int:
-    """RUN's journal as JSON lines, one record per line, oldest first."""
+    """RUN's journal as JSON lines, oldest first, each sealed with a checksum (``crc``)."""
     db = store_for(store)
     run_id = resolve_run(db, run_ref)
-    write = sys.stdout.write
-    for record in db.journal(run_id):
-        write(json.dumps(record) + "\n")
+    # `jobweave recover FILE` reads these lines back and checks each one's crc.
+    sys.stdout.writelines(export_lines(db.journal(run_id)))
     return EXIT_OK
 
 
@@ -156,7 +155,7 @@ def validate(
     from jobweave.loader import load_target
     from jobweave.plan import Plan, compile_plan
 
-    definition, source = load_target(target, cwd=os.getcwd())
+    definition, source = load_target(target)
     plan = definition if isinstance(definition, Plan) else compile_plan(definition, source=source)
     n = len(plan)
     sys.stdout.write(f"ok: {n} job{'' if n == 1 else 's'} ({plan.kind} {plan.name!r})\n")

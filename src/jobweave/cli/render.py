@@ -104,7 +104,7 @@ class RunScreen:
             return
         self._progress = Progress(
             SpinnerColumn(),
-            TextColumn("[bold]{task.description}"),
+            TextColumn("{task.description}", style="bold", markup=False),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("[cyan]{task.fields[running]} running"),
@@ -238,8 +238,8 @@ def styled(state: str) -> Text:
 # -- tables -----------------------------------------------------------------------------
 def jobs_table(jobs: Iterable[JobLike], *, title: str | None = None) -> Table:
     """Job, status, attempts, duration and the error's telling line."""
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False,
-                  pad_edge=False)
+    table = Table(title=Text(title) if title else None, title_justify="left",
+                  box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     table.add_column("job", overflow="fold")
     table.add_column("status", no_wrap=True)
     table.add_column("attempts", justify="right", no_wrap=True)
@@ -249,7 +249,8 @@ def jobs_table(jobs: Iterable[JobLike], *, title: str | None = None) -> Table:
     if errors:
         table.add_column("error", overflow="ellipsis", no_wrap=True, max_width=ERROR_WIDTH)
     for j in rows:
-        cells: list[str | Text] = [j.name, styled(j.status), str(j.attempts),
+        # Text, not str: a job named "load[orders]" must not be read as Rich markup
+        cells: list[str | Text] = [Text(j.name), styled(j.status), str(j.attempts),
                                    duration(j.duration)]
         if errors:
             cells.append(Text(error_line(j.error), style="red"))
@@ -269,7 +270,7 @@ def runs_table(records: Sequence[RunRecord]) -> Table:
     table.add_column("duration", justify="right", no_wrap=True)
     for r in records:
         problems = sum(r.counts.get(s, 0) for s in PROBLEM_STATES)
-        table.add_row(r.run_id, r.name, styled(r.status),
+        table.add_row(r.run_id, Text(r.name), styled(r.status),
                       f"{r.counts.get('completed', 0)}/{r.total}",
                       Text(str(problems), style="red") if problems else "",
                       moment(r.created_at), duration(run_duration(r)))
@@ -299,7 +300,7 @@ def run_header(record: RunRecord) -> Table:
     if record.source:
         rows.append(("source", record.source))
     for key, value in rows:
-        grid.add_row(key, value)
+        grid.add_row(key, Text(value) if isinstance(value, str) else value)
     return grid
 
 

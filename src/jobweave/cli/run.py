@@ -61,7 +61,7 @@ ConcurrencyOption = Annotated[int | None, typer.Option(
     "--concurrency", "-c", min=1, help="At most this many jobs at once.")]
 ExecutorOption = Annotated[Literal["threads", "processes"] | None, typer.Option(
     "--executor",
-    help="Where job code runs [default: $JOBWEAVE_EXECUTOR, else threads].")]
+    help="Where job code runs (default: $JOBWEAVE_EXECUTOR, else threads).")]
 WorkersOption = Annotated[int | None, typer.Option(
     "--workers", min=1, help="Size of the executor's pool.")]
 NameOption = Annotated[str | None, typer.Option("--name", help="The run's name in listings.")]
@@ -69,7 +69,7 @@ QuietOption = Annotated[bool, typer.Option(
     "--quiet", "-q", help="No progress and no summary; only the exit code tells.")]
 ProgressOption = Annotated[bool | None, typer.Option(
     "--progress/--no-progress",
-    help="Force the progress bar on or off [default: on when stderr is a terminal].")]
+    help="Force the progress bar on or off (default: on when stderr is a terminal).")]
 TargetArgument = Annotated[str, typer.Argument(
     metavar="TARGET", help="path/file.py:name, package.module:name, or a YAML/JSON file.")]
 
@@ -109,7 +109,7 @@ class Signals:
 def _load(target: str) -> tuple[object, str]:
     from jobweave.loader import load_target
 
-    return load_target(target, cwd=os.getcwd())
+    return load_target(target)
 
 
 def _progress_console(progress: bool | None, quiet: bool) -> Console | None:
@@ -140,7 +140,7 @@ def _follow(handle: RunHandle, signals: Signals, redraw: Callable[[str], None]) 
 def _print_summary(console: Console, line: str, shown: Sequence[Any], *, total: int,
                    problems: int, run_id: str) -> None:
     """The closing line and table of a run: every job if few, else the problem jobs."""
-    console.print(line, highlight=False, soft_wrap=True)
+    console.print(line, highlight=False, soft_wrap=True, markup=False)
     if not shown:
         return
     title = None if len(shown) == total else f"problem jobs ({len(shown)} of {problems})"
@@ -184,24 +184,43 @@ def run(
     definition, source = _load(target)
     engine = engine_for(store, executor=executor, workers=workers)
     tally = Tally()
-    out = out_console()
-    err = Console(stderr=True, highlight=False)
     with Signals() as signals:
         # A signal during submit is kept and acted on as soon as the handle exists.
         handle = engine.submit(definition, source=source, name=name,
                                concurrency=concurrency, listeners=[tally])
-        signals.run_id = handle.run_id
-        if not quiet:
-            err.print(f"run {handle.run_id} started", soft_wrap=True)
-        with RunScreen(_progress_console(progress, quiet), handle.run_id) as screen:
-            result = _follow(handle, signals, lambda note: screen.show_tally(tally, note))
-            screen.show_tally(tally, "cancelled" if result.status == "cancelled" else "")
+        result = follow_here(handle, tally, signals, quiet=quiet, progress=progress)
+    return report(engine.store, result, interrupted=bool(signals.count), quiet=quiet,
+                  json_out=json_out)
+
+
+def follow_here(handle: RunHandle, tally: Tally, signals: Signals, *, quiet: bool,
+                progress: bool | None, started: str = "started") -> RunResult:
+    """Draw a run executing in this process until it stops; the first signal cancels it.
+
+    ``tally`` must be a listener of the run; ``started`` completes the opening line
+    ``run ID ...`` on stderr.
+    """
+    signals.run_id = handle.run_id
+    if not quiet:
+        Console(stderr=True, highlight=False).print(f"run {handle.run_id} {started}",
+                                                    soft_wrap=True)
+    with RunScreen(_progress_console(progress, quiet), handle.run_id) as screen:
+        result = _follow(handle, signals, lambda note: screen.show_tally(tally, note))
+        screen.show_tally(tally, "cancelled" if result.status == "cancelled" else "")
+    return result
+
+
+def report(store: SqlStore, result: RunResult, *, interrupted: bool, quiet: bool,
+           json_out: bool, extra: dict[str, Any] | None = None) -> int:
+    """Print a finished run's summary (or JSON, with ``extra`` keys); return the exit code."""
     if json_out:
-        sys.stdout.write(json.dumps(_result_json(engine.store, result)) + "\n")
+        data = _result_json(store, result)
+        data.update(extra or {})
+        sys.stdout.write(json.dumps(data) + "\n")
     elif not quiet:
-        _result_summary(out, result)
-    if signals.count:
-        _say_interrupted(err, result)
+        _result_summary(out_console(), result)
+    if interrupted:
+        _say_interrupted(Console(stderr=True, highlight=False), result)
         return EXIT_INTERRUPTED
     return result.exit_code
 

@@ -10,7 +10,6 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from jobweave.engine.result import JobResult, RunResult
 from jobweave.engine.replay import (
     EXECUTE,
     REPLAY,
@@ -19,6 +18,7 @@ from jobweave.engine.replay import (
     plan_recovery,
     view_journal,
 )
+from jobweave.engine.result import JobResult, RunResult
 from jobweave.engine.resume import diff_definitions, prior_state
 from jobweave.engine.runtime import Prior, Runtime
 from jobweave.errors import (

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 
 
-@dataclass(frozen=True, slots=True)
-class JobResult:
-    """One job's outcome."""
+class JobResult(NamedTuple):
+    """One job's outcome (a named tuple: a run of 100,000 jobs builds 100,000 of them)."""
 
     name: str
     status: str

@@ -1,10 +1,14 @@
 """Build model objects from a validated definition file.
 
 Jobs are frozen and hold their upstream jobs as objects, so they are built in
-dependency order: names are collected first (jobs and groups), every reference in
-``after`` and ``output`` is resolved to the jobs it means, the graph is sorted (a cycle
-is refused, naming its jobs), and then each job is made with :func:`jobweave.model.job`,
-:func:`~jobweave.model.shell` or :func:`~jobweave.model.sleep`.
+dependency order: names are collected first (jobs, groups and a schedule's batches),
+every reference in ``after`` and ``output`` is resolved to the jobs it means, the graph
+is sorted (a cycle is refused, naming its jobs), and then each job is made with
+:func:`jobweave.model.job`, :func:`~jobweave.model.shell` or :func:`~jobweave.model.sleep`.
+
+A batch file is one part; a schedule has one part per batch. Names are unique across
+the parts, and a reference may only point to the same part or an earlier one: a batch
+starts once the batches before it are done, so waiting for a later one could never end.
 """
 
 from __future__ import annotations
@@ -18,18 +22,35 @@ from typing import Any
 from jobweave import refs
 from jobweave.errors import CycleError, DefinitionError, ReferenceError_
 from jobweave.loader.source import Document, Loc, render_loc
-from jobweave.loader.spec import BatchFile, DefinitionFile, Group, Item, Leaf, PythonJob, ShellJob
-from jobweave.model import Batch, Job, OutputRef, batch, job, output, shell, sleep
+from jobweave.loader.spec import (
+    BatchFile,
+    DefinitionFile,
+    Group,
+    Item,
+    Leaf,
+    PythonJob,
+    ScheduleFile,
+    ShellJob,
+)
+from jobweave.model import Batch, Job, OutputRef, Schedule, batch, job, output, shell, sleep
 
 Ref = tuple[str, Loc]
 """A name used in ``after`` or ``output``, and where it was written."""
 
 
-def build(spec: DefinitionFile, doc: Document) -> Batch:
-    """The model object a validated file describes."""
-    # `kind: schedule` gets its branch here: each of its batches goes through _Builder.
+def build(spec: DefinitionFile, doc: Document) -> Batch | Schedule:
+    """The model object a validated file describes, carrying the file's run options."""
+    builder = _Builder(doc)
     if isinstance(spec, BatchFile):
-        return _Builder(doc).build_batch(spec.jobs, ("jobs",), name=spec.name)
+        builder.collect(spec.jobs, ("jobs",))
+        (jobs,) = builder.build()
+        return batch(jobs, name=spec.name, concurrency=spec.concurrency)
+    if isinstance(spec, ScheduleFile):
+        for k, part in enumerate(spec.batches):
+            builder.collect(part.jobs, ("batches", k, "jobs"), label=part.name)
+        batches = tuple(batch(jobs, name=part.name, continue_on_failure=part.continue_on_failure)
+                        for part, jobs in zip(spec.batches, builder.build(), strict=True))
+        return Schedule(batches, spec.name, spec.concurrency)
     raise AssertionError(f"unhandled definition kind {type(spec).__name__}")  # pragma: no cover
 
 
@@ -39,6 +60,7 @@ class _Leaf:
 
     spec: Leaf
     loc: Loc
+    part: int
     group_after: list[Ref]
     group_tags: list[str]
     deps: list[int] = field(default_factory=list)
@@ -50,11 +72,13 @@ class _Leaf:
 
 @dataclass(slots=True)
 class _Named:
-    """What a name stands for: one job, or every job of a group."""
+    """What a name stands for: one job, or every job of a group or of a schedule's batch."""
 
     members: list[int]
     loc: Loc
-    group: bool
+    what: str
+    """``job``, ``group`` or ``batch``."""
+    part: int
 
 
 class _Builder:
@@ -63,17 +87,33 @@ class _Builder:
         self.base_dir = os.path.dirname(os.path.abspath(doc.path))
         self.leaves: list[_Leaf] = []
         self.names: dict[str, _Named] = {}
+        self.parts = 0
 
-    def build_batch(self, items: list[Item], loc: Loc, *, name: str | None) -> Batch:
-        """Flatten ``items`` (at ``loc``) into a batch of built jobs, in file order."""
-        first = len(self.leaves)
+    @property
+    def _part(self) -> int:
+        """The part being collected."""
+        return self.parts - 1
+
+    def collect(self, items: list[Item], loc: Loc, *, label: str | None = None) -> None:
+        """Add the next part: ``items`` (at ``loc``), labelled ``label`` in a schedule."""
+        self.parts += 1
+        start = len(self.leaves)
+        named = self._name(label, loc[:-1], what="batch")
         self._collect(items, loc, [], [])
-        for i in range(first, len(self.leaves)):
+        if named is not None:
+            named.members.extend(range(start, len(self.leaves)))
+
+    def build(self) -> list[list[Job]]:
+        """The jobs of every part, each in file order, once all parts are collected."""
+        for i in range(len(self.leaves)):
             self._link(i)
         built: dict[int, Job] = {}
-        for i in self._order(range(first, len(self.leaves))):
+        for i in self._order(range(len(self.leaves))):
             built[i] = self._make(self.leaves[i], built)
-        return batch([built[i] for i in range(first, len(self.leaves))], name=name)
+        parts: list[list[Job]] = [[] for _ in range(self.parts)]
+        for i, leaf in enumerate(self.leaves):
+            parts[leaf.part].append(built[i])
+        return parts
 
     # -- names ------------------------------------------------------------------------------
 
@@ -84,19 +124,19 @@ class _Builder:
                 self._collect(item, where, after, tags)
             elif isinstance(item, Group):
                 # register the name first, so a clash is reported where the group starts
-                named = self._name(item.name, where, group=True)
+                named = self._name(item.name, where, what="group")
                 start = len(self.leaves)
                 inner_after = after + _refs(item.after, (*where, "after"))
                 self._collect(item.batch, (*where, "batch"), inner_after, tags + item.tags)
                 if named is not None:
                     named.members.extend(range(start, len(self.leaves)))
             else:
-                named = self._name(item.name, where, group=False)
+                named = self._name(item.name, where, what="job")
                 if named is not None:
                     named.members.append(len(self.leaves))
-                self.leaves.append(_Leaf(item, where, after, tags))
+                self.leaves.append(_Leaf(item, where, self._part, after, tags))
 
-    def _name(self, name: str | None, loc: Loc, *, group: bool) -> _Named | None:
+    def _name(self, name: str | None, loc: Loc, *, what: str) -> _Named | None:
         if name is None:
             return None
         taken = self.names.get(name)
@@ -104,17 +144,28 @@ class _Builder:
             raise self.doc.error(
                 f"duplicate name {name!r} (first used on line {self.doc.line(taken.loc)}); "
                 "names must be unique", (*loc, "name"))
-        named = _Named([], loc, group)
+        named = _Named([], loc, what, self._part)
         self.names[name] = named
         return named
 
-    def _lookup(self, ref: Ref) -> _Named:
+    def _lookup(self, ref: Ref, part: int | None = None) -> _Named:
+        """What ``ref`` names; from ``part``, only the same or an earlier part may be named."""
         name, loc = ref
         found = self.names.get(name)
         if found is None:
             close = difflib.get_close_matches(name, list(self.names), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise self.doc.error(f"no job or group named {name!r} in this file{hint}", loc)
+        if part is None:
+            return found
+        if found.part > part:
+            raise self.doc.error(
+                f"{found.what} {name!r} is in a later batch (batches[{found.part}], line "
+                f"{self.doc.line(found.loc)}); a job may only wait for jobs of its own batch "
+                "or an earlier one", loc)
+        if found.what == "batch" and found.part == part:
+            raise self.doc.error(f"{name!r} is the job's own batch; a job cannot wait for it",
+                                 loc)
         return found
 
     # -- dependencies ---------------------------------------------------------------------
@@ -129,7 +180,7 @@ class _Builder:
                     refs_ += binding
         deps: dict[int, None] = {}
         for ref in refs_:
-            for member in self._lookup(ref).members:
+            for member in self._lookup(ref, leaf.part).members:
                 deps[member] = None
         leaf.deps = list(deps)
 
@@ -164,12 +215,9 @@ class _Builder:
         # starting with that first job (the one whose line is reported)
         order = [waits[0], *reversed(waits[1:])]
         cycle = [self.leaves[i].label for i in order]
-        err = CycleError(cycle)
         where = self.leaves[waits[0]].loc
-        # CycleError takes only the names; re-render it with the file and line
-        DefinitionError.__init__(err, err.message, path=self.doc.path, line=self.doc.line(where),
-                                 field=render_loc(where))
-        raise err
+        raise CycleError(cycle, path=self.doc.path, line=self.doc.line(where),
+                         field=render_loc(where))
 
     # -- jobs -----------------------------------------------------------------------------
 
@@ -220,12 +268,16 @@ class _Builder:
         params: dict[str, Any] = {}
         for key, value in spec.params.items():
             binding = _binding(value, (), self.doc)
-            params[key] = value if binding is None else self._output(binding, built)
+            if binding is None:
+                params[key] = value
+            else:
+                # one job's name gives its output; a list of names, or a group, a list
+                params[key] = self._output(binding, built, many=isinstance(value["output"], list))
         return params
 
-    def _output(self, binding: list[Ref], built: dict[int, Job]) -> OutputRef:
+    def _output(self, binding: list[Ref], built: dict[int, Job], *, many: bool) -> OutputRef:
         named = [self._lookup(ref) for ref in binding]
-        if len(named) == 1 and not named[0].group and len(named[0].members) == 1:
+        if not many and named[0].what == "job":
             return output(built[named[0].members[0]])
         return output([built[m] for n in named for m in n.members])
 

@@ -2,48 +2,33 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from jobweave.loader.build import build
 from jobweave.loader.problems import to_definition_error
 from jobweave.loader.source import Document, read_document
-from jobweave.loader.spec import BatchFile, DefinitionFile
-from jobweave.model import Batch
+from jobweave.loader.spec import DefinitionFile
+from jobweave.model import Batch, Schedule
+
+_ADAPTER: TypeAdapter[DefinitionFile] = TypeAdapter(DefinitionFile)
 
 
-@dataclass(frozen=True, slots=True)
-class FileDefinition:
-    """A loaded file: the definition plus the run options the file sets."""
+def load_file(path: str) -> Batch | Schedule:
+    """Load a ``.yaml``/``.yml``/``.json`` definition file.
 
-    definition: Batch
-    """What the file defines (a batch today; schedules later)."""
-    concurrency: int | None
-    """How many jobs may run at once, when the file says."""
-    path: str
-    """The file, as it was named."""
-
-
-def read_file(path: str) -> FileDefinition:
-    """Load a definition file with the run options it holds (e.g. ``concurrency``).
-
+    A file of ``kind: batch`` (the default) gives a :class:`~jobweave.model.Batch`, one of
+    ``kind: schedule`` a :class:`~jobweave.model.Schedule`; the file's ``name`` and
+    ``concurrency`` travel with it, so ``jobweave.run(load_file(path))`` uses them.
     Every problem raises :class:`~jobweave.errors.DefinitionError` with the file, the
     1-based line and the field (``jobs[2].retries``).
     """
     doc = read_document(path)
-    spec = validate(doc)
-    return FileDefinition(build(spec, doc), spec.concurrency, path)
-
-
-def load_file(path: str) -> Batch:
-    """Load a ``.yaml``/``.yml``/``.json`` definition file into a :class:`~jobweave.Batch`."""
-    return read_file(path).definition
+    return build(validate(doc), doc)
 
 
 def validate(doc: Document) -> DefinitionFile:
     """Check a parsed document against the file format."""
     try:
-        return BatchFile.model_validate(doc.data)
+        return _ADAPTER.validate_python(doc.data)
     except ValidationError as exc:
         raise to_definition_error(exc, doc) from None

@@ -16,7 +16,17 @@ from pydantic_core import ErrorDetails
 
 from jobweave.errors import DefinitionError
 from jobweave.loader.source import Document, Loc
-from jobweave.loader.spec import ITEM_KEYS, KIND_TAGS, LIST_TAG, TAG_MODELS, BatchFile
+from jobweave.loader.spec import (
+    FILE_KIND_ERROR,
+    ITEM_KEYS,
+    KIND_MODELS,
+    KIND_TAGS,
+    KINDS,
+    LIST_TAG,
+    TAG_MODELS,
+    BatchFile,
+    ScheduleBatch,
+)
 
 _ITEM_TAGS = frozenset(TAG_MODELS) | {LIST_TAG}
 
@@ -35,7 +45,7 @@ _BOUNDS = {"greater_than_equal": (">=", "ge"), "greater_than": (">", "gt"),
 
 def to_definition_error(exc: ValidationError, doc: Document) -> DefinitionError:
     """The first problem (by line) of a validation error, as one DefinitionError."""
-    problems = [(_clean_loc(e["loc"]), e) for e in exc.errors()]
+    problems = [(_clean_loc(e["loc"]) or _top_loc(e), e) for e in exc.errors()]
     # by line, but a missing field last: a misspelt key (unknown field) usually explains it,
     # and a missing field only has the line of its enclosing mapping
     problems.sort(key=lambda p: (p[1]["type"] == "missing", doc.line(p[0]) or 0))
@@ -48,7 +58,12 @@ def to_definition_error(exc: ValidationError, doc: Document) -> DefinitionError:
 
 
 def _clean_loc(raw: tuple[int | str, ...]) -> Loc:
-    """Drop union tags: they name the kind of an item, not a place in the file."""
+    """Drop union tags: they name the kind of an item, not a place in the file.
+
+    An unknown ``kind`` is reported by the union itself, at the top: it belongs to ``kind``.
+    """
+    if not raw:
+        return ()
     out: list[str | int] = []
     for i, part in enumerate(raw):
         after_index = i > 0 and isinstance(raw[i - 1], int)
@@ -57,6 +72,10 @@ def _clean_loc(raw: tuple[int | str, ...]) -> Loc:
             continue
         out.append(part)
     return tuple(out)
+
+
+def _top_loc(error: ErrorDetails) -> Loc:
+    return ("kind",) if error["type"] == FILE_KIND_ERROR else ()
 
 
 def describe(error: ErrorDetails, loc: Loc) -> str:
@@ -70,6 +89,8 @@ def describe(error: ErrorDetails, loc: Loc) -> str:
         return "this field is required"
     if kind == "item_kind":
         return _item_kind(value)
+    if kind == FILE_KIND_ERROR:
+        return _file_kind(value)
     if kind in _EXPECTED:
         if not loc and kind.startswith("model"):
             return ("the file must hold a mapping with a 'jobs' list, "
@@ -96,14 +117,20 @@ def describe(error: ErrorDetails, loc: Loc) -> str:
 def _unknown_field(name: str, error: ErrorDetails) -> str:
     raw = error["loc"]
     tag = raw[-2] if len(raw) >= 2 else None
-    model = TAG_MODELS.get(tag) if isinstance(tag, str) else None
-    if model is None and len(raw) == 1:
-        model = BatchFile
+    top = len(raw) == 2 and isinstance(tag, str) and tag in KIND_MODELS
+    if top:
+        model = KIND_MODELS.get(str(tag))
+    elif len(raw) == 4 and raw[0] == KINDS["schedule"] and raw[1] == "batches":
+        model, tag = ScheduleBatch, "batch of a schedule"
+    else:
+        model = TAG_MODELS.get(tag) if isinstance(tag, str) else None
     message = f"unknown field {name!r}"
     if model is None:
         return message
+    if model is BatchFile and name == "batches":
+        return message + "; a file of batches needs 'kind: schedule'"
     allowed = [f.alias or n for n, f in model.model_fields.items()]
-    if model is not BatchFile:
+    if not top:
         message += f" for a {_what(tag)}"
     close = difflib.get_close_matches(name, allowed, n=1)
     if close:
@@ -114,6 +141,11 @@ def _unknown_field(name: str, error: ErrorDetails) -> str:
 def _what(tag: object) -> str:
     return {"python-job": "python job (target)", "shell-job": "shell job",
             "sleep-job": "sleep job", "group": "group (batch)"}.get(str(tag), str(tag))
+
+
+def _file_kind(value: object) -> str:
+    kind = value.get("kind") if isinstance(value, dict) else value
+    return f"must be {' or '.join(repr(k) for k in KINDS)}, got {kind!r:.60}"
 
 
 def _item_kind(value: object) -> str:

@@ -9,6 +9,9 @@ from pydantic import TypeAdapter
 from jobweave.loader.spec import DefinitionFile
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+SCHEMA_TITLE = "jobweave definition"
+SCHEMA_DESCRIPTION = ("A jobweave definition file: a batch of jobs (the default kind) or, "
+                      "with `kind: schedule`, batches that run one after another.")
 
 
 def json_schema() -> dict[str, Any]:
@@ -18,4 +21,5 @@ def json_schema() -> dict[str, Any]:
     JSON Schema (for YAML too) use it to complete and check files.
     """
     body = TypeAdapter(DefinitionFile).json_schema(by_alias=True, mode="validation")
-    return {"$schema": SCHEMA_DIALECT, **body}
+    return {"$schema": SCHEMA_DIALECT, "title": SCHEMA_TITLE,
+            "description": SCHEMA_DESCRIPTION, **body}

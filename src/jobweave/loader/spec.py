@@ -1,7 +1,12 @@
 """The definition file format, as pydantic models: validation and the JSON Schema.
 
-A file holds one top-level mapping. Today its ``kind`` is ``batch`` (the default): a run
-name, a concurrency limit and a list of ``jobs``. Each item of ``jobs`` is one of
+A file holds one top-level mapping whose ``kind`` says what it defines:
+
+* ``batch`` (the default): a run name, a concurrency limit and a list of ``jobs``;
+* ``schedule``: a run name, a concurrency limit and an ordered list of ``batches``, each
+  with its own ``jobs`` (and an optional label and ``continue_on_failure``).
+
+Each item of a ``jobs`` list is one of
 
 * a Python job (``target:``), a shell job (``shell:``), a sleep (``sleep:``),
 * a group (``batch:``) of further items, flattened into the same run,
@@ -36,12 +41,14 @@ ITEM_KEYS = {"target": "python-job", "shell": "shell-job", "sleep": "sleep-job",
 LIST_TAG = "list"
 """The tag of an item that is a plain list of further items."""
 
-KIND_TAGS: frozenset[str] = frozenset()
-"""Tags of the top-level union of file kinds; empty while ``batch`` is the only kind.
+KINDS = {"batch": "batch-file", "schedule": "schedule-file"}
+"""The ``kind`` of a file → the tag pydantic reports it under."""
 
-When ``kind: schedule`` joins, the top level becomes a discriminated union and pydantic
-puts the kind into error locations; the loader strips the tags named here.
-"""
+KIND_TAGS: frozenset[str] = frozenset(KINDS.values())
+"""Tags of the top-level union of file kinds; the loader strips them from error locations."""
+
+FILE_KIND_ERROR = "file_kind"
+"""The error type of a ``kind`` that is none of :data:`KINDS`."""
 
 BINDING_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -182,25 +189,80 @@ TAG_MODELS: dict[str, type[_Spec]] = {
 """Tag → model, to name the allowed fields when an unknown one shows up."""
 
 
+_FILE_NAME = "The run's name (shown in listings)."
+_CONCURRENCY = ("How many jobs run at once, unless the caller says otherwise "
+                "(e.g. `jobweave run --concurrency`).")
+_SCHEMA = "The JSON Schema this file follows (for editors); ignored by jobweave."
+
+
 class BatchFile(_Spec):
     """A file of ``kind: batch``: jobs (and nested lists and groups) run concurrently."""
 
-    model_config = ConfigDict(title="jobweave definition")
+    model_config = ConfigDict(title="Batch file")
 
-    schema_: str | None = Field(None, alias="$schema", description=(
-        "The JSON Schema this file follows (for editors); ignored by jobweave."))
-    kind: Literal["batch"] = Field("batch", description="What the file defines.")
-    name: Name | None = Field(None, description="The run's name (shown in listings).")
-    concurrency: int | None = Field(None, ge=1, description="How many jobs run at once.")
+    schema_: str | None = Field(None, alias="$schema", description=_SCHEMA)
+    kind: Literal["batch"] = Field("batch", description="What the file defines (the default).")
+    name: Name | None = Field(None, description=_FILE_NAME)
+    concurrency: int | None = Field(None, ge=1, description=_CONCURRENCY)
     jobs: list[Item] = Field(min_length=1, description=(
         "The jobs; items may be nested lists and groups, which are flattened."))
 
 
-# `kind: schedule` (an ordered list of batches) joins here as a second model, and then
-#     DefinitionFile = Annotated[BatchFile | ScheduleFile, Field(discriminator="kind")]
-# with their tags listed in KIND_TAGS; build.build() gets the matching branch.
-DefinitionFile = BatchFile
+class ScheduleBatch(_Spec):
+    """One batch of a schedule: its jobs run concurrently once the batch before completed."""
+
+    name: Name | None = Field(None, description=(
+        "A label for the batch; also a name that stands for every job of the batch in "
+        "`after` and `output`."))
+    continue_on_failure: bool = Field(False, description=(
+        "Start the next batch even if a job of this one did not complete."))
+    jobs: list[Item] = Field(min_length=1, description=(
+        "The batch's jobs; `after` and `output` may name jobs of this or earlier batches."))
+
+
+class ScheduleFile(_Spec):
+    """A file of ``kind: schedule``: batches that run one after another."""
+
+    model_config = ConfigDict(title="Schedule file")
+
+    schema_: str | None = Field(None, alias="$schema", description=_SCHEMA)
+    kind: Literal["schedule"] = Field(description="What the file defines.")
+    name: Name | None = Field(None, description=_FILE_NAME)
+    concurrency: int | None = Field(None, ge=1, description=_CONCURRENCY)
+    batches: list[ScheduleBatch] = Field(min_length=1, description=(
+        "The batches, in the order they run; job names are unique across all of them."))
+
+
+def file_kind(value: Any) -> str | None:
+    """The tag of the file kind ``value`` holds (None for an unknown ``kind``).
+
+    Anything but a mapping is taken for a batch file, whose model reports what is wrong.
+    """
+    if not isinstance(value, dict):
+        return KINDS["batch"]
+    kind = value.get("kind", "batch")
+    return KINDS.get(kind) if isinstance(kind, str) else None
+
+
+if TYPE_CHECKING:
+    DefinitionFile: TypeAlias = Union[BatchFile, ScheduleFile]  # noqa: UP007
+else:
+    DefinitionFile = Annotated[
+        Union[  # noqa: UP007
+            Annotated[BatchFile, Tag(KINDS["batch"])],
+            Annotated[ScheduleFile, Tag(KINDS["schedule"])],
+        ],
+        Discriminator(file_kind, custom_error_type=FILE_KIND_ERROR,
+                      custom_error_message="unknown kind of definition file"),
+    ]
 """Every kind of definition file."""
+
+KIND_MODELS: dict[str, type[_Spec]] = {
+    KINDS["batch"]: BatchFile, KINDS["schedule"]: ScheduleFile,
+}
+"""Kind tag → model, to name the allowed top-level fields when an unknown one shows up."""
 
 Group.model_rebuild()
 BatchFile.model_rebuild()
+ScheduleBatch.model_rebuild()
+ScheduleFile.model_rebuild()

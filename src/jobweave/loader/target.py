@@ -20,7 +20,7 @@ from typing import Any
 
 from jobweave import refs
 from jobweave.errors import DefinitionError
-from jobweave.loader.file import read_file
+from jobweave.loader.file import load_file
 from jobweave.loader.source import is_definition_file
 from jobweave.model import Batch, Job, Schedule, batch
 
@@ -43,7 +43,7 @@ def load_target(spec: str, *, cwd: str | None = None) -> tuple[object, str]:
         full = os.path.normpath(os.path.join(base, spec))
         _importable(base)
         shown = spec if cwd is None or os.path.isabs(spec) else full
-        return read_file(shown).definition, full
+        return load_file(shown), full
     module, sep, name = spec.rpartition(":")
     if not sep or not module or not name:
         if spec.endswith(".py"):

@@ -68,8 +68,8 @@ def _compile_schedule(sched: Schedule, name: str | None, source: str | None) -> 
     nodes: list[PlanNode] = []
     barrier: int | None = None
     batch_start = 0
-    for index, (j, k) in enumerate(layout):
-        if j is None:
+    for index, (member, k) in enumerate(layout):
+        if member is None:
             bname = f"batch#{k}"
             if bname in names:
                 raise DefinitionError(f"the job name {bname!r} is reserved for schedules",
@@ -80,7 +80,7 @@ def _compile_schedule(sched: Schedule, name: str | None, source: str | None) -> 
                 run_anyway=sched.batches[k - 1].continue_on_failure))
             barrier, batch_start = index, index + 1
             continue
-        node = _node(index, j, next(job_names), position, described)
+        node = _node(index, member, next(job_names), position, described)
         node.group = k
         if barrier is not None:
             node.deps = (*node.deps, barrier)

@@ -72,7 +72,7 @@ def read_lines(lines: Iterable[str], *, path: str = "<journal>") -> JournalFile:
 def _check(text: str) -> str | None:
     try:
         record = json.loads(text)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         return f"not valid JSON ({exc.msg})"
     if not isinstance(record, dict) or "event" not in record:
         return "not a journal record"

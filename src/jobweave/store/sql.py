@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, func, select
@@ -291,7 +291,7 @@ class SqlStore:
         """Run ids starting with ``prefix`` (for short ids on the command line)."""
         with self._read() as conn:
             rows = conn.execute(select(s.runs.c.run_id).where(
-                s.runs.c.run_id.like(prefix.replace("%", "") + "%")).limit(5)).all()
+                s.runs.c.run_id.startswith(prefix, autoescape=True)).limit(5)).all()
         return [r.run_id for r in rows]
 
     def list_runs(self, limit: int = 20, status: str | None = None) -> list[RunRecord]:
@@ -462,27 +462,29 @@ class Writer:
     def __init__(self, store: SqlStore) -> None:
         self._store = store
         self._raw = store.engine.raw_connection()
+        self._cur = self._raw.cursor()
 
     def commit(self, journal_rows: Sequence[tuple[Any, ...]],
                job_updates: Sequence[tuple[Any, ...]]) -> None:
         """Append journal records and update job projections in one transaction."""
-        store, raw = self._store, self._raw
-        cur = raw.cursor()
+        store, raw, cur = self._store, self._raw, self._cur
         try:
             store._raw_begin(cur)
-            if journal_rows:
+            if len(journal_rows) == 1:  # a chain commits one job at a time
+                cur.execute(store._sql_journal, journal_rows[0])
+            elif journal_rows:
                 cur.executemany(store._sql_journal, journal_rows)
-            if job_updates:
+            if len(job_updates) == 1:
+                cur.execute(store._sql_job, job_updates[0])
+            elif job_updates:
                 cur.executemany(store._sql_job, job_updates)
             store._raw_commit(raw, cur)
         except Exception as exc:
-            try:
+            with suppress(Exception):  # the original error is the one worth reporting
                 store._raw_rollback(raw, cur)
-            except Exception:  # the original error is the one worth reporting
-                pass
             raise StoreError(f"store {store.url}: {exc}") from exc
-        finally:
-            cur.close()
 
     def close(self) -> None:
+        with suppress(Exception):
+            self._cur.close()
         self._raw.close()
