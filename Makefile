@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	cd examples && ../$(BIN)/jobweave run migration.py:nightly --store ../.jobweave/demo.db
+	cd examples && ../$(BIN)/jobweave run nightly.py:nightly --store ../.jobweave/demo.db
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
