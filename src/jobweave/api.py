@@ -69,21 +69,12 @@ def resume(
         definition, source = _reload(engine, run_id)
     handle = engine.resume(run_id, definition, source=source, accept_changes=accept_changes,
                            concurrency=concurrency, listeners=listeners)
-    return _wait(handle)
+    return handle.finish()
 
 
 def _reload(engine: Engine, run_id: str) -> tuple[Any, str | None]:
     """The definition a run came from, loaded from its source again (None if it has none)."""
     return current_definition(engine.store.get_run(run_id, counts=False).source, None)
-
-
-def _wait(handle: RunHandle) -> RunResult:
-    try:
-        return handle.wait()
-    except KeyboardInterrupt:
-        handle.cancel()
-        handle.wait()
-        raise
 
 
 class Schedule(_ScheduleData):
@@ -118,7 +109,7 @@ class Schedule(_ScheduleData):
         else:
             handle = engine.submit(plan, concurrency=concurrency, listeners=listeners)
         object.__setattr__(self, "_run_id", handle.run_id)
-        return _wait(handle)
+        return handle.finish()
 
     @property
     def run_id(self) -> str | None:
@@ -170,7 +161,7 @@ def recover(
     definition, source = current_definition(view.source, definition)
     _, handle = engine.recover(view, definition, source=source, changed=changed, force=force,
                                concurrency=concurrency, listeners=listeners)
-    return _wait(handle)
+    return handle.finish()
 
 
 def current_definition(source: str | None, definition: Any) -> tuple[Any, str | None]:

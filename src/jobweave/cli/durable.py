@@ -123,7 +123,7 @@ def pause(
     ] = False,
     json_out: JsonOption = False,
 ) -> int:
-    """Pause RUN: running jobs finish, no new ones start; `jobweave resume RUN` continues it."""
+    """Pause RUN: running jobs finish, no new ones start; 'jobweave resume RUN' continues it."""
     db = store_for(store)
     run_id = resolve_run(db, run_ref)
     record = db.request_pause(run_id)

@@ -136,7 +136,7 @@ def show(
 
 @app.command()
 def journal(run_ref: RunArgument, store: StoreOption = None) -> int:
-    """RUN's journal as JSON lines, oldest first, each sealed with a checksum (``crc``)."""
+    """RUN's journal as JSON lines, oldest first, each sealed with a checksum (crc)."""
     db = store_for(store)
     run_id = resolve_run(db, run_ref)
     # `jobweave recover FILE` reads these lines back and checks each one's crc.

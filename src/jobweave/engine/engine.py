@@ -69,6 +69,15 @@ class RunHandle:
         assert self._result is not None
         return self._result
 
+    def finish(self) -> RunResult:
+        """Wait for the run; on Ctrl-C cancel it cleanly, wait for that, and re-raise."""
+        try:
+            return self.wait()
+        except KeyboardInterrupt:
+            self.cancel()
+            self.wait()
+            raise
+
     def cancel(self) -> None:
         """Stop starting jobs and ask running ones to stop; ``wait`` returns soon after."""
         self._runtime.cancel()
@@ -146,13 +155,7 @@ class Engine:
 
     def run(self, definition: Any, **options: Any) -> RunResult:
         """Submit and wait: return when every job has stopped."""
-        handle = self.submit(definition, **options)
-        try:
-            return handle.wait()
-        except KeyboardInterrupt:
-            handle.cancel()
-            handle.wait()
-            raise
+        return self.submit(definition, **options).finish()
 
     def start(
         self,
@@ -261,6 +264,8 @@ class Engine:
         """Replay a journal as a new run: recorded completions are reused, the rest runs."""
         plan, decisions = self.recovery_plan(journal, definition, source=source,
                                              changed=changed, force=force)
+        if concurrency is None:
+            concurrency = plan.concurrency
         run_id = new_run_id()
         options = {"executor": self.settings.executor, "workers": self.settings.workers,
                    "concurrency": concurrency, "recovered_from": journal.run_id}

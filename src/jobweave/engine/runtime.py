@@ -487,6 +487,7 @@ class Runtime:
             self._row(now, "run_finished", None, None, json.dumps({"status": status}))
             self._commit({"status": status, "finished_at": now, "exit_code": exit_code,
                           "owner": None, "control": None})
+        self._release()  # listeners hear of the last completions, now committed
         self._emit(RunFinished(self.run_id, status, exit_code))
         jobs = tuple(
             JobResult(n.name, self.status[n.index], self.outputs[n.index],

@@ -157,8 +157,9 @@ class SqlStore:
             if row.status == "completed":
                 raise RunStateError(f"run {run_id} already completed", run_id=run_id)
             seq = self._next_seq(conn, run_id)
-            # a pause is answered by stopping; a cancel of a run not yet claimed stands
-            control = "cancel" if row.control == "cancel" and row.status == "pending" else None
+            # a request made before a detached worker claimed the run still stands; any
+            # other was answered by the owner that stopped
+            control = row.control if row.status == "pending" else None
             conn.execute(s.runs.update().where(s.runs.c.run_id == run_id).values(
                 status="running", owner=owner, heartbeat_at=now, started_at=now,
                 finished_at=None, exit_code=None, control=control))
@@ -227,7 +228,10 @@ class SqlStore:
                 raise RunNotFoundError(run_id)
             if row.status in ("completed", "failed", "cancelled", "paused"):
                 raise RunStateError(f"run {run_id} is already {row.status}", run_id=run_id)
-            if row.status == "running" and owner_alive(row.owner, row.heartbeat_at, now):
+            claimable = row.status == "pending" and row.owner is None and \
+                now - row.created_at < 30  # a detached worker is about to claim it
+            if claimable or (row.status == "running"
+                             and owner_alive(row.owner, row.heartbeat_at, now)):
                 # only the owner appends to a live run's journal; it journals the pause
                 conn.execute(s.runs.update().where(s.runs.c.run_id == run_id)
                              .values(control="pause"))
