@@ -214,7 +214,8 @@ class Engine:
             raise RunOwnedError(run_id, record.owner or "another process")
         stored = self.store.submitted(run_id)
         if definition is None:
-            plan = plan_from_definition(stored["definition"], stored.get("source"))
+            plan = plan_from_definition(stored["definition"], stored.get("source"),
+                                        digest=stored["digest"])
         else:
             plan = self.plan(definition, name=record.name, source=source or record.source)
         if plan.digest != record.digest:
@@ -244,7 +245,8 @@ class Engine:
                       force: bool = False) -> tuple[Plan, RecoveryPlan]:
         """Decide what recovering ``journal`` would replay and run, without running."""
         if definition is None:
-            plan = plan_from_definition(journal.definition, journal.source)
+            plan = plan_from_definition(journal.definition, journal.source,
+                                        digest=journal.digest)
         else:
             plan = self.plan(definition, name=journal.definition.get("name"),
                              source=source or journal.source)
@@ -266,6 +268,24 @@ class Engine:
                                              changed=changed, force=force)
         if concurrency is None:
             concurrency = plan.concurrency
+        index = {n.name: n.index for n in plan.nodes}
+        prior: dict[int, Prior] = {}
+        replayed: dict[int, tuple[int, str, float | None, float]] = {}
+        recovered: dict[int, Any] = {}
+        for d in decisions.decisions:
+            rec = journal.completed.get(d.name)
+            if rec is None:
+                continue
+            i = index[d.name]
+            if d.action == REPLAY:
+                out = rec.output
+                # plain numbers need no encoder: a replay of 100,000 jobs feels it
+                text = str(out) if type(out) is int else json.dumps(out)
+                replayed[i] = (rec.attempt, text, rec.started, rec.finished)
+                prior[i] = Prior("completed", rec.attempt, text, None, rec.started,
+                                 rec.finished, out)
+            elif d.action == EXECUTE:
+                recovered[i] = rec.output
         run_id = new_run_id()
         options = {"executor": self.settings.executor, "workers": self.settings.workers,
                    "concurrency": concurrency, "recovered_from": journal.run_id}
@@ -273,27 +293,7 @@ class Engine:
             run_id=run_id, name=plan.name, kind=plan.kind, source=plan.source,
             definition=plan.definition, digest=plan.digest, options=options,
             jobs=[(n.index, n.name, n.kind, n.tags) for n in plan.jobs],
-            parent_run=journal.run_id)
-        index = {n.name: n.index for n in plan.nodes}
-        prior: dict[int, Prior] = {}
-        recovered: dict[int, Any] = {}
-        rows, updates = [], []
-        seq, now = 2, time.time()
-        for d in decisions.decisions:
-            rec = journal.completed.get(d.name)
-            i = index[d.name]
-            if d.action == REPLAY and rec is not None:
-                prior[i] = Prior("completed", rec.attempt, rec.output, None, rec.started,
-                                 rec.finished)
-                text = json.dumps({"output": rec.output, "from": journal.run_id,
-                                   "started": rec.started})
-                rows.append((run_id, seq, now, "replayed", d.name, rec.attempt, text))
-                updates.append(("completed", rec.attempt, json.dumps(rec.output), None,
-                                rec.started, rec.finished, run_id, i))
-                seq += 1
-            elif d.action == EXECUTE and rec is not None:
-                recovered[i] = rec.output
-        self.store.commit(run_id, rows, updates)
+            parent_run=journal.run_id, replayed=replayed, replayed_from=journal.run_id)
         handle = self.start(run_id, plan, concurrency=concurrency, listeners=listeners,
                             prior=prior, recovered=recovered)
         return decisions, handle
@@ -310,7 +310,8 @@ class Engine:
     def load_plan(self, run_id: str) -> Plan:
         """Rebuild a stored run's plan from its definition (callables by reference)."""
         data = self.store.submitted(run_id)
-        return plan_from_definition(data["definition"], data.get("source"))
+        return plan_from_definition(data["definition"], data.get("source"),
+                                    digest=data["digest"])
 
     def _workers(self, concurrency: int | None) -> int | None:
         workers = self.settings.workers

@@ -10,7 +10,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from jobweave.errors import DefinitionError
 from jobweave.plan.nodes import BARRIER, Plan
@@ -20,8 +20,7 @@ REPLAY, RERUN, EXECUTE, RUN = "replay", "rerun", "execute", "run"
 SELECTOR_KINDS = ("name", "tag", "data")
 
 
-@dataclass(frozen=True, slots=True)
-class Recorded:
+class Recorded(NamedTuple):
     """A completion the journal holds for one job."""
 
     attempt: int
@@ -42,8 +41,7 @@ class JournalView:
     dropped: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):
     name: str
     action: str
     reason: str
@@ -120,25 +118,28 @@ def _matches(node_def: dict[str, Any], kind: str, pattern: str) -> bool:
 def plan_recovery(plan: Plan, journal: JournalView, changed: Sequence[str] = ()) -> RecoveryPlan:
     """Decide, for every job of ``plan``, whether recovery replays or runs it."""
     selectors = [parse_selector(c) for c in changed]
-    defs = plan.definition["nodes"]
-    selected = [i for i, d in enumerate(defs)
-                if any(_matches(d, k, p) for k, p in selectors)]
-    if selectors and not selected:
-        raise DefinitionError("no job matches --changed " + " ".join(changed), field="changed")
-    reason: dict[int, str] = {i: "selected as changed" for i in selected}
-    down: list[list[int]] = [[] for _ in plan.nodes]
-    for node in plan.nodes:
-        for d in node.deps:
-            down[d].append(node.index)
-    stack = list(selected)
-    while stack:
-        i = stack.pop()
-        for d in down[i]:
-            if d not in reason:
-                origin = plan.nodes[i].name if plan.nodes[i].kind != BARRIER else \
-                    reason[i].removeprefix("downstream of ")
-                reason[d] = f"downstream of {origin}"
-                stack.append(d)
+    reason: dict[int, str] = {}
+    if selectors:
+        defs = plan.definition["nodes"]
+        selected = [i for i, d in enumerate(defs)
+                    if any(_matches(d, k, p) for k, p in selectors)]
+        if not selected:
+            raise DefinitionError("no job matches --changed " + " ".join(changed),
+                                  field="changed")
+        reason = {i: "selected as changed" for i in selected}
+        down: list[list[int]] = [[] for _ in plan.nodes]
+        for node in plan.nodes:
+            for d in node.deps:
+                down[d].append(node.index)
+        stack = list(selected)
+        while stack:
+            i = stack.pop()
+            for d in down[i]:
+                if d not in reason:
+                    origin = plan.nodes[i].name if plan.nodes[i].kind != BARRIER else \
+                        reason[i].removeprefix("downstream of ")
+                    reason[d] = f"downstream of {origin}"
+                    stack.append(d)
     decisions = []
     for node in plan.nodes:
         if node.kind == BARRIER:

@@ -50,13 +50,11 @@ def diff_definitions(old: dict[str, Any], new: dict[str, Any]) -> DefinitionDiff
 
 
 def prior_state(store: SqlStore, run_id: str, plan: Plan) -> dict[int, Prior]:
-    """What the store says each job of the run already did."""
+    """What the store says each job of the run already did, by the plan's node index."""
     index = {n.name: n.index for n in plan.nodes}
     prior: dict[int, Prior] = {}
-    for job in store.get_jobs(run_id):
-        i = index.get(job.name)
-        if i is None:
-            continue
-        prior[i] = Prior(job.status, job.attempts, job.output, job.error, job.started_at,
-                         job.finished_at)
+    for name, status, attempts, output, error, started, finished in store.job_states(run_id):
+        i = index.get(name)
+        if i is not None:
+            prior[i] = Prior(status, attempts, output, error, started, finished)
     return prior

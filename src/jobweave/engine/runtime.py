@@ -15,9 +15,8 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from queue import Empty, SimpleQueue
-from typing import Any
+from typing import Any, NamedTuple
 
 from jobweave import refs
 from jobweave.components import shell as shell_job
@@ -48,16 +47,23 @@ _FINAL = frozenset({COMPLETED, FAULTED, CANCELLED, SKIPPED})
 _TIMEOUT, _RETRY = 0, 1
 
 
-@dataclass(frozen=True, slots=True)
-class Prior:
+NOT_DECODED: Any = object()
+"""Marks a Prior whose output is only known as JSON text."""
+
+
+class Prior(NamedTuple):
     """A job's state carried over from an earlier execution of the same run."""
 
     status: str
     attempts: int
-    output: Any
+    output_text: str | None
+    """The output as stored JSON text (kept as text: a resume of 100,000 jobs should
+    not decode and re-encode every output)."""
     error: str | None
     started_at: float | None
     finished_at: float | None
+    output: Any = NOT_DECODED
+    """The output's value when the caller already has it decoded."""
 
 
 class Runtime:
@@ -208,8 +214,12 @@ class Runtime:
             if p.status == COMPLETED:
                 self.status[i] = COMPLETED
                 self.attempts[i] = p.attempts
-                self.outputs[i] = p.output
-                self.output_json[i] = json.dumps(p.output)
+                text = p.output_text
+                if p.output is not NOT_DECODED:
+                    self.outputs[i] = p.output
+                elif text is not None:
+                    self.outputs[i] = json.loads(text)
+                self.output_json[i] = text
                 self.started[i], self.finished[i] = p.started_at, p.finished_at
                 self.remaining -= 1
                 self.to_release.append(i)

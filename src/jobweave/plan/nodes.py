@@ -128,26 +128,35 @@ def make_definition(
     return definition, digest_of(node_defs, {"kind": kind, **options})
 
 
-def plan_from_definition(definition: dict[str, Any], source: str | None = None) -> Plan:
-    """Rebuild a plan from its stored definition; callables load from their references."""
+def plan_from_definition(
+    definition: dict[str, Any], source: str | None = None, *, digest: str | None = None
+) -> Plan:
+    """Rebuild a plan from its stored definition; callables load from their references.
+
+    ``digest`` is the stored digest of this very definition, when the caller has it:
+    recomputing it costs a full canonical encoding of the definition.
+    """
     if definition.get("format") != DEFINITION_FORMAT:
         raise DefinitionError(f"unknown definition format {definition.get('format')!r}")
     defs = definition["nodes"]
     index = {d["name"]: i for i, d in enumerate(defs)}
     nodes = []
     for i, d in enumerate(defs):
+        if len(d) == 4:  # name, kind, target, params: the common case, built without lookups
+            nodes.append(PlanNode(i, d["name"], d["kind"], d["target"], d["params"]))
+            continue
+        get = d.get
         bindings = tuple(Binding(b["param"], tuple(index[s] for s in b["from"]), b["many"])
-                         for b in d.get("bindings", ()))
+                         for b in get("bindings", ()))
         nodes.append(PlanNode(
-            index=i, name=d["name"], kind=d["kind"], target=d["target"], params=d["params"],
-            deps=tuple(index[s] for s in d.get("after", ())), bindings=bindings,
-            retries=d.get("retries", 0), retry_delay=d.get("retry_delay", 0.0),
-            backoff=d.get("backoff", 1.0), timeout=d.get("timeout"),
-            tags=tuple(d.get("tags", ())), run_anyway=d.get("run_anyway", False),
-            execute_when_recovering=d.get("execute_when_recovering", False),
-            group=d.get("group", 0),
+            i, d["name"], d["kind"], d["target"], d["params"],
+            tuple(index[s] for s in get("after", ())), bindings,
+            get("retries", 0), get("retry_delay", 0.0), get("backoff", 1.0), get("timeout"),
+            tuple(get("tags", ())), get("run_anyway", False),
+            get("execute_when_recovering", False), get("group", 0),
         ))
-    extra = {k: v for k, v in definition.items() if k not in ("format", "name", "kind", "nodes")}
-    node_defs = defs
-    return Plan(definition["name"], definition["kind"], tuple(nodes), definition,
-                digest_of(node_defs, {"kind": definition["kind"], **extra}), source)
+    if digest is None:
+        extra = {k: v for k, v in definition.items()
+                 if k not in ("format", "name", "kind", "nodes")}
+        digest = digest_of(defs, {"kind": definition["kind"], **extra})
+    return Plan(definition["name"], definition["kind"], tuple(nodes), definition, digest, source)

@@ -45,7 +45,8 @@ class SqlStore:
         sets = ", ".join(f"{c} = {p}" for c in JOB_UPDATE_COLUMNS[:6])
         self._sql_job = f"UPDATE {s.jobs.name} SET {sets} WHERE run_id = {p} AND idx = {p}"
         self._sql_new_job = (f"INSERT INTO {s.jobs.name} (run_id, idx, name, kind, status, "
-                             f"attempts, tags) VALUES ({', '.join([p] * 7)})")
+                             f"attempts, tags, output, started_at, finished_at) "
+                             f"VALUES ({', '.join([p] * 10)})")
 
     # -- transactions ---------------------------------------------------------------
     @contextmanager
@@ -118,26 +119,50 @@ class SqlStore:
         options: dict[str, Any],
         jobs: Sequence[tuple[int, str, str, tuple[str, ...]]],
         parent_run: str | None = None,
+        replayed: dict[int, tuple[int, str, float | None, float]] | None = None,
+        replayed_from: str | None = None,
         now: float | None = None,
     ) -> None:
-        """Store a new run, its jobs (pending) and the journal's first record, at once."""
+        """Store a new run, its jobs (pending) and the journal's first record, at once.
+
+        ``replayed`` maps job indexes to (attempt, output JSON text, started, finished)
+        completions taken over from ``replayed_from``'s journal (recovery): those jobs are
+        stored completed, each with a ``replayed`` journal record, in the same transaction.
+        """
         now = time.time() if now is None else now
+        replayed = replayed or {}
+        names = {i: n for i, n, _, _ in jobs}
+        done = sorted(replayed.items())
         with self._tx() as conn:
             conn.execute(s.runs.insert().values(
                 run_id=run_id, name=name, kind=kind, status="pending", source=source,
                 digest=digest, options=json.dumps(options), total=len(jobs), created_at=now,
                 parent_run=parent_run,
             ))
-            conn.exec_driver_sql(self._sql_new_job, [
-                (run_id, i, n, k, "pending", 0, json.dumps(list(t)) if t else None)
-                for i, n, k, t in jobs
-            ])
+            rows: list[tuple[Any, ...]] = []
+            for i, n, k, t in jobs:
+                tags = json.dumps(list(t)) if t else None
+                done_before = replayed.get(i)
+                if done_before is None:
+                    rows.append((run_id, i, n, k, "pending", 0, tags, None, None, None))
+                else:
+                    attempt, output, started, finished = done_before
+                    rows.append((run_id, i, n, k, "completed", attempt, tags, output, started,
+                                 finished))
+            conn.exec_driver_sql(self._sql_new_job, rows)
             data = {"definition": definition, "digest": digest, "options": options,
                     "source": source, "parent_run": parent_run}
             conn.execute(s.journal.insert().values(
                 run_id=run_id, seq=1, ts=now, event="submitted", node=None, attempt=None,
                 data=json.dumps(data),
             ))
+            if done:
+                origin = json.dumps(replayed_from)
+                conn.exec_driver_sql(self._sql_journal, [
+                    (run_id, seq, now, "replayed", names[i], attempt,
+                     f'{{"from":{origin},"started":{_number(started)},"output":{output}}}')
+                    for seq, (i, (attempt, output, started, _)) in enumerate(done, 2)
+                ])
 
     def claim(self, run_id: str, owner: str, now: float | None = None) -> int:
         """Take ownership of a run to execute it; return the next journal sequence number.
@@ -363,6 +388,16 @@ class SqlStore:
                           r.started_at, r.finished_at,
                           tuple(json.loads(r.tags)) if r.tags else ()) for r in rows]
 
+    def job_states(self, run_id: str) -> list[tuple[Any, ...]]:
+        """Every job's (name, status, attempts, output JSON text, error, started, finished),
+        undecoded: what a resume needs, at the cost of one query."""
+        cols = s.jobs.c
+        with self._read() as conn:
+            rows = conn.execute(select(cols.name, cols.status, cols.attempts, cols.output,
+                                       cols.error, cols.started_at, cols.finished_at)
+                                .where(cols.run_id == run_id)).all()
+        return [tuple(r) for r in rows]
+
     def journal(self, run_id: str) -> Iterator[dict[str, Any]]:
         """The run's journal records in order, each a plain dict with decoded data."""
         self.get_run(run_id, counts=False)
@@ -441,6 +476,11 @@ class SqlStore:
         if rows and rows[0].status != "completed":
             return str(rows[0].run_id)
         return None
+
+
+def _number(value: float | None) -> str:
+    """A float or None as JSON, without the encoder's per-call cost."""
+    return "null" if value is None else repr(value)
 
 
 def _run_record(row: Any, counts: dict[str, int]) -> RunRecord:
