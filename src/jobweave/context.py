@@ -18,6 +18,7 @@ class Context:
         "_event",
         "_stopped",
         "attempt",
+        "execution",
         "job",
         "previous_outputs",
         "recovered",
@@ -34,6 +35,7 @@ class Context:
         tags: tuple[str, ...] = (),
         recovered: bool = False,
         previous_outputs: Any = None,
+        execution: int = 0,
     ) -> None:
         self.run_id = run_id
         """The run this attempt belongs to."""
@@ -47,15 +49,24 @@ class Context:
         """True when a recovered journal already holds this job's outputs."""
         self.previous_outputs = previous_outputs
         """The outputs the recovered journal holds, when ``recovered``."""
+        self.execution = execution
+        """Which execution of the run this is: grows with every start and resume."""
         # The event is made only when someone waits: most jobs never do, and an Event
         # per attempt is a measurable share of a no-op job's cost.
         self._stopped = False
         self._event: threading.Event | None = None
 
     @property
+    def key(self) -> str:
+        """An idempotency key for this job's work: the same for every attempt of the job in
+        this run, in any process, so an outside system can recognise work done twice."""
+        return f"{self.run_id}/{self.job}"
+
+    @property
     def token(self) -> str:
-        """An idempotency key for this attempt: stable across processes, unique per attempt."""
-        return f"{self.run_id}/{self.job}/{self.attempt}"
+        """Names this attempt and no other, even across a crash and resume (an attempt
+        whose start was never committed may reuse its number; the execution differs)."""
+        return f"{self.run_id}/{self.job}/e{self.execution}.a{self.attempt}"
 
     @property
     def cancelled(self) -> bool:

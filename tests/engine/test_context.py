@@ -19,7 +19,7 @@ def test_a_job_that_declares_context_sees_its_run_job_attempt_and_token(store_ur
     for name in ("a", "b"):
         seen = result.job(name).output
         assert seen == {"run_id": result.run_id, "job": name, "attempt": 1,
-                        "token": f"{result.run_id}/{name}/1"}
+                        "token": f"{result.run_id}/{name}/e2.a1"}
 
 
 def test_a_job_without_a_context_parameter_gets_none(store_url: str) -> None:

@@ -80,7 +80,7 @@ def test_each_attempt_sees_its_own_number_and_token(store_url: str) -> None:
     result = jw.run(jw.job(jobs.whoami, name="me"), store=store_url)
     me = result.job("me").output
     assert me == {"run_id": result.run_id, "job": "me", "attempt": 1,
-                  "token": f"{result.run_id}/me/1"}
+                  "token": f"{result.run_id}/me/e2.a1"}
 
 
 def test_a_retried_shell_command_runs_again(store_url: str, tmp_path: Path) -> None:

@@ -117,6 +117,8 @@ class Runtime:
         self._timer_seq = 0
         self.remaining = n
         self.seq = next_seq
+        self.execution = next_seq - 1
+        """The sequence number of this execution's ``run_started`` record: unique per run."""
         """Journal sequence numbers are given at commit, so dropped rows leave no gaps."""
         self.rows: list[tuple[Any, ...] | None] = []
         self.start_row: dict[int, int] = {}
@@ -250,9 +252,10 @@ class Runtime:
             want = self._wants[id(fn)] = wants_context(fn)
         if self._recovered and i in self._recovered:
             ctx = Context(self.run_id, node.name, attempt, tags=node.tags, recovered=True,
-                          previous_outputs=self._recovered[i])
+                          previous_outputs=self._recovered[i], execution=self.execution)
         else:
-            ctx = Context(self.run_id, node.name, attempt, tags=node.tags)
+            ctx = Context(self.run_id, node.name, attempt, tags=node.tags,
+                          execution=self.execution)
         task = Task(i, attempt, fn, ref, kwargs, ctx, want)
         self.inflight[i] = task
         self.status[i] = RUNNING

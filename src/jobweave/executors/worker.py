@@ -44,6 +44,7 @@ def encode_task(task: Task) -> bytes | str:
                     "use the threads executor")
     ctx = task.context
     fields = {"run_id": ctx.run_id, "job": ctx.job, "tags": tuple(ctx.tags),
+              "execution": ctx.execution,
               "recovered": ctx.recovered, "previous_outputs": ctx.previous_outputs}
     try:
         body = pickle.dumps((task.ref, blob, task.kwargs, fields, task.wants_context),
@@ -128,7 +129,8 @@ def run_encoded(data: bytes) -> bytes:
         return _fault(key, attempt, started, fn)
     context = Context(fields["run_id"], fields["job"], attempt, tags=fields["tags"],
                       recovered=fields["recovered"],
-                      previous_outputs=fields["previous_outputs"])
+                      previous_outputs=fields["previous_outputs"],
+                      execution=fields["execution"])
     task = Task(key, attempt, fn, ref, kwargs, context, wants)
     try:
         outcome = call(task, fn)
