@@ -1,5 +1,8 @@
 """Measure one workload at one size, in the fresh process the suite starts for it.
 
+W5 and W6 measure themselves, in processes of their own (see ``benchmarks.durable``);
+for the speed workloads:
+
 ``python -m benchmarks.measure W1 10000 --repeat 3`` runs the jobweave version
 ``repeat`` times (each with its own SQLite store in a new temporary folder), reads the
 process's peak RSS, then runs the bare thread-pool version ``repeat`` times, and writes
@@ -21,6 +24,7 @@ import time
 from typing import Any
 
 import jobweave as jw
+from benchmarks.durable import DurableWorkload
 from benchmarks.workloads import WORKLOADS, Workload
 
 
@@ -108,7 +112,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("n", type=int)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
-    figures = measure(WORKLOADS[args.workload], args.n, max(1, args.repeat))
+    workload = WORKLOADS[args.workload]
+    repeat = max(1, args.repeat)
+    if isinstance(workload, DurableWorkload):
+        figures = workload.measure(args.n, repeat)
+    else:
+        figures = measure(workload, args.n, repeat)
     sys.stdout.write(json.dumps(figures) + "\n")
     return 0
 

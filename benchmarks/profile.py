@@ -31,7 +31,7 @@ from types import FrameType
 from typing import Any
 
 import jobweave as jw
-from benchmarks.workloads import WORKLOADS, select
+from benchmarks.workloads import SPEED, select
 
 DEFAULT_N = 10_000
 DEFAULT_LIMIT = 30
@@ -119,7 +119,7 @@ def shorten(stats: pstats.Stats) -> pstats.Stats:
 
 def profile(key: str, n: int, *, workers: bool, clock: str) -> tuple[pstats.Stats, float, int]:
     """Run one workload once under the profilers: (stats, seconds in jw.run, jobs)."""
-    workload = WORKLOADS[key]
+    workload = SPEED[key]
     if workload.fixed_size:
         n = workload.sizes[0]
     folder = tempfile.mkdtemp(prefix="jobweave-profile-")
@@ -139,7 +139,8 @@ def profile(key: str, n: int, *, workers: bool, clock: str) -> tuple[pstats.Stat
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.profile",
                                 description=__doc__.split("\n")[0])
-    p.add_argument("workload", help="W1, W1+sum (W1S), W2, W3 or W4")
+    p.add_argument("workload", help="W1, W1+sum (W1S), W2, W3, W4, W5 or W6 (W5 and W6 "
+                   "profile the resume or recover call in its own fresh process)")
     p.add_argument("--n", type=int, default=DEFAULT_N, help=f"size (default {DEFAULT_N:,})")
     p.add_argument("--limit", type=int, default=DEFAULT_LIMIT,
                    help=f"functions per listing (default {DEFAULT_LIMIT})")
@@ -155,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
         (workload,) = select(args.workload)
     except ValueError as exc:
         p.error(str(exc))
+    if workload.key not in SPEED:
+        return _profile_durable(workload.key, args)
 
     stats, elapsed, jobs = profile(workload.key, args.n, workers=args.threads == "all",
                                    clock=args.clock)
@@ -165,6 +168,29 @@ def main(argv: list[str] | None = None) -> int:
           "acquire is a thread waiting, not working.")
     if args.save:
         stats.dump_stats(args.save)
+        print(f"profile written to {args.save}")
+    for order, title in (("cumulative", "by cumulative time"), ("tottime", "by own time")):
+        print(f"\n=== top {args.limit} {title} ===")
+        stats.sort_stats(order).print_stats(args.limit)
+    return 0
+
+
+def _profile_durable(key: str, args: argparse.Namespace) -> int:
+    """W5/W6: profile the timed call (resume or recover) in the fresh process it runs in."""
+    from benchmarks.durable import profile_step
+
+    with tempfile.TemporaryDirectory(prefix="jobweave-profile-") as folder:
+        path = args.save or Path(folder) / "step.prof"
+        figures = profile_step(key, args.n, str(path))
+        stats = pstats.Stats(str(path))
+    if key == "W5":
+        what = (f"jw.resume of {args.n:,} jobs ({figures['invoked']:,} left to run): first job "
+                f"after {figures['first_job_s']:.3f} s, done after {figures['resume_s']:.3f} s")
+    else:
+        what = f"jw.recover of {args.n:,} completed jobs took {figures['recover_s']:.3f} s"
+    print(f"{key}: {what} under the profiler; threads: the caller and the run loop, "
+          "clock: wall")
+    if args.save:
         print(f"profile written to {args.save}")
     for order, title in (("cumulative", "by cumulative time"), ("tottime", "by own time")):
         print(f"\n=== top {args.limit} {title} ===")

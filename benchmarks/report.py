@@ -14,6 +14,9 @@ from benchmarks.targets import targets_for
 COLUMNS = ("workload", "N", "jobs", "build s", "run s", "jobs/s", "peak MiB", "bare s",
            "x bare", "target")
 _RIGHT = {"N", "jobs", "build s", "run s", "jobs/s", "peak MiB", "bare s", "x bare"}
+DURABLE_COLUMNS = ("workload", "N", "start s", "first job s", "resume s", "CLI s",
+                   "recover s", "plan s", "done at kill", "peak MiB", "target")
+_DURABLE_RIGHT = set(DURABLE_COLUMNS) - {"workload", "done at kill", "target"}
 
 
 def machine_info() -> dict[str, Any]:
@@ -111,8 +114,11 @@ def _seconds(value: float | None) -> str:
     return f"{value:.3f}" if value < 10 else f"{value:.2f}"
 
 
+def _targets(case: dict[str, Any]) -> str:
+    return "; ".join(f"{t.text} {t.judge(case)}" for t in targets_for(case))
+
+
 def _row(case: dict[str, Any]) -> list[str]:
-    judged = [f"{t.text} {t.judge(case)}" for t in targets_for(case)]
     rate = case.get("jobs_per_s")
     ratio = case.get("ratio")
     return [
@@ -125,25 +131,72 @@ def _row(case: dict[str, Any]) -> list[str]:
         f"{case['peak_mib']:.0f}",
         _seconds(case.get("bare_s")),
         "-" if ratio is None else f"{ratio:.1f}",
-        "; ".join(judged),
+        _targets(case),
     ]
 
 
+def _durable_row(case: dict[str, Any]) -> list[str]:
+    done = case.get("done_before")
+    return [
+        case["workload"],
+        f"{case['n']:,}",
+        _seconds(case.get("startup_s")),
+        _seconds(case.get("first_job_s")),
+        _seconds(case.get("resume_s")),
+        _seconds(case.get("cli_s")),
+        _seconds(case.get("recover_s")),
+        _seconds(case.get("plan_s")),
+        "-" if not done else ", ".join(f"{d / case['n']:.0%}" for d in done),
+        f"{case['peak_mib']:.0f}",
+        _targets(case),
+    ]
+
+
+def is_durable(case: dict[str, Any]) -> bool:
+    """Whether a case is one of the durability workloads (W5, W6)."""
+    return case.get("kind") == "durable"
+
+
+def progress_line(case: dict[str, Any]) -> str:
+    """The suite's one-line summary of a finished case."""
+    if not is_durable(case):
+        return (f"{case['run_s']:.3f} s (bare {case['bare_s']:.3f} s), "
+                f"peak {case['peak_mib']:.0f} MiB")
+    if case["workload"] == "W5":
+        return (f"first job {_seconds(case['first_job_s'])} s, resumed in "
+                f"{_seconds(case['resume_s'])} s (+ {_seconds(case['startup_s'])} s start), "
+                f"jobweave resume {_seconds(case.get('cli_s'))} s")
+    return (f"recovered in {_seconds(case['recover_s'])} s, plan {_seconds(case['plan_s'])} s "
+            f"(+ {_seconds(case['startup_s'])} s start)")
+
+
 def table(cases: list[dict[str, Any]], *, markdown: bool = False) -> str:
-    """The results as an aligned plain-text table, or a markdown table."""
-    rows = [_row(c) for c in cases]
+    """The results as aligned plain-text tables, or markdown tables: speed, then durability."""
+    speed = [c for c in cases if not is_durable(c)]
+    durable = [c for c in cases if is_durable(c)]
+    parts = []
+    if speed or not durable:
+        parts.append(_render(COLUMNS, _RIGHT, [_row(c) for c in speed], markdown))
+    if durable:
+        parts.append(_render(DURABLE_COLUMNS, _DURABLE_RIGHT,
+                             [_durable_row(c) for c in durable], markdown))
+    return "\n\n".join(parts)
+
+
+def _render(columns: tuple[str, ...], right: set[str], rows: list[list[str]],
+            markdown: bool) -> str:
     if markdown:
-        out = ["| " + " | ".join(COLUMNS) + " |",
-               "|" + "|".join("---:" if c in _RIGHT else "---" for c in COLUMNS) + "|"]
+        out = ["| " + " | ".join(columns) + " |",
+               "|" + "|".join("---:" if c in right else "---" for c in columns) + "|"]
         out += ["| " + " | ".join(r) + " |" for r in rows]
         return "\n".join(out)
-    widths = [max([len(c), *(len(r[k]) for r in rows)]) for k, c in enumerate(COLUMNS)]
+    widths = [max([len(c), *(len(r[k]) for r in rows)]) for k, c in enumerate(columns)]
 
     def line(cells: list[str] | tuple[str, ...]) -> str:
-        parts = [cell.rjust(w) if col in _RIGHT else cell.ljust(w)
-                 for cell, w, col in zip(cells, widths, COLUMNS, strict=True)]
+        parts = [cell.rjust(w) if col in right else cell.ljust(w)
+                 for cell, w, col in zip(cells, widths, columns, strict=True)]
         return "  ".join(parts).rstrip()
 
-    out = [line(COLUMNS), line(["-" * w for w in widths])]
+    out = [line(columns), line(["-" * w for w in widths])]
     out += [line(r) for r in rows]
     return "\n".join(out)

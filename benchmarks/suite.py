@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.report import machine_info, machine_lines, table
+from benchmarks.report import is_durable, machine_info, machine_lines, progress_line, table
 from benchmarks.targets import TARGETS
-from benchmarks.workloads import Workload, select
+from benchmarks.workloads import AnyWorkload, select
 
 ROOT = Path(__file__).resolve().parent.parent
 """The repository root: children run from here so ``benchmarks`` is importable."""
@@ -31,7 +31,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true",
                    help="smallest size of each workload, 1 repeat: a smoke run")
     p.add_argument("--only", metavar="W1,W4",
-                   help="workloads to run: W1, W1+sum (or W1S), W2, W3, W4")
+                   help="workloads to run: W1, W1+sum (or W1S), W2, W3, W4, W5, W6")
     p.add_argument("--repeat", type=int, metavar="R",
                    help=f"repetitions per case, median reported (default {DEFAULT_REPEAT}, "
                         "1 with --quick)")
@@ -78,7 +78,7 @@ def _sizes(text: str | None) -> tuple[int, ...] | None:
     return sizes
 
 
-def cases(workload: Workload, *, quick: bool, sizes: tuple[int, ...] | None) -> tuple[int, ...]:
+def cases(workload: AnyWorkload, *, quick: bool, sizes: tuple[int, ...] | None) -> tuple[int, ...]:
     """The sizes one workload runs at."""
     if workload.fixed_size:
         return workload.sizes
@@ -113,8 +113,16 @@ def _print(info: dict[str, Any], repeat: int, results: list[dict[str, Any]],
            judged: list[dict[str, Any]], *, markdown: bool) -> dict[str, int]:
     """Print the machine, the table and the target tally; return the tally."""
     print("\n".join(machine_lines(info)))
-    print(f"median of {repeat} run(s) per case; run s = inside jw.run, build s = making "
-          "the jobs; x bare = jobweave / bare ThreadPoolExecutor")
+    print(f"median of {repeat} run(s) per case")
+    if not all(is_durable(c) for c in results):
+        print("run s = inside jw.run, build s = making the jobs; x bare = jobweave / bare "
+              "ThreadPoolExecutor")
+    if any(is_durable(c) for c in results):
+        print("W5/W6, each timed in a fresh process: start s = process start + imports; "
+              "first job s / resume s = from calling jw.resume to the first newly started "
+              "job / to the end; CLI s = `jobweave resume RUN` as a subprocess, spawn to "
+              "exit; recover s = jw.recover of the JSONL journal; plan s = "
+              "jw.recovery_plan alone")
     print()
     print(table(results, markdown=markdown))
     print()
@@ -152,8 +160,7 @@ def main(argv: list[str] | None = None) -> int:
                 _progress("FAILED\n")
                 failures.append({"workload": workload.key, "n": n, "error": str(exc)})
                 continue
-            _progress(f"{case['run_s']:.3f} s (bare {case['bare_s']:.3f} s), "
-                      f"peak {case['peak_mib']:.0f} MiB\n")
+            _progress(progress_line(case) + "\n")
             results.append(case)
 
     by_case = {(c["workload"], c["n"]): c for c in results}

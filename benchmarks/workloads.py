@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import jobweave as jw
+from benchmarks.durable import DURABLE, DurableWorkload
 from benchmarks.jobs import layer_job, nap, noop, step, total
 from jobweave.settings import DEFAULT_THREADS
 
@@ -159,7 +160,7 @@ def _sleeps_bare(n: int) -> None:
     _expect(all(f.exception() is None for f in futures), "a bare sleep job failed")
 
 
-WORKLOADS: dict[str, Workload] = {w.key: w for w in (
+SPEED: dict[str, Workload] = {w.key: w for w in (
     Workload("W1", "fan-out", "N no-op jobs in one batch",
              (1_000, 10_000, 100_000), (1_000,), _fanout, _fanout_bare),
     Workload("W1+sum", "fan-out + sum", "W1 plus one job summing every output",
@@ -175,10 +176,14 @@ WORKLOADS: dict[str, Workload] = {w.key: w for w in (
              concurrency=SLEEP_CONCURRENCY, fixed_size=True),
 )}
 
+AnyWorkload = Workload | DurableWorkload
+WORKLOADS: dict[str, AnyWorkload] = {**SPEED, **{w.key: w for w in DURABLE}}
+"""Every workload by key: the speed ones (W1-W4), then the durability ones (W5, W6)."""
+
 _ALIASES = {"W1S": "W1+sum", "W1+SUM": "W1+sum", "W1SUM": "W1+sum"}
 
 
-def select(names: str | None) -> list[Workload]:
+def select(names: str | None) -> list[AnyWorkload]:
     """The workloads named in a comma-separated list (all of them for None)."""
     if not names:
         return list(WORKLOADS.values())
