@@ -23,6 +23,7 @@ from jobweave.components import shell as shell_job
 from jobweave.components import sleep as sleep_job
 from jobweave.components.python import wants_context
 from jobweave.context import Context
+from jobweave.engine.pending import Pending
 from jobweave.engine.result import JobResult, RunResult
 from jobweave.engine.retry import retry_delay
 from jobweave.errors import DefinitionError
@@ -34,10 +35,6 @@ from jobweave.store.sql import SqlStore
 
 log = logging.getLogger("jobweave.engine")
 
-GROUP_WINDOW = 0.010
-"""Seconds completions of independent jobs may wait to share one commit."""
-GROUP_ROWS = 4096
-"""Journal records that force a commit whatever the window."""
 CANCEL_GRACE = 5.0
 """Seconds running jobs get to stop after a cancel before they are recorded cancelled."""
 
@@ -116,15 +113,9 @@ class Runtime:
         self.timers: list[tuple[float, int, int, int, int]] = []
         self._timer_seq = 0
         self.remaining = n
-        self.seq = next_seq
         self.execution = next_seq - 1
         """The sequence number of this execution's ``run_started`` record: unique per run."""
-        """Journal sequence numbers are given at commit, so dropped rows leave no gaps."""
-        self.rows: list[tuple[Any, ...] | None] = []
-        self.start_row: dict[int, int] = {}
-        self.urgent = False
-        self.flush_at = 0.0
-        self.updates: dict[int, tuple[Any, ...]] = {}
+        self.pending = Pending(run_id, next_seq)
         self.to_release: list[int] = []
         self.cancelling = False
         self.pausing = False
@@ -179,9 +170,10 @@ class Runtime:
                 wait = min(wait, self.timers[0][0] - now)
             if self.cancelling:
                 wait = min(wait, self.cancel_deadline - now)
-            if self.rows:
-                wait = 0.0 if self.urgent or not self.inflight else min(wait,
-                                                                         self.flush_at - now)
+            pending = self.pending
+            if pending.rows:
+                wait = 0.0 if pending.urgent or not self.inflight else min(
+                    wait, pending.flush_at - now)
             outcomes: list[Outcome | None] = []
             try:
                 outcomes.append(get(timeout=wait) if wait > 0 else get_nowait())
@@ -198,8 +190,7 @@ class Runtime:
             if self.cancelling and now >= self.cancel_deadline:
                 self._expire_inflight()
             self._dispatch()  # freed slots start new work before we commit
-            if self.rows and (self.urgent or not self.inflight or now >= self.flush_at
-                              or len(self.rows) >= GROUP_ROWS):
+            if pending.due(now, idle=not self.inflight):
                 self._commit()
                 self._release()
             if now >= next_beat:
@@ -263,8 +254,7 @@ class Runtime:
         self.started[i] = now
         if node.timeout is not None:
             self._timer(time.monotonic() + node.timeout, _TIMEOUT, i, attempt)
-        self.start_row[i] = len(self.rows)
-        self._row(now, "started", node.name, attempt, None)
+        self.pending.started(i, now, node.name, attempt)
         self._update(i)
         if self.listeners:
             self._emit(JobStarted(self.run_id, node.name, attempt))
@@ -319,9 +309,9 @@ class Runtime:
         self.finished[i] = now
         self.remaining -= 1
         data = f'{{"started":{self.started[i]!r},"output":{text}}}'
-        self._drop_start_row(i)
+        self.pending.drop_start(i)
         self._row(now, "completed", self.nodes[i].name, attempt, data)
-        if self.down[i] and not self.urgent:
+        if self.down[i] and not self.pending.urgent:
             self._mark_urgent(i)
         self._update(i)
         self.to_release.append(i)
@@ -345,7 +335,7 @@ class Runtime:
         self._final(i, FAULTED, error, now)
 
     def _final(self, i: int, state: str, error: str | None, now: float) -> None:
-        if self.down[i] and not self.urgent:
+        if self.down[i] and not self.pending.urgent:
             self._mark_urgent(i)
         self.status[i] = state
         self.errors[i] = error
@@ -373,7 +363,7 @@ class Runtime:
         waiting = self.waiting
         for d in self.down[i]:
             if waiting[d] == 1:
-                self.urgent = True
+                self.pending.urgent = True
                 return
 
     def _fire_timers(self, now: float) -> None:
@@ -415,39 +405,22 @@ class Runtime:
     # -- commit and release ----------------------------------------------------------
     def _row(self, ts: float, event: str, node: str | None, attempt: int | None,
              data: str | None) -> None:
-        if not self.rows:
-            self.flush_at = time.monotonic() + GROUP_WINDOW
-        self.rows.append((ts, event, node, attempt, data))
-
-    def _drop_start_row(self, i: int) -> None:
-        """A job that finishes before its start was committed needs no start record:
-        the completion carries the start time."""
-        pos = self.start_row.pop(i, None)
-        if pos is not None:
-            self.rows[pos] = None
+        self.pending.row(ts, event, node, attempt, data)
 
     def _update(self, i: int) -> None:
-        self.updates[i] = (self.status[i], self.attempts[i], self.output_json[i],
-                           self.errors[i], self.started[i], self.finished[i], self.run_id, i)
+        self.pending.update(i, (self.status[i], self.attempts[i], self.output_json[i],
+                                self.errors[i], self.started[i], self.finished[i],
+                                self.run_id, i))
 
     def _commit(self, run_update: dict[str, Any] | None = None) -> None:
-        if not self.rows and not self.updates and run_update is None:
+        """Write what is pending in one transaction (with the run's own row, at the end)."""
+        if run_update is None and not self.pending.rows:
             return
-        rows, self.rows = self.rows, []
-        self.start_row.clear()
-        self.urgent = False
-        seq, run_id = self.seq, self.run_id
-        numbered = []
-        for r in rows:
-            if r is not None:
-                numbered.append((run_id, seq, *r))
-                seq += 1
-        updates, self.updates = list(self.updates.values()), {}
+        rows, updates = self.pending.take()
         if run_update is None:
-            self.writer.commit(numbered, updates)
+            self.writer.commit(rows, updates)
         else:
-            self.store.commit(run_id, numbered, updates, run_update)
-        self.seq = seq
+            self.store.commit(self.run_id, rows, updates, run_update)
 
     def _release(self) -> None:
         """Hand committed completions to listeners and downstream jobs."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, func, select
@@ -13,7 +13,9 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from jobweave.errors import RunNotFoundError, RunOwnedError, RunStateError, StoreError
 from jobweave.store import schema as s
-from jobweave.store.base import JobRecord, RunRecord, owner_alive
+from jobweave.store.base import RunRecord, owner_alive
+from jobweave.store.reads import RunReads
+from jobweave.store.writer import Writer
 
 JOURNAL_COLUMNS = ("run_id", "seq", "ts", "event", "node", "attempt", "data")
 """Order of the values in a journal row tuple given to :meth:`SqlStore.commit`."""
@@ -22,7 +24,7 @@ JOB_UPDATE_COLUMNS = ("status", "attempts", "output", "error", "started_at", "fi
 """Order of the values in a job update tuple given to :meth:`SqlStore.commit`."""
 
 
-class SqlStore:
+class SqlStore(RunReads):
     """The store shared by SQLite and PostgreSQL; dialect modules adjust connection setup."""
 
     placeholder = "?"
@@ -307,123 +309,6 @@ class SqlStore:
                                                event="run_finished",
                                                data=json.dumps({"status": "cancelled"})))
 
-    # -- reading ------------------------------------------------------------------------
-    def get_run(self, run_id: str, *, counts: bool = True) -> RunRecord:
-        with self._read() as conn:
-            row = conn.execute(select(s.runs).where(s.runs.c.run_id == run_id)).first()
-            if row is None:
-                raise RunNotFoundError(run_id)
-            tally = self._counts(conn, [run_id]).get(run_id, {}) if counts else {}
-        return _run_record(row, tally)
-
-    def find_runs(self, prefix: str) -> list[str]:
-        """Run ids starting with ``prefix`` (for short ids on the command line)."""
-        with self._read() as conn:
-            rows = conn.execute(select(s.runs.c.run_id).where(
-                s.runs.c.run_id.startswith(prefix, autoescape=True)).limit(5)).all()
-        return [r.run_id for r in rows]
-
-    def list_runs(self, limit: int = 20, status: str | None = None) -> list[RunRecord]:
-        """The most recent runs first."""
-        with self._read() as conn:
-            q = select(s.runs).order_by(s.runs.c.created_at.desc()).limit(limit)
-            if status is not None:
-                # a crashed run is stored as running: only its owner's lease tells them apart
-                stored = "running" if status == "crashed" else status
-                q = q.where(s.runs.c.status == stored)
-            rows = conn.execute(q).all()
-            tally = self._counts(conn, [r.run_id for r in rows])
-        records = [_run_record(r, tally.get(r.run_id, {})) for r in rows]
-        if status in ("running", "crashed"):
-            records = [r for r in records if r.status == status]
-        return records
-
-    def _counts(self, conn: Connection, run_ids: list[str]) -> dict[str, dict[str, int]]:
-        if not run_ids:
-            return {}
-        rows = conn.execute(select(s.jobs.c.run_id, s.jobs.c.status, func.count())
-                            .where(s.jobs.c.run_id.in_(run_ids))
-                            .group_by(s.jobs.c.run_id, s.jobs.c.status)).all()
-        out: dict[str, dict[str, int]] = {}
-        for run_id, status, n in rows:
-            out.setdefault(run_id, {})[status] = n
-        return out
-
-    def get_jobs(self, run_id: str) -> list[JobRecord]:
-        with self._read() as conn:
-            rows = conn.execute(select(s.jobs).where(s.jobs.c.run_id == run_id)
-                                .order_by(s.jobs.c.idx)).all()
-        if not rows:
-            self.get_run(run_id, counts=False)  # raises RunNotFoundError when absent
-        return [JobRecord(r.idx, r.name, r.kind, r.status, r.attempts,
-                          json.loads(r.output) if r.output is not None else None, r.error,
-                          r.started_at, r.finished_at,
-                          tuple(json.loads(r.tags)) if r.tags else ()) for r in rows]
-
-    def find_jobs(
-        self,
-        run_id: str,
-        *,
-        statuses: Sequence[str] | None = None,
-        limit: int | None = None,
-        offset: int = 0,
-    ) -> list[JobRecord]:
-        """A page of a run's jobs in order, only those in ``statuses`` when given.
-
-        For listings of big runs: the problem jobs, or the first N, without loading all.
-        """
-        q = select(s.jobs).where(s.jobs.c.run_id == run_id).order_by(s.jobs.c.idx)
-        if statuses is not None:
-            q = q.where(s.jobs.c.status.in_(list(statuses)))
-        if limit is not None:
-            q = q.limit(limit)
-        if offset:
-            q = q.offset(offset)
-        with self._read() as conn:
-            rows = conn.execute(q).all()
-        if not rows:
-            self.get_run(run_id, counts=False)  # raises RunNotFoundError when absent
-        return [JobRecord(r.idx, r.name, r.kind, r.status, r.attempts,
-                          json.loads(r.output) if r.output is not None else None, r.error,
-                          r.started_at, r.finished_at,
-                          tuple(json.loads(r.tags)) if r.tags else ()) for r in rows]
-
-    def job_states(self, run_id: str) -> list[tuple[Any, ...]]:
-        """Every job's (name, status, attempts, output JSON text, error, started, finished),
-        undecoded: what a resume needs, at the cost of one query."""
-        cols = s.jobs.c
-        with self._read() as conn:
-            rows = conn.execute(select(cols.name, cols.status, cols.attempts, cols.output,
-                                       cols.error, cols.started_at, cols.finished_at)
-                                .where(cols.run_id == run_id)).all()
-        return [tuple(r) for r in rows]
-
-    def journal(self, run_id: str) -> Iterator[dict[str, Any]]:
-        """The run's journal records in order, each a plain dict with decoded data."""
-        self.get_run(run_id, counts=False)
-        with self._read() as conn:
-            result = conn.execute(select(s.journal).where(s.journal.c.run_id == run_id)
-                                  .order_by(s.journal.c.seq)).yield_per(2000)
-            for r in result:
-                yield {"run": r.run_id, "seq": r.seq, "ts": r.ts, "event": r.event,
-                       "node": r.node, "attempt": r.attempt,
-                       "data": json.loads(r.data) if r.data is not None else None}
-
-    def submitted(self, run_id: str) -> dict[str, Any]:
-        """The run's current definition record: definition, digest, options, source.
-
-        That is the ``submitted`` record, or the latest ``redefined`` one after a resume
-        that accepted changes.
-        """
-        with self._read() as conn:
-            data = conn.execute(select(s.journal.c.data).where(and_(
-                s.journal.c.run_id == run_id,
-                s.journal.c.event.in_(("submitted", "redefined"))))
-                .order_by(s.journal.c.seq.desc()).limit(1)).scalar()
-        if data is None:
-            raise RunNotFoundError(run_id)
-        return json.loads(data)  # type: ignore[no-any-return]
-
     def redefine(
         self,
         run_id: str,
@@ -467,68 +352,6 @@ class SqlStore:
                 data=json.dumps({"definition": definition, "digest": digest,
                                  "source": source, "kept": sorted(keep)})))
 
-    def find_resumable(self, name: str, digest: str) -> str | None:
-        """The newest run of this name and definition that did not complete."""
-        with self._read() as conn:
-            rows = conn.execute(select(s.runs.c.run_id, s.runs.c.status).where(and_(
-                s.runs.c.name == name, s.runs.c.digest == digest))
-                .order_by(s.runs.c.created_at.desc()).limit(1)).all()
-        if rows and rows[0].status != "completed":
-            return str(rows[0].run_id)
-        return None
-
-
 def _number(value: float | None) -> str:
     """A float or None as JSON, without the encoder's per-call cost."""
     return "null" if value is None else repr(value)
-
-
-def _run_record(row: Any, counts: dict[str, int]) -> RunRecord:
-    status = row.status
-    if status == "running" and not owner_alive(row.owner, row.heartbeat_at):
-        status = "crashed"
-    return RunRecord(
-        run_id=row.run_id, name=row.name, kind=row.kind, status=status, source=row.source,
-        digest=row.digest, options=json.loads(row.options), total=row.total,
-        created_at=row.created_at, started_at=row.started_at, finished_at=row.finished_at,
-        exit_code=row.exit_code, owner=row.owner, heartbeat_at=row.heartbeat_at,
-        control=row.control, parent_run=row.parent_run, counts=counts,
-    )
-
-
-class Writer:
-    """One driver connection a runtime keeps for its whole run.
-
-    Checking a connection out of the pool per commit (and the pool's reset on return)
-    cost more than the commit itself; a chain of jobs commits once per job.
-    """
-
-    def __init__(self, store: SqlStore) -> None:
-        self._store = store
-        self._raw = store.engine.raw_connection()
-        self._cur = self._raw.cursor()
-
-    def commit(self, journal_rows: Sequence[tuple[Any, ...]],
-               job_updates: Sequence[tuple[Any, ...]]) -> None:
-        """Append journal records and update job projections in one transaction."""
-        store, raw, cur = self._store, self._raw, self._cur
-        try:
-            store._raw_begin(cur)
-            if len(journal_rows) == 1:  # a chain commits one job at a time
-                cur.execute(store._sql_journal, journal_rows[0])
-            elif journal_rows:
-                cur.executemany(store._sql_journal, journal_rows)
-            if len(job_updates) == 1:
-                cur.execute(store._sql_job, job_updates[0])
-            elif job_updates:
-                cur.executemany(store._sql_job, job_updates)
-            store._raw_commit(raw, cur)
-        except Exception as exc:
-            with suppress(Exception):  # the original error is the one worth reporting
-                store._raw_rollback(raw, cur)
-            raise StoreError(f"store {store.url}: {exc}") from exc
-
-    def close(self) -> None:
-        with suppress(Exception):
-            self._cur.close()
-        self._raw.close()
