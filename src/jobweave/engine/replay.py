@@ -104,15 +104,21 @@ def parse_selector(text: str) -> tuple[str, str]:
     return kind, pattern
 
 
+def _glob(value: str, pattern: str) -> bool:
+    """A glob match, where an exact name also matches (``load[orders]`` is a name, not a
+    character class)."""
+    return value == pattern or fnmatch.fnmatchcase(value, pattern)
+
+
 def _matches(node_def: dict[str, Any], kind: str, pattern: str) -> bool:
     if kind == "name":
-        return fnmatch.fnmatchcase(node_def["name"], pattern)
+        return _glob(node_def["name"], pattern)
     if kind == "tag":
-        return any(fnmatch.fnmatchcase(t, pattern) for t in node_def.get("tags", ()))
+        return any(_glob(t, pattern) for t in node_def.get("tags", ()))
     # data: the names of what a job consumes (its parameters and bound outputs)
     names = list(node_def.get("params", {}))
     names += [b["param"] for b in node_def.get("bindings", ())]
-    return any(fnmatch.fnmatchcase(n, pattern) for n in names)
+    return any(_glob(n, pattern) for n in names)
 
 
 def plan_recovery(plan: Plan, journal: JournalView, changed: Sequence[str] = ()) -> RecoveryPlan:

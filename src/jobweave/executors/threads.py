@@ -8,6 +8,9 @@ from queue import SimpleQueue
 from jobweave.executors.base import Deliver, Task, call
 from jobweave.settings import DEFAULT_THREADS
 
+EAGER_WORKERS = 4
+"""Workers started before ``start`` returns; the others start on a thread of their own."""
+
 
 class ThreadExecutor:
     """Worker threads pulling tasks from a queue: no per-task thread or future.
@@ -22,12 +25,26 @@ class ThreadExecutor:
         self._deliver: Deliver | None = None
         self._threads: list[threading.Thread] = []
         self._excess = 0
+        self._closed = False
         self._lock = threading.Lock()
 
     def start(self, deliver: Deliver) -> None:
         self._deliver = deliver
-        for _ in range(self.size):
+        # A few workers now, the rest from a starter thread: the first jobs need not wait
+        # for fifty thread starts, and the queue holds tasks until a worker takes them.
+        now = min(self.size, EAGER_WORKERS)
+        for _ in range(now):
             self._spawn()
+        if self.size > now:
+            threading.Thread(target=self._spawn_many, args=(self.size - now,),
+                             name="jobweave-starter", daemon=True).start()
+
+    def _spawn_many(self, count: int) -> None:
+        for _ in range(count):
+            with self._lock:
+                if self._closed:
+                    return
+                self._spawn()
 
     def _spawn(self) -> None:
         t = threading.Thread(target=self._work, name="jobweave-worker", daemon=True)
@@ -58,9 +75,12 @@ class ThreadExecutor:
         task.context.request_stop()
         with self._lock:
             self._excess += 1
-        self._spawn()
+            if not self._closed:
+                self._spawn()
 
     def shutdown(self) -> None:
-        for _ in self._threads:
+        with self._lock:
+            self._closed = True
+            threads, self._threads = self._threads, []
+        for _ in threads:
             self._queue.put(None)
-        self._threads.clear()
