@@ -141,9 +141,13 @@ def plan_from_definition(
     defs = definition["nodes"]
     index = {d["name"]: i for i, d in enumerate(defs)}
     nodes = []
+    simple = {"name", "kind", "target", "params", "after", "group"}
     for i, d in enumerate(defs):
-        if len(d) == 4:  # name, kind, target, params: the common case, built without lookups
-            nodes.append(PlanNode(i, d["name"], d["kind"], d["target"], d["params"]))
+        if simple.issuperset(d):  # the common shapes (plain jobs, schedule members)
+            after = d.get("after")
+            nodes.append(PlanNode(i, d["name"], d["kind"], d["target"], d["params"],
+                                  tuple([index[s] for s in after]) if after else (),
+                                  group=d.get("group", 0)))
             continue
         get = d.get
         bindings = tuple(Binding(b["param"], tuple(index[s] for s in b["from"]), b["many"])
