@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from jobweave.engine.bulk import gc_paused
 from jobweave.engine.replay import (
     EXECUTE,
     REPLAY,
@@ -106,6 +107,7 @@ class Engine:
         self.store = store or open_store(self.settings.store,
                                          durability=self.settings.durability)
 
+    @gc_paused()
     def plan(self, definition: Any, *, name: str | None = None,
              source: str | None = None) -> Plan:
         """Validate and compile a definition without storing anything."""
@@ -113,6 +115,7 @@ class Engine:
             return definition
         return compile_plan(definition, name=name, source=source)
 
+    @gc_paused()
     def create(
         self,
         definition: Any,
@@ -157,6 +160,7 @@ class Engine:
         """Submit and wait: return when every job has stopped."""
         return self.submit(definition, **options).finish()
 
+    @gc_paused()
     def start(
         self,
         run_id: str,
@@ -189,6 +193,7 @@ class Engine:
         handle._start(body)
         return handle
 
+    @gc_paused()
     def resume(
         self,
         run_id: str,
@@ -233,6 +238,7 @@ class Engine:
         return self.start(run_id, plan, concurrency=concurrency, listeners=listeners,
                           prior=prior)
 
+    @gc_paused()
     def journal_view(self, source: str) -> JournalView:
         """A journal to recover from: an exported JSONL file, or a run id in this store."""
         if os.path.isfile(source):
@@ -240,6 +246,7 @@ class Engine:
             return view_journal(found.records, found.dropped)
         return view_journal(self.store.journal(source))
 
+    @gc_paused()
     def recovery_plan(self, journal: JournalView, definition: Any = None, *,
                       source: str | None = None, changed: Sequence[str] = (),
                       force: bool = False) -> tuple[Plan, RecoveryPlan]:
@@ -259,6 +266,7 @@ class Engine:
                 "or --force to replay it anyway")
         return plan, plan_recovery(plan, journal, changed)
 
+    @gc_paused()
     def recover(self, journal: JournalView, definition: Any = None, *,
                 source: str | None = None, changed: Sequence[str] = (), force: bool = False,
                 concurrency: int | None = None,
@@ -307,6 +315,7 @@ class Engine:
                          record.started_at or record.created_at,
                          record.finished_at or record.heartbeat_at or record.created_at)
 
+    @gc_paused()
     def load_plan(self, run_id: str) -> Plan:
         """Rebuild a stored run's plan from its definition (callables by reference)."""
         data = self.store.submitted(run_id)

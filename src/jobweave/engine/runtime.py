@@ -23,6 +23,7 @@ from jobweave.components import shell as shell_job
 from jobweave.components import sleep as sleep_job
 from jobweave.components.python import wants_context
 from jobweave.context import Context
+from jobweave.engine.bulk import gc_paused
 from jobweave.engine.pending import Pending
 from jobweave.engine.result import JobResult, RunResult
 from jobweave.engine.retry import retry_delay
@@ -202,6 +203,7 @@ class Runtime:
                     self.stop.set()
 
     # -- starting jobs ----------------------------------------------------------------
+    @gc_paused()
     def _seed(self) -> None:
         for i, p in self._prior.items():
             if p.status == COMPLETED:
