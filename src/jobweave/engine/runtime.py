@@ -27,7 +27,7 @@ from jobweave.engine.bulk import gc_paused
 from jobweave.engine.pending import Pending
 from jobweave.engine.result import JobResult, RunResult
 from jobweave.engine.retry import retry_delay
-from jobweave.errors import DefinitionError
+from jobweave.errors import DefinitionError, JobweaveError
 from jobweave.events import JobFinished, JobStarted, Listener, RunFinished, RunStarted
 from jobweave.executors.base import Executor, Outcome, Task
 from jobweave.plan.nodes import BARRIER, Plan, PlanNode
@@ -239,7 +239,15 @@ class Runtime:
         node = self.nodes[i]
         attempt = self.attempts[i] + 1
         self.attempts[i] = attempt
-        fn, kwargs, ref = self._callable(node)
+        try:
+            fn, kwargs, ref = self._callable(node)
+        except JobweaveError as exc:
+            # e.g. a resumed run whose stored reference no longer imports: the job
+            # faults, the run goes on and says why
+            now = time.time()
+            self.started[i] = now
+            self._failed(i, attempt, f"cannot load the job's target: {exc}", now)
+            return
         want = self._wants.get(id(fn))
         if want is None:
             want = self._wants[id(fn)] = wants_context(fn)
