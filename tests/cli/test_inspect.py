@@ -72,3 +72,9 @@ def test_run_prefixes_and_status_filters(cli: Jobweave, store: str, db: SqlStore
     assert sorted(r["run_id"] for r in listed) == ["20260101-000000-aaa111",
                                                   "20260101-000000-aaa222"]
     assert done.run_id not in {r["run_id"] for r in listed}
+
+
+def test_version_prints_the_installed_version(cli: Jobweave) -> None:
+    done = cli("--version", with_store=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"jobweave {jw.__version__}"
