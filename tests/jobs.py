@@ -152,3 +152,19 @@ def call_sys_exit(code: int) -> None:
 def unpicklable() -> Any:
     """A return value that cannot cross a process boundary."""
     return _threading.Lock()
+
+
+# -- recovery (tests/engine/test_recover.py) --------------------------------------------
+CALLS: list[tuple[str, Any]] = []
+
+
+def recorded(x: int) -> int:
+    """Doubles x and records the call, so tests can see what recovery invoked."""
+    CALLS.append(("recorded", x))
+    return x * 2
+
+
+def recovering(v: int, context: Any) -> dict[str, Any]:
+    """Reports what a job marked execute_when_recovering is told."""
+    CALLS.append(("recovering", context.recovered))
+    return {"v": v, "recovered": context.recovered, "previous": context.previous_outputs}

@@ -211,14 +211,20 @@ class JournalFold:
 def fold(records: Iterable[dict[str, Any]]) -> JournalFold:
     journal = JournalFold()
     execution = 0
+    nodes: list[dict[str, Any]] = []
     for r in records:
         journal.events.append(r["event"])
-        if r["event"] == "run_started":
+        if r["event"] == "submitted":
+            nodes = r["data"]["definition"]["nodes"]
+        elif r["event"] == "run_started":
             execution = r["seq"]  # what the runtime puts in context.token
         elif r["event"] == "completed":
             journal.completed.setdefault(r["node"], []).append({**r, "execution": execution})
-        elif r["event"] == "replayed":
-            journal.replayed.setdefault(r["node"], []).append(r)
+        elif r["event"] == "replayed":  # a chunk of jobs, by index into the definition
+            for i, attempt, started, _finished, output in r["data"]["jobs"]:
+                journal.replayed.setdefault(nodes[i]["name"], []).append(
+                    {"node": nodes[i]["name"], "attempt": attempt, "ts": r["ts"],
+                     "data": {"output": output, "started": started}})
     return journal
 
 

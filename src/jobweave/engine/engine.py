@@ -278,7 +278,7 @@ class Engine:
             concurrency = plan.concurrency
         index = {n.name: n.index for n in plan.nodes}
         prior: dict[int, Prior] = {}
-        replayed: dict[int, tuple[int, str, float | None, float]] = {}
+        replayed: dict[int, tuple[int, str, float | None, float | None]] = {}
         recovered: dict[int, Any] = {}
         for d in decisions.decisions:
             rec = journal.completed.get(d.name)

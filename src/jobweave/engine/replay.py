@@ -26,7 +26,7 @@ class Recorded(NamedTuple):
     attempt: int
     output: Any
     started: float | None
-    finished: float
+    finished: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,10 +76,14 @@ def view_journal(records: Iterable[dict[str, Any]], dropped: Sequence[str] = ())
     completed: dict[str, Recorded] = {}
     for r in records:
         event = r["event"]
-        if event in ("completed", "replayed"):
+        if event == "completed":
             data = r.get("data") or {}
             completed[r["node"]] = Recorded(r.get("attempt") or 0, data.get("output"),
                                             data.get("started"), r["ts"])
+        elif event == "replayed" and definition is not None:
+            nodes = definition["nodes"]
+            for i, attempt, started, finished, output in r["data"]["jobs"]:
+                completed[nodes[i]["name"]] = Recorded(attempt, output, started, finished)
         elif event in ("submitted", "redefined"):
             data = r["data"]
             run_id = r["run"]

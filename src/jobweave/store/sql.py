@@ -24,6 +24,10 @@ JOB_UPDATE_COLUMNS = ("status", "attempts", "output", "error", "started_at", "fi
 """Order of the values in a job update tuple given to :meth:`SqlStore.commit`."""
 
 
+REPLAY_CHUNK = 1000
+"""Replayed completions journaled in one record."""
+
+
 class SqlStore(RunReads):
     """The store shared by SQLite and PostgreSQL; dialect modules adjust connection setup."""
 
@@ -121,7 +125,7 @@ class SqlStore(RunReads):
         options: dict[str, Any],
         jobs: Sequence[tuple[int, str, str, tuple[str, ...]]],
         parent_run: str | None = None,
-        replayed: dict[int, tuple[int, str, float | None, float]] | None = None,
+        replayed: dict[int, tuple[int, str, float | None, float | None]] | None = None,
         replayed_from: str | None = None,
         now: float | None = None,
     ) -> None:
@@ -129,11 +133,12 @@ class SqlStore(RunReads):
 
         ``replayed`` maps job indexes to (attempt, output JSON text, started, finished)
         completions taken over from ``replayed_from``'s journal (recovery): those jobs are
-        stored completed, each with a ``replayed`` journal record, in the same transaction.
+        stored completed and journaled in ``replayed`` records (``{"from": run, "jobs":
+        [[index, attempt, started, finished, output], ...]}``, up to REPLAY_CHUNK jobs a
+        record), in the same transaction.
         """
         now = time.time() if now is None else now
         replayed = replayed or {}
-        names = {i: n for i, n, _, _ in jobs}
         done = sorted(replayed.items())
         with self._tx() as conn:
             conn.execute(s.runs.insert().values(
@@ -159,11 +164,17 @@ class SqlStore(RunReads):
                 data=json.dumps(data),
             ))
             if done:
+                # one record per chunk of replayed jobs (by plan index; the definition
+                # above names them): 100,000 small records cost more than the data
                 origin = json.dumps(replayed_from)
                 conn.exec_driver_sql(self._sql_journal, [
-                    (run_id, seq, now, "replayed", names[i], attempt,
-                     f'{{"from":{origin},"started":{_number(started)},"output":{output}}}')
-                    for seq, (i, (attempt, output, started, _)) in enumerate(done, 2)
+                    (run_id, seq, now, "replayed", None, None,
+                     f'{{"from":{origin},"jobs":[' + ",".join(
+                         f"[{i},{attempt},{_number(started)},{_number(finished)},{output}]"
+                         for i, (attempt, output, started, finished) in chunk) + "]}")
+                    for seq, chunk in enumerate(
+                        (done[k:k + REPLAY_CHUNK] for k in range(0, len(done), REPLAY_CHUNK)),
+                        2)
                 ])
 
     def claim(self, run_id: str, owner: str, now: float | None = None) -> int:

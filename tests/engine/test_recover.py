@@ -1,0 +1,89 @@
+"""Recovery through the Python API: replay, execute_when_recovering, selectors, torn tails."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import jobweave as jw
+from jobweave.store import open_store
+from jobweave.store.export import export_lines
+from tests import jobs
+
+
+@pytest.fixture(autouse=True)
+def _fresh_calls() -> None:
+    jobs.CALLS.clear()
+
+
+def _pipeline() -> list[jw.Job]:
+    a = jw.job("tests.jobs:recorded", x=1, name="a", tags=["extract"])
+    b = jw.job("tests.jobs:recorded", x=jw.output(a), name="b")
+    c = jw.job("tests.jobs:recovering", v=jw.output(b), name="c", execute_when_recovering=True)
+    d = jw.job("tests.jobs:recorded", x=5, name="d")
+    return [a, b, c, d]
+
+
+def test_recover_reuses_outputs_and_invokes_only_what_asks_to_be(store_url: str) -> None:
+    first = jw.run(_pipeline(), store=store_url)
+    assert first.ok
+    jobs.CALLS.clear()
+
+    again = jw.recover(first.run_id, store=store_url)
+
+    assert again.ok and again.run_id != first.run_id
+    assert jobs.CALLS == [("recovering", True)]  # a, b and d were replayed, not invoked
+    assert again.outputs["b"] == 4 and again.outputs["d"] == 10
+    assert again.outputs["c"] == {"v": 4, "recovered": True,
+                                  "previous": {"v": 4, "recovered": False, "previous": None}}
+    record = open_store(store_url).get_run(again.run_id)
+    assert record.parent_run == first.run_id
+
+
+def test_changed_selectors_rerun_the_match_and_everything_downstream(store_url: str) -> None:
+    first = jw.run(_pipeline(), store=store_url)
+    plan = jw.recovery_plan(first.run_id, store=store_url, changed=["tag=extract"])
+    actions = {d.name: (d.action, d.reason) for d in plan.decisions}
+    assert actions["a"] == ("rerun", "selected as changed")
+    assert actions["b"] == ("rerun", "downstream of a")
+    assert actions["c"] == ("rerun", "downstream of b")
+    assert actions["d"] == ("replay", "completed in the journal")
+
+    by_data = jw.recovery_plan(first.run_id, store=store_url, changed=["data=v"])
+    assert {d.name for d in by_data.decisions if d.action == "rerun"} == {"c"}
+
+    jobs.CALLS.clear()
+    jw.recover(first.run_id, store=store_url, changed=["name=b"])
+    assert sorted(jobs.CALLS) == [("recorded", 2), ("recovering", False)]
+
+
+def test_a_recovered_run_can_itself_be_recovered(store_url: str) -> None:
+    # more jobs than one replay record holds, so the chunked records are read back
+    first = jw.run([jw.job("tests.jobs:noop", i=i) for i in range(2500)], store=store_url)
+    second = jw.recover(first.run_id, store=store_url)
+    plan = jw.recovery_plan(second.run_id, store=store_url)
+    assert plan.as_dict()["counts"] == {"replay": 2500, "rerun": 0, "execute": 0, "run": 0}
+    events = [r["event"] for r in open_store(store_url).journal(second.run_id)]
+    assert events.count("replayed") == 3
+
+
+def test_a_torn_last_line_is_dropped_with_a_note(store_url: str, tmp_path: Path) -> None:
+    first = jw.run(_pipeline(), store=store_url)
+    lines = list(export_lines(open_store(store_url).journal(first.run_id)))
+    path = tmp_path / "torn.jsonl"
+    path.write_text("".join(lines[:-1]) + lines[-1][: len(lines[-1]) // 2])
+
+    plan = jw.recovery_plan(str(path), store=store_url)
+
+    assert len(plan.dropped) == 1 and "torn.jsonl" in plan.dropped[0]
+    assert plan.count("replay") == 3  # the torn line was run_finished; every job is kept
+
+
+def test_a_different_definition_is_refused_unless_told(store_url: str) -> None:
+    first = jw.run(_pipeline(), store=store_url)
+    changed = [*_pipeline(), jw.job("tests.jobs:recorded", x=9, name="e")]
+    with pytest.raises(jw.JournalMismatch, match="different definition"):
+        jw.recovery_plan(first.run_id, changed, store=store_url)
+    plan = jw.recovery_plan(first.run_id, changed, store=store_url, force=True)
+    assert {d.name: d.action for d in plan.decisions}["e"] == "run"
