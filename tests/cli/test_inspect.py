@@ -78,3 +78,12 @@ def test_version_prints_the_installed_version(cli: Jobweave) -> None:
     done = cli("--version", with_store=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == f"jobweave {jw.__version__}"
+
+
+def test_validate_counts_only_jobs_of_a_schedule(cli: Jobweave, tmp_path) -> None:
+    (tmp_path / "sched.yaml").write_text(
+        "kind: schedule\nbatches:\n  - jobs:\n      - sleep: 0\n        name: a\n"
+        "  - jobs:\n      - sleep: 0\n        name: b\n      - sleep: 0\n        name: c\n")
+    done = cli("validate", "sched.yaml", with_store=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("ok: 3 jobs (schedule"), done.stdout

@@ -157,7 +157,7 @@ def validate(
 
     definition, source = load_target(target)
     plan = definition if isinstance(definition, Plan) else compile_plan(definition, source=source)
-    n = len(plan)
+    n = plan.job_count
     sys.stdout.write(f"ok: {n} job{'' if n == 1 else 's'} ({plan.kind} {plan.name!r})\n")
     return EXIT_OK
 

@@ -273,7 +273,7 @@ def submit(
     log_path = _log_path(engine.store, run_id)
     _spawn_worker(run_id, engine.settings.store, log_path)
     if json_out:
-        sys.stdout.write(json.dumps({"run_id": run_id, "name": plan.name, "total": len(plan),
+        sys.stdout.write(json.dumps({"run_id": run_id, "name": plan.name, "total": plan.job_count,
                                      "log": log_path}) + "\n")
     else:
         sys.stdout.write(run_id + "\n")
