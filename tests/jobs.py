@@ -168,3 +168,28 @@ def recovering(v: int, context: Any) -> dict[str, Any]:
     """Reports what a job marked execute_when_recovering is told."""
     CALLS.append(("recovering", context.recovered))
     return {"v": v, "recovered": context.recovered, "previous": context.previous_outputs}
+
+
+# -- schedules (tests/engine/test_schedule.py) -----------------------------------------
+ORDER: list[str] = []
+GATE: dict[str, bool] = {"open": False}
+
+
+def step(label: str) -> str:
+    """Records the order jobs ran in."""
+    ORDER.append(label)
+    return label
+
+
+def gated(label: str) -> str:
+    """Fails until GATE is opened."""
+    ORDER.append(label)
+    if not GATE["open"]:
+        raise RuntimeError(f"{label}: gate closed")
+    return label
+
+
+def slow_step(label: str, seconds: float = 0.3) -> str:
+    time.sleep(seconds)
+    ORDER.append(label)
+    return label
