@@ -34,7 +34,7 @@ def gone(pid: int) -> bool:
         return True
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # it exited between the two looks
         # with /proc, it ended a moment ago; without, kill(pid, 0) found it alive
         return os.path.isdir("/proc")
     return stat.rpartition(")")[2].split()[0] in ("Z", "X")

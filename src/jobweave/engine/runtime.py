@@ -210,17 +210,15 @@ class Runtime:
                 self.status[i] = COMPLETED
                 self.attempts[i] = p.attempts
                 text = p.output_text
-                if p.output is not NOT_DECODED:
-                    self.outputs[i] = p.output
-                elif text is not None:
-                    self.outputs[i] = json.loads(text)
+                # decoded when a binding or the result needs it, not before the first job
+                self.outputs[i] = p.output if text is not None else None
                 self.output_json[i] = text
                 self.started[i], self.finished[i] = p.started_at, p.finished_at
                 self.remaining -= 1
                 self.to_release.append(i)
             else:
                 self.attempts[i] = self.base_attempts[i] = p.attempts
-        self._release()
+        self._release(emit=False)  # finished before this execution: nothing to announce
         for node in self.nodes:
             if self.status[node.index] == PENDING and not node.deps:
                 self.ready.append(node.index)
@@ -273,7 +271,7 @@ class Runtime:
     def _callable(self, node: PlanNode) -> tuple[Callable[..., Any], dict[str, Any], str | None]:
         kwargs = dict(node.params)
         for b in node.bindings:
-            values = [self.outputs[s] for s in b.sources]
+            values = [self._output(s) for s in b.sources]
             kwargs[b.param] = values if b.many else values[0]
         if node.kind == "shell":
             kwargs["command"] = node.target
@@ -432,12 +430,20 @@ class Runtime:
         else:
             self.store.commit(self.run_id, rows, updates, run_update)
 
-    def _release(self) -> None:
+    def _output(self, i: int) -> Any:
+        """Job ``i``'s output, decoding a carried-over one on first use."""
+        value = self.outputs[i]
+        if value is NOT_DECODED:
+            text = self.output_json[i]
+            value = self.outputs[i] = None if text is None else json.loads(text)
+        return value
+
+    def _release(self, emit: bool = True) -> None:
         """Hand committed completions to listeners and downstream jobs."""
         if not self.to_release:
             return
         released, self.to_release = self.to_release, []
-        emit = bool(self.listeners)
+        emit = emit and bool(self.listeners)
         stack = list(released)
         while stack:
             i = stack.pop()
@@ -486,7 +492,7 @@ class Runtime:
         self._release()  # listeners hear of the last completions, now committed
         self._emit(RunFinished(self.run_id, status, exit_code))
         jobs = tuple(
-            JobResult(n.name, self.status[n.index], self.outputs[n.index],
+            JobResult(n.name, self.status[n.index], self._output(n.index),
                       self.errors[n.index], self.attempts[n.index], self.started[n.index],
                       self.finished[n.index], n.tags)
             for n in self.nodes if not self.barrier[n.index])
