@@ -24,6 +24,9 @@ JOB_UPDATE_COLUMNS = ("status", "attempts", "output", "error", "started_at", "fi
 """Order of the values in a job update tuple given to :meth:`SqlStore.commit`."""
 
 
+CLAIM_GRACE = 30.0
+"""Seconds a submitted run waits for its detached worker before requests treat it as
+orphaned."""
 REPLAY_CHUNK = 1000
 """Replayed completions journaled in one record."""
 
@@ -255,25 +258,37 @@ class SqlStore(RunReads):
                                    .where(s.runs.c.run_id == run_id)).scalar()
         return str(control) if control else None
 
+    def _request(self, conn: Connection, run_id: str, control: str, done: tuple[str, ...],
+                 now: float) -> bool:
+        """Lock the run's row and, if an owner will answer, leave it ``control``.
+
+        Returns whether an owner will answer: a live owner sees the request
+        at its next heartbeat, and a run submitted moments ago is about to be claimed by
+        its detached worker. Only the owner appends to a live run's journal (it numbers
+        records in memory), so the caller journals only when no owner will answer.
+        """
+        row = conn.execute(select(s.runs).where(s.runs.c.run_id == run_id)
+                           .with_for_update()).first()
+        if row is None:
+            raise RunNotFoundError(run_id)
+        if row.status in done:
+            raise RunStateError(f"run {run_id} is already {row.status}", run_id=run_id)
+        answered = (row.status == "running" and owner_alive(row.owner, row.heartbeat_at, now)) \
+            or (row.status == "pending" and row.owner is None
+                and now - row.created_at < CLAIM_GRACE)
+        if answered:
+            conn.execute(s.runs.update().where(s.runs.c.run_id == run_id)
+                         .values(control=control))
+        return answered
+
     def request_pause(self, run_id: str, now: float | None = None) -> RunRecord:
         """Ask a run's owner to start no new jobs and stop as ``paused`` once running ones
         finished. A run no live process owns is marked paused at once."""
         now = time.time() if now is None else now
         with self._tx() as conn:
-            row = conn.execute(select(s.runs).where(s.runs.c.run_id == run_id)
-                               .with_for_update()).first()
-            if row is None:
-                raise RunNotFoundError(run_id)
-            if row.status in ("completed", "failed", "cancelled", "paused"):
-                raise RunStateError(f"run {run_id} is already {row.status}", run_id=run_id)
-            claimable = row.status == "pending" and row.owner is None and \
-                now - row.created_at < 30  # a detached worker is about to claim it
-            if claimable or (row.status == "running"
-                             and owner_alive(row.owner, row.heartbeat_at, now)):
-                # only the owner appends to a live run's journal; it journals the pause
-                conn.execute(s.runs.update().where(s.runs.c.run_id == run_id)
-                             .values(control="pause"))
-            else:
+            answered = self._request(conn, run_id, "pause",
+                                     ("completed", "failed", "cancelled", "paused"), now)
+            if not answered:
                 seq = self._next_seq(conn, run_id)
                 conn.execute(s.journal.insert().values(run_id=run_id, seq=seq, ts=now,
                                                        event="run_paused"))
@@ -288,21 +303,9 @@ class SqlStore(RunReads):
         """Ask a run to stop. A run no live process owns is cancelled here and now."""
         now = time.time() if now is None else now
         with self._tx() as conn:
-            row = conn.execute(select(s.runs).where(s.runs.c.run_id == run_id)
-                               .with_for_update()).first()
-            if row is None:
-                raise RunNotFoundError(run_id)
-            if row.status in ("completed", "failed", "cancelled"):
-                raise RunStateError(f"run {run_id} already {row.status}", run_id=run_id)
-            conn.execute(s.runs.update().where(s.runs.c.run_id == run_id)
-                         .values(control="cancel"))
-            # Only the owner appends to a live run's journal (it numbers records in
-            # memory), so a live run just gets the flag and journals its own cancel.
-            if row.status == "running" and owner_alive(row.owner, row.heartbeat_at, now):
-                pass  # the owner sees the flag at its next heartbeat
-            elif row.status == "pending" and row.owner is None and now - row.created_at < 30:
-                pass  # a detached worker is about to claim it and will see the flag
-            else:
+            answered = self._request(conn, run_id, "cancel",
+                                     ("completed", "failed", "cancelled"), now)
+            if not answered:
                 seq = self._next_seq(conn, run_id)
                 conn.execute(s.journal.insert().values(run_id=run_id, seq=seq, ts=now,
                                                        event="cancel_requested"))
