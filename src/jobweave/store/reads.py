@@ -62,15 +62,8 @@ class RunReads:
         return out
 
     def get_jobs(self, run_id: str) -> list[JobRecord]:
-        with self._read() as conn:
-            rows = conn.execute(select(s.jobs).where(s.jobs.c.run_id == run_id)
-                                .order_by(s.jobs.c.idx)).all()
-        if not rows:
-            self.get_run(run_id, counts=False)  # raises RunNotFoundError when absent
-        return [JobRecord(r.idx, r.name, r.kind, r.status, r.attempts,
-                          json.loads(r.output) if r.output is not None else None, r.error,
-                          r.started_at, r.finished_at,
-                          tuple(json.loads(r.tags)) if r.tags else ()) for r in rows]
+        """Every job of the run, in order."""
+        return self.find_jobs(run_id)
 
     def find_jobs(
         self,
