@@ -41,7 +41,6 @@ CANCEL_GRACE = 5.0
 
 PENDING, RUNNING, COMPLETED, FAULTED, CANCELLED, SKIPPED = (
     "pending", "running", "completed", "faulted", "cancelled", "skipped")
-_FINAL = frozenset({COMPLETED, FAULTED, CANCELLED, SKIPPED})
 _TIMEOUT, _RETRY = 0, 1
 
 

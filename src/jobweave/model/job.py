@@ -10,9 +10,6 @@ from typing import Any
 
 from jobweave.errors import DefinitionError
 
-DEFAULT_SHELL_OUTPUT_LIMIT = 64 * 1024
-"""Bytes of stdout and of stderr a shell job keeps (the tail)."""
-
 
 class JobState(enum.StrEnum):
     """Where a job stands. The last four are final."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -92,6 +91,3 @@ def _check_file(path: str) -> None:
     if head and head != _SQLITE_MAGIC:
         raise StoreError(f"{path} is not a jobweave database (not an SQLite file)")
 
-
-def sqlite_version() -> str:
-    return sqlite3.sqlite_version
