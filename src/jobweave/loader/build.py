@@ -227,20 +227,19 @@ class _Builder:
                                         for m in self._lookup(ref).members))
         tags = list(dict.fromkeys(leaf.group_tags + spec.tags))
         try:
+            if isinstance(spec, (PythonJob, ShellJob)):
+                options: dict[str, Any] = {
+                    "name": spec.name, "retries": spec.retries, "retry_delay": spec.retry_delay,
+                    "backoff": spec.backoff, "timeout": spec.timeout, "tags": tags,
+                    "after": after_jobs, "run_anyway": spec.run_anyway}
             if isinstance(spec, PythonJob):
-                made = job(self._target(spec.target, (*leaf.loc, "target")), name=spec.name,
-                           retries=spec.retries, retry_delay=spec.retry_delay,
-                           backoff=spec.backoff, timeout=spec.timeout, tags=tags,
-                           after=after_jobs, run_anyway=spec.run_anyway,
-                           execute_when_recovering=spec.execute_when_recovering)
+                made = job(self._target(spec.target, (*leaf.loc, "target")),
+                           execute_when_recovering=spec.execute_when_recovering, **options)
                 params = self._params(spec, built)
                 # params go in after the options, so a parameter may be called `name`
                 return dataclasses.replace(made, params=params) if params else made
             if isinstance(spec, ShellJob):
-                return shell(spec.shell, name=spec.name, retries=spec.retries,
-                             retry_delay=spec.retry_delay, backoff=spec.backoff,
-                             timeout=spec.timeout, tags=tags, after=after_jobs,
-                             run_anyway=spec.run_anyway, cwd=self._path(spec.cwd), env=spec.env)
+                return shell(spec.shell, cwd=self._path(spec.cwd), env=spec.env, **options)
             return sleep(spec.sleep, name=spec.name, tags=tags, after=after_jobs)
         except ReferenceError_:
             raise

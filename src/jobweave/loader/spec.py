@@ -96,41 +96,38 @@ class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
-class PythonJob(_Spec):
-    """A job that calls a Python function."""
+class _Attempted(_Spec):
+    """What every job that runs code has: a name, retries, a timeout, tags, dependencies."""
 
     name: Name | None = Field(None, description=_NAME)
+    retries: int = Field(0, ge=0, description=_RETRIES)
+    retry_delay: Seconds = Field(0.0, description=_RETRY_DELAY)
+    backoff: float = Field(1.0, ge=1, description=_BACKOFF)
+    timeout: float | None = Field(None, gt=0, description=_TIMEOUT)
+    tags: Labels = Field(default_factory=list, description=_TAGS)
+    after: Names = Field(default_factory=list, description=_AFTER)
+    run_anyway: bool = Field(False, description=_RUN_ANYWAY)
+
+
+class PythonJob(_Attempted):
+    """A job that calls a Python function."""
+
     target: str = Field(pattern=r"^[^:]+:[^:]+$", description=(
         "'package.module:function' or 'path/file.py:function' (a relative path is relative "
         "to the folder of the definition file)."))
     params: dict[str, ParamValue] = Field(default_factory=dict, description=(
         "Keyword arguments of the function. A value {output: ...} passes other jobs' outputs."))
-    retries: int = Field(0, ge=0, description=_RETRIES)
-    retry_delay: Seconds = Field(0.0, description=_RETRY_DELAY)
-    backoff: float = Field(1.0, ge=1, description=_BACKOFF)
-    timeout: float | None = Field(None, gt=0, description=_TIMEOUT)
-    tags: Labels = Field(default_factory=list, description=_TAGS)
-    after: Names = Field(default_factory=list, description=_AFTER)
-    run_anyway: bool = Field(False, description=_RUN_ANYWAY)
     execute_when_recovering: bool = Field(False, description=(
         "Invoke this job even when a recovered journal already holds its outputs."))
 
 
-class ShellJob(_Spec):
+class ShellJob(_Attempted):
     """A job that runs a shell command; a non-zero exit status faults it."""
 
-    name: Name | None = Field(None, description=_NAME)
     shell: str = Field(min_length=1, pattern=r"\S", description="The command line.")
     cwd: str | None = Field(None, description=(
         "Working folder (a relative path is relative to the definition file's folder)."))
     env: dict[str, str] | None = Field(None, description="Extra environment variables.")
-    retries: int = Field(0, ge=0, description=_RETRIES)
-    retry_delay: Seconds = Field(0.0, description=_RETRY_DELAY)
-    backoff: float = Field(1.0, ge=1, description=_BACKOFF)
-    timeout: float | None = Field(None, gt=0, description=_TIMEOUT)
-    tags: Labels = Field(default_factory=list, description=_TAGS)
-    after: Names = Field(default_factory=list, description=_AFTER)
-    run_anyway: bool = Field(False, description=_RUN_ANYWAY)
 
 
 class SleepJob(_Spec):
