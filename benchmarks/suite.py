@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.merge import merge
 from benchmarks.report import is_durable, machine_info, machine_lines, progress_line, table
 from benchmarks.targets import TARGETS
 from benchmarks.workloads import AnyWorkload, select
@@ -43,8 +44,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "latest.json)")
     p.add_argument("--fail-on-miss", action="store_true",
                    help="exit 1 when a target is missed (misses are reported either way)")
-    p.add_argument("--show", type=Path, metavar="FILE",
-                   help="print the table of a saved results file instead of running")
+    p.add_argument("--show", type=Path, nargs="+", metavar="FILE",
+                   help="print the table of saved results files instead of running; with "
+                        "several, each figure is the median over them")
     p.add_argument("--profile", metavar="WORKLOAD",
                    help="instead of the suite, profile one workload (see benchmarks.profile); "
                         "the size is the first --n value")
@@ -141,8 +143,15 @@ def main(argv: list[str] | None = None) -> int:
         return profile_main([args.profile, *extra])
 
     if args.show:
-        shown = json.loads(args.show.read_text())
+        try:
+            shown = merge([json.loads(path.read_text()) for path in args.show])
+        except (OSError, ValueError, KeyError) as exc:
+            print(f"cannot read saved results: {exc}", file=sys.stderr)
+            return 2
         saved = [c for w in shown["workloads"].values() for c in w["cases"]]
+        runs = shown["options"].get("runs", 1)
+        if runs > 1:
+            print(f"medians over {runs} runs of the suite")
         _print(shown["machine"], shown["options"]["repeat"], saved, shown["targets"],
                markdown=args.markdown)
         return 0

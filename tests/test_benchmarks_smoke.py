@@ -58,3 +58,38 @@ def test_quick_suite_runs_every_workload_and_writes_json(tmp_path: Path) -> None
     # the printed table names every workload
     for key in WORKLOADS:
         assert key in done.stdout
+
+
+def test_show_takes_the_median_over_saved_runs(tmp_path: Path) -> None:
+    from benchmarks.merge import merge
+    from benchmarks.report import machine_info
+
+    def saved(run_s: float, runs: list[float]) -> dict[str, object]:
+        case = {"workload": "W2", "n": 10_000, "jobs": 10_000, "repeat": 3,
+                "build_s": 0.03, "run_s": run_s, "runs_s": runs, "jobs_per_s": 10_000 / run_s,
+                "peak_mib": 80.0, "bare_s": 0.5, "bare_runs_s": [0.5], "ratio": run_s / 0.5}
+        return {"machine": machine_info(), "options": {"repeat": 3},
+                "workloads": {"W2": {"title": "chain", "cases": [case]}},
+                "targets": [], "failures": []}
+
+    paths = []
+    for k, (run_s, runs) in enumerate([(1.0, [1.0]), (3.0, [3.0]), (1.5, [1.5, 2.5])]):
+        path = tmp_path / f"run{k}.json"
+        path.write_text(json.dumps(saved(run_s, runs)))
+        paths.append(str(path))
+
+    merged = merge([json.loads(Path(p).read_text()) for p in paths])
+    (case,) = merged["workloads"]["W2"]["cases"]
+    assert case["run_s"] == 1.5 and case["runs"] == 3
+    assert sorted(case["runs_s"]) == [1.0, 1.5, 2.5, 3.0]
+    (w2,) = [t for t in merged["targets"] if t["workload"] == "W2"]
+    assert w2["value"] == 1.5 and w2["status"] == "PASS"
+    done = subprocess.run([sys.executable, "-m", "benchmarks", "--show", *paths],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "medians over 3 runs" in done.stdout and "1.500" in done.stdout
+    bad = tmp_path / "bad.json"
+    bad.write_text("{")
+    done = subprocess.run([sys.executable, "-m", "benchmarks", "--show", str(bad)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "cannot read saved results" in done.stderr
