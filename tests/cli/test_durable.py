@@ -173,6 +173,16 @@ def test_pause_of_a_crashed_run_is_immediate_and_resume_stops_on_sigterm(
     running.wait()
     wait_for(lambda: db.get_run(run_id).status == "crashed", what="the run to show crashed")
 
+    # the job its owner was running reads as interrupted, and the run's clock has stopped
+    shown = json.loads(cli("show", run_id, "--json").stdout)
+    assert shown["status"] == "crashed" and shown["counts"]["interrupted"] == 1
+    assert "running" not in shown["counts"]
+    assert [j["status"] for j in shown["jobs"] if j["name"] == "gate"] == ["interrupted"]
+    assert shown["duration"] == json.loads(cli("status", run_id, "--json").stdout)["duration"]
+    line = cli("status", run_id).stdout
+    assert "1 interrupted" in line and "last heard of" in line and "running for" not in line
+    assert db.get_jobs(run_id)[0].status == "running"  # the store keeps what was stored
+
     p = cli("pause", run_id, "--json")
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)["status"] == "paused"

@@ -18,6 +18,7 @@ from jobweave.cli.app import (
     store_for,
 )
 from jobweave.cli.render import (
+    NOT_COMPLETED,
     job_json,
     jobs_table,
     out_console,
@@ -27,15 +28,15 @@ from jobweave.cli.render import (
     status_line,
 )
 from jobweave.store import JobRecord
+from jobweave.store.base import as_seen
 from jobweave.store.export import export_lines
 
 SHOW_LIMIT = 50
 """Jobs ``show`` lists of a big run by default: this many problem jobs and first jobs."""
 RunState = Literal["pending", "running", "paused", "completed", "failed", "cancelled",
                    "crashed"]
-PROBLEM_JOB_STATES = ("faulted", "cancelled", "skipped", "running")
+PROBLEM_JOB_STATES = ("faulted", "cancelled", "skipped", "interrupted", "running")
 """Job states ``show`` always lists: what went wrong, and what is still going."""
-NOT_COMPLETED = ("faulted", "cancelled", "skipped", "running", "pending")
 
 HiddenStoreOption = Annotated[
     str | None, typer.Option("--store", metavar="URL", hidden=True,
@@ -108,7 +109,8 @@ def show(
     if json_out:
         # JSON is for programs: every job, with full errors and outputs.
         data = run_json(record)
-        data["jobs"] = [job_json(j, index=j.index, kind=j.kind) for j in db.get_jobs(run_id)]
+        data["jobs"] = [job_json(j, index=j.index, kind=j.kind)
+                        for j in (as_seen(j, record) for j in db.get_jobs(run_id))]
         _dump(data)
         return EXIT_OK
     if problems_only:
@@ -128,7 +130,7 @@ def show(
     out = out_console()
     out.print(run_header(record))
     out.print()
-    out.print(jobs_table(jobs))
+    out.print(jobs_table(as_seen(j, record) for j in jobs))
     if note:
         out.print(note, style="dim")
     return EXIT_OK

@@ -24,11 +24,14 @@ from rich.text import Text
 from jobweave.events import JobFinished, JobStarted, RunFinished, RunStarted
 from jobweave.store import RunRecord
 
-PROBLEM_STATES = ("faulted", "cancelled", "skipped")
-"""Final job states that are not a success."""
+PROBLEM_STATES = ("faulted", "cancelled", "skipped", "interrupted")
+"""Job states that are not a success: final ones, and jobs a crash interrupted."""
+NOT_COMPLETED = ("faulted", "cancelled", "skipped", "interrupted", "running", "pending")
+"""Every job state but ``completed``, as the CLI shows them."""
 STATE_STYLES = {
     "completed": "green", "faulted": "bold red", "failed": "bold red", "cancelled": "yellow",
     "skipped": "dim", "running": "cyan", "pending": "dim", "crashed": "bold magenta",
+    "interrupted": "magenta", "paused": "yellow",
 }
 ERROR_WIDTH = 70
 """Characters of an error line shown in a table cell."""
@@ -203,16 +206,22 @@ def error_line(error: str | None) -> str:
 def counts_text(counts: dict[str, int], total: int) -> str:
     """``3/5 completed, 1 faulted, 1 running``."""
     parts = [f"{counts.get('completed', 0)}/{total} completed"]
-    for state in ("faulted", "cancelled", "skipped", "running", "pending"):
+    for state in ("faulted", "cancelled", "skipped", "interrupted", "running", "pending"):
         if counts.get(state):
             parts.append(f"{counts[state]} {state}")
     return ", ".join(parts)
 
 
 def run_duration(record: RunRecord) -> float | None:
+    """How long the run ran: until it finished, paused or was last heard of, or until now."""
     if record.started_at is None:
         return None
-    end = record.finished_at if record.finished_at is not None else time.time()
+    if record.finished_at is not None:
+        end = record.finished_at
+    elif record.status in ("crashed", "paused") and record.heartbeat_at is not None:
+        end = max(record.heartbeat_at, record.started_at)
+    else:
+        end = time.time()
     return end - record.started_at
 
 
@@ -226,6 +235,10 @@ def status_line(record: RunRecord) -> str:
         parts.append(f"created {moment(record.created_at)}")
     if record.finished_at is not None:
         parts.append(f"took {duration(run_duration(record))}")
+    elif record.status == "crashed" and record.heartbeat_at is not None:
+        parts.append(f"last heard of {moment(record.heartbeat_at)}")
+    elif record.status == "paused" and record.started_at is not None:
+        parts.append(f"paused after {duration(run_duration(record))}")
     elif record.started_at is not None:
         parts.append(f"running for {duration(run_duration(record))}")
     return "  ".join(parts)

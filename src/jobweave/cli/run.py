@@ -34,6 +34,7 @@ from jobweave.cli.app import (
     store_for,
 )
 from jobweave.cli.render import (
+    NOT_COMPLETED,
     RunScreen,
     Tally,
     counts_text,
@@ -55,7 +56,6 @@ POLL = 0.25
 """Seconds between store reads while waiting on a run another process executes."""
 NEVER_STARTED = 30.0
 """A submitted run still pending with no owner after this long was never picked up."""
-NOT_COMPLETED = ("faulted", "cancelled", "skipped", "running", "pending")
 
 ConcurrencyOption = Annotated[int | None, typer.Option(
     "--concurrency", "-c", min=1, help="At most this many jobs at once.")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 LEASE_SECONDS = 15.0
@@ -75,6 +75,17 @@ class JobRecord:
         if self.started_at is None or self.finished_at is None:
             return None
         return self.finished_at - self.started_at
+
+
+INTERRUPTED = "interrupted"
+"""How a job stored ``running`` reads once its run crashed: it runs again on resume."""
+
+
+def as_seen(job: JobRecord, run: RunRecord) -> JobRecord:
+    """``job`` as a reader should see it: ``interrupted``, not ``running``, in a crashed run."""
+    if job.status == "running" and run.status == "crashed":
+        return replace(job, status=INTERRUPTED)
+    return job
 
 
 def owner_id() -> str:

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, and_, func, select
 
 from jobweave.errors import RunNotFoundError
 from jobweave.store import schema as s
-from jobweave.store.base import JobRecord, RunRecord, owner_alive
+from jobweave.store.base import INTERRUPTED, JobRecord, RunRecord, owner_alive
 
 
 class RunReads:
@@ -147,6 +147,8 @@ def _run_record(row: Any, counts: dict[str, int]) -> RunRecord:
     status = row.status
     if status == "running" and not owner_alive(row.owner, row.heartbeat_at):
         status = "crashed"
+        if "running" in counts:
+            counts = {(INTERRUPTED if k == "running" else k): v for k, v in counts.items()}
     return RunRecord(
         run_id=row.run_id, name=row.name, kind=row.kind, status=status, source=row.source,
         digest=row.digest, options=json.loads(row.options), total=row.total,
