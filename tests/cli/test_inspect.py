@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import jobweave as jw
 from jobweave.loader import json_schema
@@ -87,3 +90,19 @@ def test_validate_counts_only_jobs_of_a_schedule(cli: Jobweave, tmp_path) -> Non
     done = cli("validate", "sched.yaml", with_store=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("ok: 3 jobs (schedule"), done.stdout
+
+
+def test_list_fits_an_80_column_terminal(store: str, tmp_path) -> None:
+    engine = jw.Engine(Settings(store=store))
+    made = [engine.run(jw.job("tests.jobs:noop", name="n"), name=name).run_id
+            for name in ("a-rather-long-run-name-for-a-nightly-migration", "short")]
+    env = {**os.environ, "COLUMNS": "80"}
+    p = subprocess.run([sys.executable, "-m", "jobweave", "list", "--store", store],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=60, env=env)
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    for run_id in made:  # ids and states are whole: a long name folds instead
+        (row,) = [line for line in lines if run_id in line]
+        assert "completed" in row
+    assert "short" in p.stdout

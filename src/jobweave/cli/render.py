@@ -184,6 +184,16 @@ def moment(ts: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
 
 
+def short_moment(ts: float, now: float | None = None) -> str:
+    """A local timestamp for a table cell: ``18:37:18`` today, ``11-24 18:37`` this year."""
+    at, today = time.localtime(ts), time.localtime(now)
+    if at[:3] == today[:3]:
+        return time.strftime("%H:%M:%S", at)
+    if at.tm_year == today.tm_year:
+        return time.strftime("%m-%d %H:%M", at)
+    return time.strftime("%Y-%m-%d", at)
+
+
 def error_line(error: str | None) -> str:
     """The line of an error that says what went wrong.
 
@@ -273,20 +283,22 @@ def jobs_table(jobs: Iterable[JobLike], *, title: str | None = None) -> Table:
 
 def runs_table(records: Sequence[RunRecord]) -> Table:
     """Recent runs, one per row."""
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    table.add_column("run", no_wrap=True)
-    table.add_column("name", overflow="fold")
-    table.add_column("status", no_wrap=True)
+    # fits 80 columns: ids and states are never cut, a long name folds onto more lines
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 0, 0, 1))
+    table.add_column("run", no_wrap=True, min_width=len(records[0].run_id) if records else 0)
+    table.add_column("name", overflow="fold", min_width=8)
+    table.add_column("status", no_wrap=True, min_width=9)
     table.add_column("jobs", justify="right", no_wrap=True)
     table.add_column("problems", justify="right", no_wrap=True)
     table.add_column("created", no_wrap=True)
     table.add_column("duration", justify="right", no_wrap=True)
+    now = time.time()
     for r in records:
         problems = sum(r.counts.get(s, 0) for s in PROBLEM_STATES)
         table.add_row(r.run_id, Text(r.name), styled(r.status),
                       f"{r.counts.get('completed', 0)}/{r.total}",
                       Text(str(problems), style="red") if problems else "",
-                      moment(r.created_at), duration(run_duration(r)))
+                      short_moment(r.created_at, now), duration(run_duration(r)))
     return table
 
 
