@@ -20,8 +20,8 @@ from jobweave.engine.replay import (
     view_journal,
 )
 from jobweave.engine.result import JobResult, RunResult
-from jobweave.engine.resume import diff_definitions, prior_state
-from jobweave.engine.runtime import Prior, Runtime
+from jobweave.engine.resume import Prior, diff_definitions, prior_state
+from jobweave.engine.runtime import Runtime
 from jobweave.errors import (
     DefinitionChanged,
     DefinitionError,

@@ -3,11 +3,29 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from jobweave.engine.runtime import Prior
 from jobweave.plan.nodes import BARRIER, Plan
 from jobweave.store.sql import SqlStore
+
+NOT_DECODED: Any = object()
+"""Marks a Prior whose output is only known as JSON text."""
+
+
+class Prior(NamedTuple):
+    """A job's state carried over from an earlier execution of the same run."""
+
+    status: str
+    attempts: int
+    output_text: str | None
+    """The output as stored JSON text (kept as text: a resume of 100,000 jobs should
+    not decode and re-encode every output)."""
+    error: str | None
+    started_at: float | None
+    finished_at: float | None
+    output: Any = NOT_DECODED
+    """The output's value when the caller already has it decoded."""
+
 
 
 @dataclass(frozen=True, slots=True)

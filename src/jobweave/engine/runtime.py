@@ -8,26 +8,24 @@ releases downstream jobs or is reported.
 
 from __future__ import annotations
 
-import heapq
 import json
 import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from queue import Empty, SimpleQueue
-from typing import Any, NamedTuple
+from typing import Any
 
-from jobweave import refs
-from jobweave.components import shell as shell_job
-from jobweave.components import sleep as sleep_job
-from jobweave.components.python import wants_context
 from jobweave.context import Context
 from jobweave.engine.bulk import gc_paused
 from jobweave.engine.pending import Pending
 from jobweave.engine.result import JobResult, RunResult
+from jobweave.engine.resume import NOT_DECODED, Prior
 from jobweave.engine.retry import retry_delay
-from jobweave.errors import DefinitionError, JobweaveError
+from jobweave.engine.targets import Targets
+from jobweave.engine.timers import RETRY, TIMEOUT, Timers
+from jobweave.errors import JobweaveError
 from jobweave.events import JobFinished, JobStarted, Listener, RunFinished, RunStarted
 from jobweave.executors.base import Executor, Outcome, Task
 from jobweave.plan.nodes import BARRIER, Plan, PlanNode
@@ -41,26 +39,6 @@ CANCEL_GRACE = 5.0
 
 PENDING, RUNNING, COMPLETED, FAULTED, CANCELLED, SKIPPED = (
     "pending", "running", "completed", "faulted", "cancelled", "skipped")
-_TIMEOUT, _RETRY = 0, 1
-
-
-NOT_DECODED: Any = object()
-"""Marks a Prior whose output is only known as JSON text."""
-
-
-class Prior(NamedTuple):
-    """A job's state carried over from an earlier execution of the same run."""
-
-    status: str
-    attempts: int
-    output_text: str | None
-    """The output as stored JSON text (kept as text: a resume of 100,000 jobs should
-    not decode and re-encode every output)."""
-    error: str | None
-    started_at: float | None
-    finished_at: float | None
-    output: Any = NOT_DECODED
-    """The output's value when the caller already has it decoded."""
 
 
 class Runtime:
@@ -110,8 +88,7 @@ class Runtime:
         """Attempts made before this execution (resume): retries count from here."""
         self.ready: deque[int] = deque()
         self.inflight: dict[int, Task] = {}
-        self.timers: list[tuple[float, int, int, int, int]] = []
-        self._timer_seq = 0
+        self.timers = Timers()
         self.remaining = n
         self.execution = next_seq - 1
         """The sequence number of this execution's ``run_started`` record: unique per run."""
@@ -121,8 +98,7 @@ class Runtime:
         self.pausing = False
         self._pause_requested = False
         self.cancel_deadline = 0.0
-        self._fns: list[Callable[..., Any] | None] = [None] * n
-        self._wants: dict[int, bool] = {}
+        self.targets = Targets(n)
         self._prior = prior or {}
         self._recovered = recovered or {}
         """Jobs invoked although the recovered journal holds their outputs (by index)."""
@@ -167,7 +143,7 @@ class Runtime:
             now = time.monotonic()
             wait = next_beat - now
             if self.timers:
-                wait = min(wait, self.timers[0][0] - now)
+                wait = min(wait, self.timers.next_at - now)
             if self.cancelling:
                 wait = min(wait, self.cancel_deadline - now)
             pending = self.pending
@@ -185,7 +161,7 @@ class Runtime:
                 if o is not None:
                     self._on_outcome(o)
             now = time.monotonic()
-            if self.timers and self.timers[0][0] <= now:
+            if self.timers and self.timers.next_at <= now:
                 self._fire_timers(now)
             if self.cancelling and now >= self.cancel_deadline:
                 self._expire_inflight()
@@ -237,7 +213,7 @@ class Runtime:
         attempt = self.attempts[i] + 1
         self.attempts[i] = attempt
         try:
-            fn, kwargs, ref = self._callable(node)
+            fn, ref = self.targets.resolve(node)
         except JobweaveError as exc:
             # e.g. a resumed run whose stored reference no longer imports: the job
             # faults, the run goes on and says why
@@ -245,47 +221,35 @@ class Runtime:
             self.started[i] = now
             self._failed(i, attempt, f"cannot load the job's target: {exc}", now)
             return
-        want = self._wants.get(id(fn))
-        if want is None:
-            want = self._wants[id(fn)] = wants_context(fn)
+        kwargs = self._arguments(node)
         if self._recovered and i in self._recovered:
             ctx = Context(self.run_id, node.name, attempt, tags=node.tags, recovered=True,
                           previous_outputs=self._recovered[i], execution=self.execution)
         else:
             ctx = Context(self.run_id, node.name, attempt, tags=node.tags,
                           execution=self.execution)
-        task = Task(i, attempt, fn, ref, kwargs, ctx, want)
+        task = Task(i, attempt, fn, ref, kwargs, ctx, self.targets.wants_context(fn))
         self.inflight[i] = task
         self.status[i] = RUNNING
         now = time.time()
         self.started[i] = now
         if node.timeout is not None:
-            self._timer(time.monotonic() + node.timeout, _TIMEOUT, i, attempt)
+            self.timers.add(time.monotonic() + node.timeout, TIMEOUT, i, attempt)
         self.pending.started(i, now, node.name, attempt)
         self._update(i)
         if self.listeners:
             self._emit(JobStarted(self.run_id, node.name, attempt))
         self.executor.submit(task)
 
-    def _callable(self, node: PlanNode) -> tuple[Callable[..., Any], dict[str, Any], str | None]:
+    def _arguments(self, node: PlanNode) -> dict[str, Any]:
+        """The job's keyword arguments: its parameters, with bound outputs filled in."""
         kwargs = dict(node.params)
         for b in node.bindings:
             values = [self._output(s) for s in b.sources]
             kwargs[b.param] = values if b.many else values[0]
         if node.kind == "shell":
             kwargs["command"] = node.target
-            return shell_job.run, kwargs, "jobweave.components.shell:run"
-        if node.kind == "sleep":
-            return sleep_job.run, kwargs, "jobweave.components.sleep:run"
-        fn = self._fns[node.index]
-        if fn is None:
-            fn = node.fn
-            if fn is None:
-                if node.target is None:
-                    raise DefinitionError(f"job {node.name!r} has no importable target")
-                fn = refs.resolve_callable(node.target)
-            self._fns[node.index] = fn
-        return fn, kwargs, node.target
+        return kwargs
 
     # -- outcomes ----------------------------------------------------------------------
     def _on_outcome(self, o: Outcome) -> None:
@@ -335,7 +299,7 @@ class Runtime:
             if self.listeners:
                 self._emit(JobFinished(self.run_id, node.name, FAULTED, attempt, error, True))
             if delay > 0:
-                self._timer(time.monotonic() + delay, _RETRY, i, attempt)
+                self.timers.add(time.monotonic() + delay, RETRY, i, attempt)
             else:
                 self.ready.append(i)
             return
@@ -356,11 +320,6 @@ class Runtime:
         self._update(i)
         self.to_release.append(i)
 
-    # -- timers ------------------------------------------------------------------------
-    def _timer(self, when: float, kind: int, i: int, attempt: int) -> None:
-        self._timer_seq += 1
-        heapq.heappush(self.timers, (when, self._timer_seq, kind, i, attempt))
-
     def _mark_urgent(self, i: int) -> None:
         """Commit without waiting for company when this settles a dependent's last input.
 
@@ -373,17 +332,17 @@ class Runtime:
                 self.pending.urgent = True
                 return
 
+    # -- timers ------------------------------------------------------------------------
     def _fire_timers(self, now: float) -> None:
-        while self.timers and self.timers[0][0] <= now:
-            _, _, kind, i, attempt = heapq.heappop(self.timers)
-            if kind == _TIMEOUT:
+        for kind, i, attempt in self.timers.due(now):
+            if kind == TIMEOUT:
                 task = self.inflight.get(i)
                 if task is not None and task.attempt == attempt:
                     del self.inflight[i]
                     self.executor.abandon(task)
                     self._failed(i, attempt, f"timed out after {self.nodes[i].timeout}s",
                                  time.time())
-            elif kind == _RETRY and self.status[i] == PENDING and not self.cancelling:
+            elif kind == RETRY and self.status[i] == PENDING and not self.cancelling:
                 # (while pausing the job goes back to ready and waits for the resume)
                 self.ready.append(i)
 

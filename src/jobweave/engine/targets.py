@@ -1,0 +1,56 @@
+"""What a job calls: each node's callable, resolved when it first starts and kept."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from jobweave import refs
+from jobweave.components import shell as shell_job
+from jobweave.components import sleep as sleep_job
+from jobweave.components.python import wants_context
+from jobweave.errors import DefinitionError
+from jobweave.plan.nodes import PlanNode
+
+SHELL_REF = "jobweave.components.shell:run"
+SLEEP_REF = "jobweave.components.sleep:run"
+
+
+class Targets:
+    """Callables by node index, and whether each wants a ``context`` argument.
+
+    References are resolved late, when a job first starts, so a stored reference that no
+    longer imports faults that job rather than the whole run.
+    """
+
+    __slots__ = ("_fns", "_wants")
+
+    def __init__(self, size: int) -> None:
+        self._fns: list[Callable[..., Any] | None] = [None] * size
+        self._wants: dict[int, bool] = {}
+
+    def resolve(self, node: PlanNode) -> tuple[Callable[..., Any], str | None]:
+        """The node's callable and the reference another process would load it by.
+
+        Raises :class:`~jobweave.errors.JobweaveError` when the reference does not load.
+        """
+        if node.kind == "shell":
+            return shell_job.run, SHELL_REF
+        if node.kind == "sleep":
+            return sleep_job.run, SLEEP_REF
+        fn = self._fns[node.index]
+        if fn is None:
+            fn = node.fn
+            if fn is None:
+                if node.target is None:
+                    raise DefinitionError(f"job {node.name!r} has no importable target")
+                fn = refs.resolve_callable(node.target)
+            self._fns[node.index] = fn
+        return fn, node.target
+
+    def wants_context(self, fn: Callable[..., Any]) -> bool:
+        """Whether ``fn`` declares a ``context`` parameter (looked at once per callable)."""
+        want = self._wants.get(id(fn))
+        if want is None:
+            want = self._wants[id(fn)] = wants_context(fn)
+        return want
