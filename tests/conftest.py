@@ -24,9 +24,16 @@ def require_service(name: str, reason: str) -> None:
     pytest.skip(f"{name} not available: {reason}")
 
 
+BACKENDS = pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)
+"""Mark a test module or test to run once on a SQLite file and once on PostgreSQL."""
+
+
 @pytest.fixture
-def store_url(tmp_path: Path) -> str:
-    """A fresh SQLite store file."""
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh store: a SQLite file, or a new PostgreSQL database under ``BACKENDS``."""
+    if getattr(request, "param", "sqlite") == "postgresql":
+        url: str = request.getfixturevalue("pg_url")
+        return url
     return str(tmp_path / "store.db")
 
 

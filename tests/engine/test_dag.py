@@ -7,6 +7,9 @@ import pytest
 import jobweave as jw
 from jobweave.store import open_store
 from tests import jobs
+from tests.conftest import BACKENDS
+
+pytestmark = BACKENDS
 
 
 def test_after_orders_jobs(store_url: str, request: pytest.FixtureRequest) -> None:

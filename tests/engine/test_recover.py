@@ -10,6 +10,9 @@ import jobweave as jw
 from jobweave.store import open_store
 from jobweave.store.export import export_lines
 from tests import jobs
+from tests.conftest import BACKENDS
+
+pytestmark = BACKENDS
 
 
 @pytest.fixture(autouse=True)

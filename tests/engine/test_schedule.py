@@ -8,6 +8,9 @@ import pytest
 
 import jobweave as jw
 from tests import jobs
+from tests.conftest import BACKENDS
+
+pytestmark = BACKENDS
 
 
 @pytest.fixture(autouse=True)
