@@ -5,7 +5,17 @@ Everything public is exported here; the rest of the package is internal.
 
 from contextlib import suppress as _suppress
 
-from jobweave.api import Schedule, recover, recovery_plan, resume, run, schedule, submit
+from jobweave.api import (
+    Schedule,
+    cancel,
+    pause,
+    recover,
+    recovery_plan,
+    resume,
+    run,
+    schedule,
+    submit,
+)
 from jobweave.context import Context
 from jobweave.engine import Engine, JobResult, RunHandle, RunResult
 from jobweave.errors import (
@@ -47,6 +57,8 @@ __all__ = [
     "RunHandle",
     "RunResult",
     "Settings",
+    "cancel",
+    "pause",
     "recover",
     "recovery_plan",
     "resume",

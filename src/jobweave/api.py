@@ -72,6 +72,16 @@ def resume(
     return handle.finish()
 
 
+def pause(run_id: str, *, store: str | None = None) -> str:
+    """Ask a run to pause (see :meth:`Engine.pause`); ``resume`` continues it."""
+    return _engine(store).pause(run_id)
+
+
+def cancel(run_id: str, *, store: str | None = None) -> str:
+    """Ask a run to stop (see :meth:`Engine.cancel`); its jobs end ``cancelled``."""
+    return _engine(store).cancel(run_id)
+
+
 def _reload(engine: Engine, run_id: str) -> tuple[Any, str | None]:
     """The definition a run came from, loaded from its source again (None if it has none)."""
     return current_definition(engine.store.get_run(run_id, counts=False).source, None)

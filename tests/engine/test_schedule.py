@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -97,6 +98,40 @@ def test_pause_then_resume(store_url: str) -> None:
     assert jobs.ORDER == ["a"]  # the running job finished; nothing new started
     resumed = jw.resume(handle.run_id, store=store_url)
     assert resumed.ok and jobs.ORDER == ["a", "b"]
+
+
+def test_pause_and_cancel_by_run_id_as_another_process_would(store_url: str) -> None:
+    # the owner reads requests with its heartbeat (every second): the job outlasts one
+    sched = jw.schedule([[jw.job("tests.jobs:slow_step", label="a", seconds=2.0)],
+                         [jw.job("tests.jobs:step", label="b")]], name="by-id")
+    started = threading.Event()
+    handle = jw.submit(sched, store=store_url,
+                       listeners=[lambda e: isinstance(e, jw.JobStarted) and started.set()])
+    assert started.wait(10)
+    # only the run id and the store: the request goes through the store to the owner
+    assert jw.pause(handle.run_id, store=store_url) == "running"
+    paused = handle.wait(timeout=30)
+    assert paused.status == "paused" and jobs.ORDER == ["a"]
+    assert jw.resume(handle.run_id, store=store_url).ok and jobs.ORDER == ["a", "b"]
+    with pytest.raises(jw.RunStateError):
+        jw.cancel(handle.run_id, store=store_url)  # it completed: nothing to cancel
+
+    # a run whose owner is gone is paused, or cancelled, at once
+    engine = jw.Engine(jw.Settings(store=store_url))
+    crashed = []
+    for name in ("crashed-1", "crashed-2"):
+        run_id, _ = engine.create(sched, name=name)
+        engine.store.claim(run_id, "elsewhere:1", now=time.time() - 600)  # long gone
+        crashed.append(run_id)
+    assert jw.pause(crashed[0], store=store_url) == "paused"
+    assert jw.cancel(crashed[1], store=store_url) == "cancelled"
+    assert {j.status for j in engine.result(crashed[1]).jobs} == {"cancelled"}
+    # a run submitted moments ago keeps the request for the worker about to claim it
+    fresh, _ = engine.create(sched, name="fresh")
+    assert jw.pause(fresh, store=store_url) == "pending"
+    assert engine.store.get_run(fresh).pause_requested
+    with pytest.raises(jw.RunNotFoundError):
+        jw.pause("no-such-run", store=store_url)
 
 
 def test_a_changed_definition_needs_accepting(store_url: str) -> None:

@@ -306,6 +306,27 @@ class Engine:
                             prior=prior, recovered=recovered)
         return decisions, handle
 
+    def pause(self, run_id: str) -> str:
+        """Ask a stored run to pause, from any process; return its status now.
+
+        The owner of a running run reads the request with its heartbeat (within about a
+        second), starts no new jobs, lets running ones finish and records it ``paused``.
+        A run submitted moments ago keeps the request for the worker about to claim it;
+        a run no live process owns (a crashed one) is paused at once. Raises
+        ``RunStateError`` for a run that already finished.
+        """
+        return self.store.request_pause(run_id).status
+
+    def cancel(self, run_id: str) -> str:
+        """Ask a stored run to stop, from any process; return its status now.
+
+        Its owner cancels it within about a second (a run submitted moments ago, as soon
+        as its worker claims it); a run no live process owns is recorded ``cancelled`` at
+        once. Raises ``RunStateError`` for a run that already
+        finished.
+        """
+        return self.store.request_cancel(run_id).status
+
     def result(self, run_id: str) -> RunResult:
         """A stored run's result as the store has it (for runs of other processes)."""
         record = self.store.get_run(run_id, counts=False)
