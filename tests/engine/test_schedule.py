@@ -112,6 +112,9 @@ def test_pause_and_cancel_by_run_id_as_another_process_would(store_url: str) -> 
     assert jw.pause(handle.run_id, store=store_url) == "running"
     paused = handle.wait(timeout=30)
     assert paused.status == "paused" and jobs.ORDER == ["a"]
+    db = jw.Engine(jw.Settings(store=store_url)).store
+    record, last = db.get_run(handle.run_id), list(db.journal(handle.run_id))[-1]
+    assert last["event"] == "run_paused" and record.last_seen_at == last["ts"]
     assert jw.resume(handle.run_id, store=store_url).ok and jobs.ORDER == ["a", "b"]
     with pytest.raises(jw.RunStateError):
         jw.cancel(handle.run_id, store=store_url)  # it completed: nothing to cancel

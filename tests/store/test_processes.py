@@ -83,6 +83,10 @@ def test_a_run_whose_owner_was_killed_shows_as_crashed(backend_url: str, store: 
     assert by_name["long"].status in ("running", "pending")
     events = [e["event"] for e in store.journal(run_id)]
     assert "run_finished" not in events
+    # it was last seen at its last heartbeat or journal record, whichever came later
+    assert run.last_seen_at == max(run.heartbeat_at or 0,
+                                   max(e["ts"] for e in store.journal(run_id)))
+    assert store.list_runs(status="crashed")[0].last_seen_at == run.last_seen_at
 
     # nobody owns it any more: a cancel is final at once
     record = store.request_cancel(run_id)

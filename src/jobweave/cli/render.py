@@ -228,8 +228,8 @@ def run_duration(record: RunRecord) -> float | None:
         return None
     if record.finished_at is not None:
         end = record.finished_at
-    elif record.status in ("crashed", "paused") and record.heartbeat_at is not None:
-        end = max(record.heartbeat_at, record.started_at)
+    elif record.status in ("crashed", "paused") and record.last_seen_at is not None:
+        end = max(record.last_seen_at, record.started_at)
     else:
         end = time.time()
     return end - record.started_at
@@ -245,8 +245,8 @@ def status_line(record: RunRecord) -> str:
         parts.append(f"created {moment(record.created_at)}")
     if record.finished_at is not None:
         parts.append(f"took {duration(run_duration(record))}")
-    elif record.status == "crashed" and record.heartbeat_at is not None:
-        parts.append(f"last heard of {moment(record.heartbeat_at)}")
+    elif record.status == "crashed" and record.last_seen_at is not None:
+        parts.append(f"last heard of {moment(record.last_seen_at)}")
     elif record.status == "paused" and record.started_at is not None:
         parts.append(f"paused after {duration(run_duration(record))}")
     elif record.started_at is not None:

@@ -41,6 +41,9 @@ class RunRecord:
     parent_run: str | None
     counts: dict[str, int] = field(default_factory=dict)
     """Jobs per state."""
+    last_seen_at: float | None = None
+    """For a crashed or paused run, when it last did anything: its owner's last heartbeat
+    or its last journal record, whichever is later."""
 
     @property
     def final(self) -> bool:

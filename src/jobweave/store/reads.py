@@ -26,7 +26,8 @@ class RunReads:
             if row is None:
                 raise RunNotFoundError(run_id)
             tally = self._counts(conn, [run_id]).get(run_id, {}) if counts else {}
-        return _run_record(row, tally)
+            seen = self._last_seen(conn, [row])
+        return _run_record(row, tally, seen.get(run_id))
 
     def find_runs(self, prefix: str) -> list[str]:
         """Run ids starting with ``prefix`` (for short ids on the command line)."""
@@ -45,7 +46,8 @@ class RunReads:
                 q = q.where(s.runs.c.status == stored)
             rows = conn.execute(q).all()
             tally = self._counts(conn, [r.run_id for r in rows])
-        records = [_run_record(r, tally.get(r.run_id, {})) for r in rows]
+            seen = self._last_seen(conn, rows)
+        records = [_run_record(r, tally.get(r.run_id, {}), seen.get(r.run_id)) for r in rows]
         if status in ("running", "crashed"):
             records = [r for r in records if r.status == status]
         return records
@@ -60,6 +62,17 @@ class RunReads:
         for run_id, status, n in rows:
             out.setdefault(run_id, {})[status] = n
         return out
+
+    def _last_seen(self, conn: Connection, rows: Sequence[Any]) -> dict[str, float]:
+        """When each crashed or paused run among ``rows`` last did anything."""
+        stopped = [r for r in rows if r.status == "paused" or _crashed(r)]
+        if not stopped:
+            return {}
+        last = dict(conn.execute(select(s.journal.c.run_id, func.max(s.journal.c.ts))
+                                 .where(s.journal.c.run_id.in_([r.run_id for r in stopped]))
+                                 .group_by(s.journal.c.run_id)).all())
+        return {r.run_id: max(r.heartbeat_at or 0.0, last.get(r.run_id) or 0.0)
+                for r in stopped}
 
     def get_jobs(self, run_id: str) -> list[JobRecord]:
         """Every job of the run, in order."""
@@ -143,9 +156,13 @@ class RunReads:
 
 
 
-def _run_record(row: Any, counts: dict[str, int]) -> RunRecord:
+def _crashed(row: Any) -> bool:
+    return bool(row.status == "running" and not owner_alive(row.owner, row.heartbeat_at))
+
+
+def _run_record(row: Any, counts: dict[str, int], last_seen: float | None = None) -> RunRecord:
     status = row.status
-    if status == "running" and not owner_alive(row.owner, row.heartbeat_at):
+    if _crashed(row):
         status = "crashed"
         if "running" in counts:
             counts = {(INTERRUPTED if k == "running" else k): v for k, v in counts.items()}
@@ -155,4 +172,5 @@ def _run_record(row: Any, counts: dict[str, int]) -> RunRecord:
         created_at=row.created_at, started_at=row.started_at, finished_at=row.finished_at,
         exit_code=row.exit_code, owner=row.owner, heartbeat_at=row.heartbeat_at,
         control=row.control, parent_run=row.parent_run, counts=counts,
+        last_seen_at=last_seen if status in ("crashed", "paused") else None,
     )
