@@ -242,6 +242,7 @@ def test_journal_export_round_trips_through_recover(cli: Jobweave, cli_each, tar
     record = db.get_run(new_id)
     assert record.status == "completed" and record.parent_run == run_id
     assert {r["event"] for r in db.journal(new_id)} >= {"replayed"}
+    assert re.search(rf"^recovered from\s+{run_id}\s*$", cli("show", new_id).stdout, re.M)
 
 
 def test_recover_drops_a_torn_tail_and_refuses_damage_before_it(

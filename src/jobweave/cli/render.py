@@ -324,6 +324,8 @@ def run_header(record: RunRecord) -> Table:
         rows.append(("cancel", "requested"))
     if record.source:
         rows.append(("source", record.source))
+    if record.parent_run:
+        rows.append(("recovered from", record.parent_run))
     for key, value in rows:
         grid.add_row(key, Text(value) if isinstance(value, str) else value)
     return grid
