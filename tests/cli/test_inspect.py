@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -106,3 +107,38 @@ def test_list_fits_an_80_column_terminal(store: str, tmp_path) -> None:
         (row,) = [line for line in lines if run_id in line]
         assert "completed" in row
     assert "short" in p.stdout
+
+
+DETAILED = """
+def boom():
+    raise ValueError("bad value in row 7")
+
+flow = jw.batch(jw.job(boom, name="boom"), jw.job("tests.jobs:noop", name="load[orders]"),
+                jw.shell("echo to-stdout; echo to-stderr >&2; exit 3", name="sh"),
+                jw.shell("printf 'a\\\\nb\\\\n'", name="ok-sh"))
+"""
+
+
+def test_show_job_prints_one_job_in_full(cli: Jobweave, cli_each, target) -> None:
+    target(DETAILED)
+    assert cli("run", "flow.py:flow", "--quiet").returncode == 1
+    boom, exact, sh, ok_sh, many, missing = cli_each(
+        ["show", "last", "--job", "boom"], ["show", "last", "-j", "load[orders]"],
+        ["show", "last", "-j", "sh"], ["show", "last", "-j", "ok-sh"],
+        ["show", "last", "-j", "*", "--json"], ["show", "last", "-j", "nothing*"])
+    # the whole traceback, not only its last line
+    assert boom.returncode == 0, boom.stderr
+    assert "Traceback (most recent call last)" in boom.stdout
+    assert 'raise ValueError("bad value in row 7")' in boom.stdout
+    # a name with brackets is a name, not a character class
+    assert exact.returncode == 0 and "load[orders]" in exact.stdout
+    assert "completed" in exact.stdout and "boom" not in exact.stdout
+    # a faulted shell job keeps what it wrote; a completed one shows its streams as text
+    assert "--- stdout ---\nto-stdout" in sh.stdout and "to-stderr" in sh.stdout
+    assert re.search(r"^exit status\s+0\s*$", ok_sh.stdout, re.M)
+    assert "stdout\na\nb\n" in ok_sh.stdout
+    listed = json.loads(many.stdout)
+    assert [j["name"] for j in listed] == ["boom", "load[orders]", "sh", "ok-sh"]
+    assert listed[2]["status"] == "faulted" and "to-stdout" in listed[2]["error"]
+    assert missing.returncode == 2
+    assert "no job of run" in one_error_line(missing.stderr)

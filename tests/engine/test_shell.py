@@ -16,9 +16,11 @@ def test_a_non_zero_exit_faults_with_the_status_and_the_stderr_tail(store_url: s
     sh = result.job("sh")
     assert sh.status == "faulted"
     assert sh.error is not None
-    assert sh.error.startswith("command exited with status 3")
-    assert "line5" in sh.error and "line3" in sh.error
-    assert "line1" not in sh.error  # only the tail
+    summary, *rest = sh.error.splitlines()
+    assert summary == "command exited with status 3: line3 | line4 | line5"
+    # then all it wrote (bounded), so a faulted job's output is not lost
+    assert rest == ["--- stderr ---", *(f"line{i}" for i in range(1, 6)), "--- stdout ---",
+                    "out"]
     assert result.job("other").status == "completed"
 
 

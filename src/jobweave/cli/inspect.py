@@ -10,6 +10,7 @@ import typer
 
 from jobweave.cli.app import (
     EXIT_OK,
+    CommandError,
     JsonOption,
     RunArgument,
     StoreOption,
@@ -19,6 +20,7 @@ from jobweave.cli.app import (
 )
 from jobweave.cli.render import (
     NOT_COMPLETED,
+    job_detail,
     job_json,
     jobs_table,
     out_console,
@@ -27,7 +29,8 @@ from jobweave.cli.render import (
     runs_table,
     status_line,
 )
-from jobweave.store import JobRecord
+from jobweave.engine.replay import glob_match
+from jobweave.store import JobRecord, RunRecord
 from jobweave.store.base import as_seen
 from jobweave.store.export import export_lines
 
@@ -100,12 +103,18 @@ def show(
         "--limit", "-n", min=1,
         help="For big runs: list this many problem jobs and this many first jobs.")
     ] = SHOW_LIMIT,
+    job: Annotated[str | None, typer.Option(
+        "--job", "-j", metavar="NAME",
+        help="Show this job in full instead: its whole error and output (a glob shows "
+             "every job it matches).")] = None,
     json_out: JsonOption = False,
 ) -> int:
     """RUN's details and its jobs (a big run: problem jobs and the first few; --all: all)."""
     db = store_for(store)
     run_id = resolve_run(db, run_ref)
     record = db.get_run(run_id)
+    if job is not None:
+        return _show_jobs(db.get_jobs(run_id), record, job, json_out=json_out)
     if json_out:
         # JSON is for programs: every job, with full errors and outputs.
         data = run_json(record)
@@ -133,6 +142,24 @@ def show(
     out.print(jobs_table(as_seen(j, record) for j in jobs))
     if note:
         out.print(note, style="dim")
+    return EXIT_OK
+
+
+def _show_jobs(jobs: list[JobRecord], record: RunRecord, pattern: str, *,
+               json_out: bool) -> int:
+    """The jobs named by ``pattern``, each in full."""
+    found = [as_seen(j, record) for j in jobs if glob_match(j.name, pattern)]
+    if not found:
+        raise CommandError(f"no job of run {record.run_id} is named {pattern!r}")
+    if json_out:
+        _dump([job_json(j, index=j.index, kind=j.kind) for j in found])
+        return EXIT_OK
+    out = out_console()
+    for k, j in enumerate(found):
+        if k:
+            out.print()
+        for part in job_detail(j):
+            out.print(part)
     return EXIT_OK
 
 

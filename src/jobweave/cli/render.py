@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Iterable, Sequence
@@ -304,9 +305,6 @@ def runs_table(records: Sequence[RunRecord]) -> Table:
 
 def run_header(record: RunRecord) -> Table:
     """A run's fields as a two-column grid."""
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="bold")
-    grid.add_column()
     rows: list[tuple[str, str | Text]] = [
         ("run", record.run_id), ("name", record.name), ("kind", record.kind),
         ("status", styled(record.status)), ("jobs", counts_text(record.counts, record.total)),
@@ -326,9 +324,49 @@ def run_header(record: RunRecord) -> Table:
         rows.append(("source", record.source))
     if record.parent_run:
         rows.append(("recovered from", record.parent_run))
+    return _grid(rows)
+
+
+def _grid(rows: Sequence[tuple[str, str | Text]]) -> Table:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
     for key, value in rows:
         grid.add_row(key, Text(value) if isinstance(value, str) else value)
     return grid
+
+
+def job_detail(job: JobLike) -> list[Table | Text]:
+    """One job in full: its fields, its whole error, and its output.
+
+    A shell job's output shows its exit status, then stdout and stderr as the command
+    wrote them; any other output is shown as indented JSON.
+    """
+    rows: list[tuple[str, str | Text]] = [
+        ("job", job.name), ("status", styled(job.status)), ("attempts", str(job.attempts))]
+    if job.started_at is not None:
+        rows.append(("started", moment(job.started_at)))
+    if job.finished_at is not None:
+        rows.append(("finished", moment(job.finished_at)))
+    if job.duration is not None:
+        rows.append(("duration", duration(job.duration)))
+    if job.tags:
+        rows.append(("tags", ", ".join(job.tags)))
+    out: list[Table | Text] = []
+    output = job.output
+    shell = isinstance(output, dict) and {"returncode", "stdout", "stderr"} <= set(output)
+    if shell:
+        rows.append(("exit status", str(output["returncode"])))
+    out.append(_grid(rows))
+    if job.error:
+        out += [Text("error", style="bold"), Text(job.error.rstrip(), style="red")]
+    if shell:
+        for stream in ("stdout", "stderr"):
+            if output[stream]:
+                out += [Text(stream, style="bold"), Text(str(output[stream]).rstrip())]
+    elif output is not None:
+        out += [Text("output", style="bold"), Text(json.dumps(output, indent=2))]
+    return out
 
 
 # -- JSON ---------------------------------------------------------------------------------

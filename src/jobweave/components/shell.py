@@ -67,13 +67,21 @@ def run(
             if context.cancelled:
                 _stop(proc)
                 raise Interrupted(f"{context.job}: command stopped (pid {proc.pid})") from None
-    stderr = err.text()
-    result: dict[str, Any] = {"returncode": code, "stdout": out.text(), "stderr": stderr}
+    stdout, stderr = out.text(), err.text()
     if code != 0:
-        tail = stderr.strip().splitlines()[-3:]
-        detail = (": " + " | ".join(tail)) if tail else ""
-        raise JobFailure(f"command exited with status {code}{detail}")
-    return result
+        raise JobFailure(failure_text(code, stdout, stderr))
+    return {"returncode": code, "stdout": stdout, "stderr": stderr}
+
+
+def failure_text(code: int, stdout: str, stderr: str) -> str:
+    """A failed command's error: one summary line (the status and the last lines of
+    stderr), then what it wrote, so the output of a faulted job is not lost."""
+    tail = stderr.strip().splitlines()[-3:]
+    text = f"command exited with status {code}" + ((": " + " | ".join(tail)) if tail else "")
+    for name, body in (("stderr", stderr), ("stdout", stdout)):
+        if body.strip():
+            text += f"\n--- {name} ---\n{body.rstrip()}"
+    return text
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:

@@ -108,7 +108,7 @@ def parse_selector(text: str) -> tuple[str, str]:
     return kind, pattern
 
 
-def _glob(value: str, pattern: str) -> bool:
+def glob_match(value: str, pattern: str) -> bool:
     """A glob match, where an exact name also matches (``load[orders]`` is a name, not a
     character class)."""
     return value == pattern or fnmatch.fnmatchcase(value, pattern)
@@ -116,13 +116,13 @@ def _glob(value: str, pattern: str) -> bool:
 
 def _matches(node_def: dict[str, Any], kind: str, pattern: str) -> bool:
     if kind == "name":
-        return _glob(node_def["name"], pattern)
+        return glob_match(node_def["name"], pattern)
     if kind == "tag":
-        return any(_glob(t, pattern) for t in node_def.get("tags", ()))
+        return any(glob_match(t, pattern) for t in node_def.get("tags", ()))
     # data: the names of what a job consumes (its parameters and bound outputs)
     names = list(node_def.get("params", {}))
     names += [b["param"] for b in node_def.get("bindings", ())]
-    return any(_glob(n, pattern) for n in names)
+    return any(glob_match(n, pattern) for n in names)
 
 
 def plan_recovery(plan: Plan, journal: JournalView, changed: Sequence[str] = ()) -> RecoveryPlan:
