@@ -124,6 +124,23 @@ def test_list_runs_newest_first_with_limit_and_status(backend_url: str, store: S
     assert listed[0].counts == {"completed": 1}
 
 
+def test_list_runs_by_name_glob(backend_url: str, store: SqlStore) -> None:
+    engine = jw.Engine(jw.Settings(store=backend_url))
+    for name in ("nightly-eu", "nightly-us", "Nightly-old", "weekly", "load_100%", "loadX100%"):
+        engine.create(jw.job(jobs.noop), name=name)
+
+    def names(pattern: str) -> set[str]:
+        return {r.name for r in store.list_runs(name=pattern)}
+
+    assert names("nightly-*") == {"nightly-eu", "nightly-us", "Nightly-old"}  # any case
+    assert names("nightly-??") == {"nightly-eu", "nightly-us"}
+    assert names("weekly") == {"weekly"}
+    assert names("week") == set()  # a name, not a prefix
+    assert names("load_100%") == {"load_100%"}  # _ and % are literal
+    assert len(store.list_runs(name="nightly-*", limit=2)) == 2
+    assert store.list_runs(name="*", status="completed") == []
+
+
 def test_find_runs_by_prefix(backend_url: str, store: SqlStore) -> None:
     engine = jw.Engine(jw.Settings(store=backend_url))
     for run_id in ("20260101-000000-aaaaaa", "20260101-000000-aaaabb", "20260202-000000-cc"):

@@ -69,14 +69,18 @@ def list_runs(
                                        help="Show at most this many runs.")] = 20,
     status_: Annotated[RunState | None, typer.Option(
         "--status", help="Only runs in this state.")] = None,
+    name: Annotated[str | None, typer.Option(
+        "--name", metavar="NAME", help="Only runs of this name (a glob: 'nightly-*').")] = None,
     json_out: JsonOption = False,
 ) -> int:
     """Recent runs, newest first."""
-    records = store_for(store).list_runs(limit=limit, status=status_)
+    records = store_for(store).list_runs(limit=limit, status=status_, name=name)
     if json_out:
         _dump([run_json(r) for r in records])
     elif not records:
-        sys.stderr.write("no runs" + (f" with status {status_}" if status_ else "") + "\n")
+        which = [f"with status {status_}"] if status_ else []
+        which += [f"named {name!r}"] if name is not None else []
+        sys.stderr.write(" ".join(["no runs", *which]) + "\n")
     else:
         out_console().print(runs_table(records))
     return EXIT_OK

@@ -36,10 +36,14 @@ class RunReads:
                 s.runs.c.run_id.startswith(prefix, autoescape=True)).limit(5)).all()
         return [r.run_id for r in rows]
 
-    def list_runs(self, limit: int = 20, status: str | None = None) -> list[RunRecord]:
-        """The most recent runs first."""
+    def list_runs(self, limit: int = 20, status: str | None = None,
+                  name: str | None = None) -> list[RunRecord]:
+        """The most recent runs first; only those in ``status``, and whose name matches
+        the glob ``name`` (``*`` and ``?``, any case), when given."""
         with self._read() as conn:
             q = select(s.runs).order_by(s.runs.c.created_at.desc()).limit(limit)
+            if name is not None:
+                q = q.where(s.runs.c.name.ilike(_like(name), escape="\\"))
             if status is not None:
                 # a crashed run is stored as running: only its owner's lease tells them apart
                 stored = "running" if status == "crashed" else status
@@ -154,6 +158,12 @@ class RunReads:
             return str(rows[0].run_id)
         return None
 
+
+
+def _like(glob: str) -> str:
+    """A glob as a SQL LIKE pattern: ``*`` and ``?`` are wild, everything else literal."""
+    escaped = glob.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped.replace("*", "%").replace("?", "_")
 
 
 def _crashed(row: Any) -> bool:
