@@ -149,7 +149,7 @@ class RunScreen:
 
     def show_record(self, record: RunRecord, note: str = "") -> None:
         counts = record.counts
-        done = sum(n for s, n in counts.items() if s not in ("pending", "running"))
+        done = sum(n for s, n in counts.items() if s not in ("pending", "running", "interrupted"))
         self.show(done=done, total=record.total, running=counts.get("running", 0),
                   faulted=counts.get("faulted", 0), note=note, label=record.name)
 
