@@ -19,16 +19,24 @@ from typing import Any
 
 from jobweave.context import Context
 from jobweave.engine.bulk import gc_paused
-from jobweave.engine.pending import Pending
-from jobweave.engine.result import JobResult, RunResult
-from jobweave.engine.resume import NOT_DECODED, Prior
+from jobweave.engine.result import RunResult
+from jobweave.engine.resume import Prior
 from jobweave.engine.retry import retry_delay
+from jobweave.engine.state import (
+    CANCELLED,
+    COMPLETED,
+    FAULTED,
+    PENDING,
+    RUNNING,
+    SKIPPED,
+    RunState,
+)
 from jobweave.engine.targets import Targets
 from jobweave.engine.timers import RETRY, TIMEOUT, Timers
 from jobweave.errors import JobweaveError
 from jobweave.events import JobFinished, JobStarted, Listener, RunFinished, RunStarted
 from jobweave.executors.base import Executor, Outcome, Task
-from jobweave.plan.nodes import BARRIER, Plan, PlanNode
+from jobweave.plan.nodes import Plan, PlanNode
 from jobweave.store.base import HEARTBEAT_SECONDS
 from jobweave.store.sql import SqlStore
 
@@ -37,11 +45,8 @@ log = logging.getLogger("jobweave.engine")
 CANCEL_GRACE = 5.0
 """Seconds running jobs get to stop after a cancel before they are recorded cancelled."""
 
-PENDING, RUNNING, COMPLETED, FAULTED, CANCELLED, SKIPPED = (
-    "pending", "running", "completed", "faulted", "cancelled", "skipped")
 
-
-class Runtime:
+class Runtime(RunState):
     """Executes one plan for one run; :meth:`run` returns when every job is final."""
 
     def __init__(
@@ -59,40 +64,24 @@ class Runtime:
         prior: dict[int, Prior] | None = None,
         recovered: dict[int, Any] | None = None,
     ) -> None:
-        self.plan = plan
-        self.store = store
-        self.run_id = run_id
+        super().__init__(plan, store, run_id, next_seq=next_seq, listeners=listeners)
         self.executor = executor
         self.concurrency = max(1, concurrency)
         self.owner = owner
         self.stop = stop
-        self.listeners = tuple(listeners)
         self.inbox: SimpleQueue[Outcome | None] = SimpleQueue()
         n = len(plan.nodes)
-        self.nodes = plan.nodes
-        self.status = [PENDING] * n
-        self.attempts = [0] * n
-        self.outputs: list[Any] = [None] * n
-        self.output_json: list[str | None] = [None] * n
-        self.errors: list[str | None] = [None] * n
-        self.started: list[float | None] = [None] * n
-        self.finished: list[float | None] = [None] * n
         self.waiting = [len(node.deps) for node in plan.nodes]
         self.blocked = [False] * n
         self.down: list[list[int]] = [[] for _ in range(n)]
         for node in plan.nodes:
             for d in node.deps:
                 self.down[d].append(node.index)
-        self.barrier = [node.kind == BARRIER for node in plan.nodes]
-        self.base_attempts = [0] * n
-        """Attempts made before this execution (resume): retries count from here."""
         self.ready: deque[int] = deque()
         self.inflight: dict[int, Task] = {}
         self.timers = Timers()
-        self.remaining = n
         self.execution = next_seq - 1
         """The sequence number of this execution's ``run_started`` record: unique per run."""
-        self.pending = Pending(run_id, next_seq)
         self.to_release: list[int] = []
         self.cancelling = False
         self.pausing = False
@@ -368,34 +357,7 @@ class Runtime:
             self.executor.abandon(task)
             self._final(i, CANCELLED, "did not stop within the cancel grace period", now)
 
-    # -- commit and release ----------------------------------------------------------
-    def _row(self, ts: float, event: str, node: str | None, attempt: int | None,
-             data: str | None) -> None:
-        self.pending.row(ts, event, node, attempt, data)
-
-    def _update(self, i: int) -> None:
-        self.pending.update(i, (self.status[i], self.attempts[i], self.output_json[i],
-                                self.errors[i], self.started[i], self.finished[i],
-                                self.run_id, i))
-
-    def _commit(self, run_update: dict[str, Any] | None = None) -> None:
-        """Write what is pending in one transaction (with the run's own row, at the end)."""
-        if run_update is None and not self.pending.rows:
-            return
-        rows, updates = self.pending.take()
-        if run_update is None:
-            self.writer.commit(rows, updates)
-        else:
-            self.store.commit(self.run_id, rows, updates, run_update)
-
-    def _output(self, i: int) -> Any:
-        """Job ``i``'s output, decoding a carried-over one on first use."""
-        value = self.outputs[i]
-        if value is NOT_DECODED:
-            text = self.output_json[i]
-            value = self.outputs[i] = None if text is None else json.loads(text)
-        return value
-
+    # -- release ---------------------------------------------------------------------
     def _release(self, emit: bool = True) -> None:
         """Hand committed completions to listeners and downstream jobs."""
         if not self.to_release:
@@ -449,16 +411,5 @@ class Runtime:
                           "owner": None, "control": None})
         self._release()  # listeners hear of the last completions, now committed
         self._emit(RunFinished(self.run_id, status, exit_code))
-        jobs = tuple(
-            JobResult(n.name, self.status[n.index], self._output(n.index),
-                      self.errors[n.index], self.attempts[n.index], self.started[n.index],
-                      self.finished[n.index], n.tags)
-            for n in self.nodes if not self.barrier[n.index])
-        return RunResult(self.run_id, self.plan.name, status, jobs, started, now)
-
-    def _emit(self, event: object) -> None:
-        for listener in self.listeners:
-            try:
-                listener(event)
-            except Exception:
-                log.exception("listener %r failed on %r", listener, event)
+        return RunResult(self.run_id, self.plan.name, status, self._job_results(), started,
+                         now)

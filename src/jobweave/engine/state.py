@@ -1,0 +1,96 @@
+"""A run's per-job state, held by the one thread that runs it, and how it is journaled.
+
+Every change of a job's state is staged in ``pending`` (a journal record and the job's
+projection row) and reaches the store with the next commit.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from jobweave.engine.pending import Pending
+from jobweave.engine.result import JobResult
+from jobweave.engine.resume import NOT_DECODED
+from jobweave.events import Listener
+from jobweave.plan.nodes import BARRIER, Plan
+from jobweave.store.sql import SqlStore
+from jobweave.store.writer import Writer
+
+log = logging.getLogger("jobweave.engine")
+
+PENDING, RUNNING, COMPLETED, FAULTED, CANCELLED, SKIPPED = (
+    "pending", "running", "completed", "faulted", "cancelled", "skipped")
+
+
+class RunState:
+    """Parallel lists by plan index: each job's status, attempts, output, error and times."""
+
+    writer: Writer
+    """The connection commits go through while the run executes (set when it starts)."""
+
+    def __init__(self, plan: Plan, store: SqlStore, run_id: str, *, next_seq: int,
+                 listeners: Sequence[Listener] = ()) -> None:
+        self.plan = plan
+        self.store = store
+        self.run_id = run_id
+        self.listeners = tuple(listeners)
+        n = len(plan.nodes)
+        self.nodes = plan.nodes
+        self.status = [PENDING] * n
+        self.attempts = [0] * n
+        self.base_attempts = [0] * n
+        """Attempts made before this execution (resume): retries count from here."""
+        self.outputs: list[Any] = [None] * n
+        self.output_json: list[str | None] = [None] * n
+        self.errors: list[str | None] = [None] * n
+        self.started: list[float | None] = [None] * n
+        self.finished: list[float | None] = [None] * n
+        self.barrier = [node.kind == BARRIER for node in plan.nodes]
+        self.remaining = n
+        """Nodes not yet final."""
+        self.pending = Pending(run_id, next_seq)
+
+    def _row(self, ts: float, event: str, node: str | None, attempt: int | None,
+             data: str | None) -> None:
+        self.pending.row(ts, event, node, attempt, data)
+
+    def _update(self, i: int) -> None:
+        self.pending.update(i, (self.status[i], self.attempts[i], self.output_json[i],
+                                self.errors[i], self.started[i], self.finished[i],
+                                self.run_id, i))
+
+    def _commit(self, run_update: dict[str, Any] | None = None) -> None:
+        """Write what is pending in one transaction (with the run's own row, at the end)."""
+        if run_update is None and not self.pending.rows:
+            return
+        rows, updates = self.pending.take()
+        if run_update is None:
+            self.writer.commit(rows, updates)
+        else:
+            self.store.commit(self.run_id, rows, updates, run_update)
+
+    def _output(self, i: int) -> Any:
+        """Job ``i``'s output, decoding a carried-over one on first use."""
+        value = self.outputs[i]
+        if value is NOT_DECODED:
+            text = self.output_json[i]
+            value = self.outputs[i] = None if text is None else json.loads(text)
+        return value
+
+    def _job_results(self) -> tuple[JobResult, ...]:
+        """Every job as the run's result reports it (batch boundaries left out)."""
+        return tuple(
+            JobResult(n.name, self.status[n.index], self._output(n.index),
+                      self.errors[n.index], self.attempts[n.index], self.started[n.index],
+                      self.finished[n.index], n.tags)
+            for n in self.nodes if not self.barrier[n.index])
+
+    def _emit(self, event: object) -> None:
+        for listener in self.listeners:
+            try:
+                listener(event)
+            except Exception:
+                log.exception("listener %r failed on %r", listener, event)
