@@ -107,7 +107,7 @@ def test_resume_runs_only_what_did_not_complete(cli: Jobweave, target, tmp_path:
 
     p = cli("resume", run_id[:12], "--no-progress")  # a prefix names it too
     assert p.returncode == 0, p.stderr
-    assert f"run {run_id} resumed" in p.stderr
+    assert f"run {run_id} resumed: 2 of 3 jobs had completed" in p.stderr
     assert f"run {run_id} completed" in p.stdout
     # batch 1 completed the first time and was not invoked again
     assert calls(tmp_path)[3:] == ["transform"]

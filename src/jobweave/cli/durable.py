@@ -74,9 +74,10 @@ def resume(
     """Continue RUN here where it stopped and wait: completed jobs are kept, the rest run."""
     db = store_for(store)
     run_id = resolve_run(db, run_ref)
-    record = db.get_run(run_id, counts=False)
+    record = db.get_run(run_id)
     if record.status == "completed":
         raise CommandError(f"run {run_id} already completed; nothing to resume")
+    done = record.counts.get("completed", 0)
     # The run keeps the executor it was made with, like a submitted run's worker does.
     options = record.options
     engine = Engine(settings_for(store, executor=options.get("executor"),
@@ -97,7 +98,7 @@ def resume(
             raise CommandError(f"run {run_id} is still running in {exc.owner}; pause or "
                                "cancel it there first, or wait for it") from None
         result = follow_here(handle, tally, signals, quiet=quiet, progress=progress,
-                             started="resumed")
+                             started=f"resumed: {done} of {record.total} jobs had completed")
     return report(engine.store, result, interrupted=bool(signals.count), quiet=quiet,
                   json_out=json_out)
 
