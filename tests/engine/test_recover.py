@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -90,3 +91,21 @@ def test_a_different_definition_is_refused_unless_told(store_url: str) -> None:
         jw.recovery_plan(first.run_id, changed, store=store_url)
     plan = jw.recovery_plan(first.run_id, changed, store=store_url, force=True)
     assert {d.name: d.action for d in plan.decisions}["e"] == "run"
+
+
+def test_a_run_still_running_is_not_recovered_beside_itself(store_url: str) -> None:
+    started = threading.Event()
+    handle = jw.submit([jw.job("tests.jobs:slow_step", label="a", seconds=1.0, name="a"),
+                        jw.job("tests.jobs:step", label="b", name="b",
+                               after=[jw.job("tests.jobs:step", label="z", name="z")])],
+                       store=store_url,
+                       listeners=[lambda e: isinstance(e, jw.JobStarted) and started.set()])
+    assert started.wait(10)
+    with pytest.raises(jw.RunOwnedError) as caught:
+        jw.recover(handle.run_id, store=store_url)
+    assert caught.value.run_id == handle.run_id
+    # what it would do may still be asked, and nothing was created
+    assert jw.recovery_plan(handle.run_id, store=store_url).source_run == handle.run_id
+    assert [r.run_id for r in open_store(store_url).list_runs()] == [handle.run_id]
+    assert handle.wait(timeout=30).ok
+    assert jw.recover(handle.run_id, store=store_url).ok  # once it stopped, it may be

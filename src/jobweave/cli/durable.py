@@ -201,9 +201,14 @@ def recover(
         return EXIT_OK
     tally = Tally()
     with Signals() as signals:
-        decisions, handle = engine.recover(view, definition, source=loaded_from,
-                                           changed=selectors, force=force,
-                                           concurrency=concurrency, listeners=[tally])
+        try:
+            decisions, handle = engine.recover(view, definition, source=loaded_from,
+                                               changed=selectors, force=force,
+                                               concurrency=concurrency, listeners=[tally])
+        except RunOwnedError as exc:
+            raise CommandError(f"run {view.run_id} is still running in {exc.owner}; "
+                               "recovering it now would run its unfinished jobs twice: "
+                               "pause or cancel it first, or wait for it") from None
         started = f"started: recovering run {view.run_id} ({_plan_counts(decisions)})"
         result = follow_here(handle, tally, signals, quiet=quiet, progress=progress,
                              started=started)

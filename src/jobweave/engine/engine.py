@@ -26,6 +26,7 @@ from jobweave.errors import (
     DefinitionChanged,
     DefinitionError,
     JournalMismatch,
+    RunNotFoundError,
     RunOwnedError,
     RunStateError,
 )
@@ -271,9 +272,14 @@ class Engine:
                 source: str | None = None, changed: Sequence[str] = (), force: bool = False,
                 concurrency: int | None = None,
                 listeners: Sequence[Listener] = ()) -> tuple[RecoveryPlan, RunHandle]:
-        """Replay a journal as a new run: recorded completions are reused, the rest runs."""
+        """Replay a journal as a new run: recorded completions are reused, the rest runs.
+
+        Raises ``RunOwnedError`` when the journal's run is in this store and a live
+        process is still running it: its unfinished jobs would run twice.
+        """
         plan, decisions = self.recovery_plan(journal, definition, source=source,
                                              changed=changed, force=force)
+        self._refuse_live(journal.run_id)
         if concurrency is None:
             concurrency = plan.concurrency
         index = {n.name: n.index for n in plan.nodes}
@@ -306,6 +312,14 @@ class Engine:
                             prior=prior, recovered=recovered)
         return decisions, handle
 
+    def _refuse_live(self, run_id: str) -> None:
+        try:
+            record = self.store.get_run(run_id, counts=False)
+        except RunNotFoundError:
+            return  # a journal from another store
+        if record.status == "running" and record.owner:
+            raise RunOwnedError(run_id, record.owner)
+
     def pause(self, run_id: str) -> str:
         """Ask a stored run to pause, from any process; return its status now.
 
@@ -322,8 +336,7 @@ class Engine:
 
         Its owner cancels it within about a second (a run submitted moments ago, as soon
         as its worker claims it); a run no live process owns is recorded ``cancelled`` at
-        once. Raises ``RunStateError`` for a run that already
-        finished.
+        once. Raises ``RunStateError`` for a run that already finished.
         """
         return self.store.request_cancel(run_id).status
 
