@@ -144,6 +144,11 @@ def test_pause_a_submitted_run_then_resume_it(cli: Jobweave, spawn, target, tmp_
     target(GATED)
     run_id = cli("submit", "flow.py:gated").stdout.strip()
     wait_for(lambda: calls(tmp_path) == ["gate"], what="the gate job to start")
+    # its worker is alive: neither resumed nor recovered beside itself
+    for args in (["resume", run_id], ["recover", run_id]):
+        p = cli(*args)
+        assert p.returncode == 2 and "still running in" in one_error_line(p.stderr)
+    assert [r.run_id for r in db.list_runs()] == [run_id]
 
     pausing = spawn("pause", run_id, "--wait")
     # open the gate only once the owner has taken up the pause, so batch 2 cannot start
