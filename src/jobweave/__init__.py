@@ -18,6 +18,7 @@ from jobweave.api import (
 )
 from jobweave.context import Context
 from jobweave.engine import Engine, JobResult, RunHandle, RunResult
+from jobweave.engine.replay import Decision, RecoveryPlan
 from jobweave.errors import (
     CycleError,
     DefinitionChanged,
@@ -52,8 +53,10 @@ __all__ = [
     "sleep",
     # running it
     "Context",
+    "Decision",
     "Engine",
     "JobResult",
+    "RecoveryPlan",
     "RunHandle",
     "RunResult",
     "Settings",

@@ -42,9 +42,14 @@ class JournalView:
 
 
 class Decision(NamedTuple):
+    """What recovery does with one job, and why."""
+
     name: str
     action: str
+    """``replay`` (reuse the recorded output), ``rerun`` (changed, or downstream of a
+    change), ``execute`` (``execute_when_recovering``) or ``run`` (not completed)."""
     reason: str
+    """Why, in words: ``completed in the journal``, ``downstream of load[orders]``, ..."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,11 +57,16 @@ class RecoveryPlan:
     """Per job, what recovery will do and why."""
 
     source_run: str
+    """The run whose journal is recovered."""
     decisions: tuple[Decision, ...]
+    """One per job, in plan order."""
     digest_matches: bool
+    """Whether the definition is the one that wrote the journal."""
     dropped: tuple[str, ...] = ()
+    """What was dropped from a torn journal file's tail, one note per line."""
 
     def count(self, action: str) -> int:
+        """How many jobs get ``action``."""
         return sum(1 for d in self.decisions if d.action == action)
 
     def as_dict(self) -> dict[str, Any]:
