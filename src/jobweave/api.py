@@ -158,16 +158,20 @@ def recover(
     changed: Sequence[str] = (),
     force: bool = False,
     concurrency: int | None = None,
+    executor: str | None = None,
+    workers: int | None = None,
     listeners: Sequence[Listener] = (),
 ) -> RunResult:
     """Replay a journal (a run id, or an exported ``.jsonl`` file) as a new run and wait.
 
     Recorded completions are reused without invoking their jobs; jobs matched by
     ``changed`` selectors (``name=``, ``tag=``, ``data=``, glob patterns) and everything
-    downstream of them run again, as does whatever the journal did not complete.
+    downstream of them run again, as does whatever the journal did not complete. Jobs
+    run on the executor the journal's run used, unless ``executor`` says otherwise.
     """
     engine = _engine(store)
     view = engine.journal_view(journal)
+    engine = engine.for_journal(view, executor=executor, workers=workers)
     definition, source = current_definition(view.source, definition)
     _, handle = engine.recover(view, definition, source=source, changed=changed, force=force,
                                concurrency=concurrency, listeners=listeners)

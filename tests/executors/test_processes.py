@@ -218,3 +218,18 @@ def test_workers_and_their_commands_go_when_the_engine_is_killed(tmp_path: Path)
         engine.wait()
     eventually(lambda: gone(worker), f"the worker (pid {worker}) to exit")
     eventually(lambda: gone(command), f"the shell command (pid {command}) to be killed")
+
+
+@needs_proc
+def test_recover_runs_jobs_on_the_executor_the_journal_used(tmp_path: Path) -> None:
+    store = str(tmp_path / "s.db")
+    first = run(tmp_path, jw.job(jobs.pid, name="where"), workers=1)
+    assert first.job("where").output != os.getpid()  # it ran in a worker process
+
+    again = jw.recover(first.run_id, store=store, changed=["name=where"])
+    assert again.ok and again.job("where").output not in (os.getpid(), None)
+    record = jw.Engine(jw.Settings(store=store)).store.get_run(again.run_id)
+    assert record.options["executor"] == "processes"
+    # ... unless told otherwise
+    here = jw.recover(first.run_id, store=store, changed=["name=where"], executor="threads")
+    assert here.job("where").output == os.getpid()

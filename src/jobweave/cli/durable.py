@@ -36,9 +36,11 @@ from jobweave.cli.render import Tally, out_console, run_json
 from jobweave.cli.run import (
     POLL,
     ConcurrencyOption,
+    ExecutorOption,
     ProgressOption,
     QuietOption,
     Signals,
+    WorkersOption,
     follow_here,
     report,
 )
@@ -178,6 +180,8 @@ def recover(
     force: Annotated[bool, typer.Option(
         "--force", help="Replay although the definition differs from the journal's.")] = False,
     concurrency: ConcurrencyOption = None,
+    executor: ExecutorOption = None,
+    workers: WorkersOption = None,
     quiet: QuietOption = False,
     json_out: JsonOption = False,
     progress: ProgressOption = None,
@@ -191,6 +195,7 @@ def recover(
     for note in view.dropped:
         sys.stderr.write(f"jobweave: warning: {note}\n")
     definition, loaded_from = current_definition(view.source, None)
+    engine = engine.for_journal(view, executor=executor, workers=workers)
     if plan_only:
         _, decisions = engine.recovery_plan(view, definition, source=loaded_from,
                                             changed=selectors, force=force)

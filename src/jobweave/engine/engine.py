@@ -247,6 +247,18 @@ class Engine:
             return view_journal(found.records, found.dropped)
         return view_journal(self.store.journal(source))
 
+    def for_journal(self, journal: JournalView, *, executor: str | None = None,
+                    workers: int | None = None) -> Engine:
+        """An engine on the same store that runs jobs as the journal's run did.
+
+        The executor and workers recorded with the run are used unless given here.
+        """
+        if executor is None:
+            executor = journal.options.get("executor")
+            workers = workers if workers is not None else journal.options.get("workers")
+        settings = self.settings.with_(executor=executor, workers=workers)
+        return self if settings == self.settings else Engine(settings, store=self.store)
+
     @gc_paused()
     def recovery_plan(self, journal: JournalView, definition: Any = None, *,
                       source: str | None = None, changed: Sequence[str] = (),

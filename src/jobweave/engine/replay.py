@@ -39,6 +39,8 @@ class JournalView:
     source: str | None
     completed: dict[str, Recorded]
     dropped: list[str] = field(default_factory=list)
+    options: dict[str, Any] = field(default_factory=dict)
+    """The run's stored options (executor, workers, concurrency) as first submitted."""
 
 
 class Decision(NamedTuple):
@@ -83,6 +85,7 @@ def view_journal(records: Iterable[dict[str, Any]], dropped: Sequence[str] = ())
     definition: dict[str, Any] | None = None
     digest = ""
     source = None
+    options: dict[str, Any] = {}
     completed: dict[str, Recorded] = {}
     for r in records:
         event = r["event"]
@@ -99,12 +102,13 @@ def view_journal(records: Iterable[dict[str, Any]], dropped: Sequence[str] = ())
             run_id = r["run"]
             definition, digest = data["definition"], data["digest"]
             source = data.get("source") or source
+            options = data.get("options") or options
             if event == "redefined":  # completions of changed jobs no longer stand
                 kept = set(data.get("kept", ()))
                 completed = {k: v for k, v in completed.items() if k in kept}
     if definition is None:
         raise DefinitionError("the journal has no 'submitted' record: it is not a run journal")
-    return JournalView(run_id, definition, digest, source, completed, list(dropped))
+    return JournalView(run_id, definition, digest, source, completed, list(dropped), options)
 
 
 def parse_selector(text: str) -> tuple[str, str]:
