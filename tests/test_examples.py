@@ -44,10 +44,11 @@ def test_the_drill_resumes_after_a_kill(tmp_path: Path) -> None:
     first = subprocess.Popen([sys.executable, "-m", "jobweave", "run", "drill.yaml",
                               "--store", url, "--no-progress"], cwd=tmp_path,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:  # killed once both fetches are committed: during `restore`
+    try:  # killed once both fetches and the start of `restore` are committed
         runs = wait_for(lambda: [r for r in db.list_runs(limit=1)
-                                 if r.counts.get("completed") == 2],
-                        what="the fetches to complete")
+                                 if r.counts.get("completed") == 2
+                                 and r.counts.get("running") == 1],
+                        what="the fetches to complete and the restore to start")
     finally:
         first.kill()
         first.communicate()

@@ -174,6 +174,9 @@ def test_pause_of_a_crashed_run_is_immediate_and_resume_stops_on_sigterm(
     running = spawn("run", "flow.py:gated", "--no-progress")
     wait_for(lambda: calls(tmp_path) == ["gate"], what="the gate job to start")
     run_id = db.list_runs(limit=1)[0].run_id
+    # its start is committed within the group-commit window
+    wait_for(lambda: db.get_run(run_id).counts.get("running") == 1,
+             what="the gate job's start to be committed")
     running.kill()  # SIGKILL: the owner dies without a word
     running.wait()
     wait_for(lambda: db.get_run(run_id).status == "crashed", what="the run to show crashed")
