@@ -17,7 +17,8 @@ from tests.crash.harness import Children, check_final, kill_somewhere
 pytestmark = [pytest.mark.crash, pytest.mark.timeout(300)]
 
 KILLS = int(os.environ.get("JOBWEAVE_CRASH_KILLS") or 16)
-"""SIGKILLs of this test; the other crash tests add five more (and a SIGINT and a SIGTERM)."""
+"""SIGKILLs of this test; the other crash tests add nine more (four on PostgreSQL), and a
+SIGINT and a SIGTERM."""
 
 
 def test_sigkill_at_random_points_and_resume_keeps_every_completion(
