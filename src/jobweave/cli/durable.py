@@ -32,7 +32,8 @@ from jobweave.cli.app import (
     settings_for,
     store_for,
 )
-from jobweave.cli.render import Tally, out_console, run_json
+from jobweave.cli.progress import Tally
+from jobweave.cli.render import out_console, run_json
 from jobweave.cli.run import (
     POLL,
     ConcurrencyOption,

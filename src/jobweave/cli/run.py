@@ -33,10 +33,9 @@ from jobweave.cli.app import (
     settings_for,
     store_for,
 )
+from jobweave.cli.progress import RunScreen, Tally
 from jobweave.cli.render import (
     NOT_COMPLETED,
-    RunScreen,
-    Tally,
     counts_text,
     duration,
     job_json,
