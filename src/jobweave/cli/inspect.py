@@ -113,7 +113,7 @@ def show(
              "every job it matches).")] = None,
     json_out: JsonOption = False,
 ) -> int:
-    """RUN's details and its jobs (a big run: problem jobs and the first few; --all: all)."""
+    """RUN's details and its jobs (a big run: problem jobs first); --job NAME: one in full."""
     db = store_for(store)
     run_id = resolve_run(db, run_ref)
     record = db.get_run(run_id)
