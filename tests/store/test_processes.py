@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import jobweave as jw
-from jobweave.store import SqlStore
+from jobweave.store import SqlStore, owner_id
 from tests import jobs
 from tests.store.scripts import OWNER, WRITER, start
 
@@ -76,8 +76,11 @@ def test_a_run_whose_owner_was_killed_shows_as_crashed(backend_url: str, store: 
     assert store.list_runs(status="running") == []  # its owner is gone: not running
     newer = jw.run(jw.job(jobs.noop), store=backend_url)
     assert [r.run_id for r in store.list_runs(limit=1)] == [newer.run_id]
-    # the newest crashed run, even behind newer runs of other states
+    # the newest crashed run, even behind newer runs of other states, a live one included
+    live, _ = jw.Engine(jw.Settings(store=backend_url)).create(jw.job(jobs.noop))
+    store.claim(live, owner_id())  # this process: alive
     assert [r.run_id for r in store.list_runs(status="crashed", limit=1)] == [run_id]
+    assert [r.run_id for r in store.list_runs(status="running", limit=1)] == [live]
     by_name = {j.name: j for j in store.get_jobs(run_id)}
     assert by_name["quick"].status == "completed" and by_name["quick"].output == "kept"
     assert by_name["long"].status in ("running", "pending")

@@ -40,20 +40,24 @@ class RunReads:
                   name: str | None = None) -> list[RunRecord]:
         """The most recent runs first; only those in ``status``, and whose name matches
         the glob ``name`` (``*`` and ``?``, any case), when given."""
+        # A crashed run is stored as running: only its owner's lease tells them apart, so
+        # for those two states the limit applies after the lease is read (few runs are
+        # stored as running at a time).
+        live = status in ("running", "crashed")
         with self._read() as conn:
-            q = select(s.runs).order_by(s.runs.c.created_at.desc()).limit(limit)
+            q = select(s.runs).order_by(s.runs.c.created_at.desc())
+            if not live:
+                q = q.limit(limit)
             if name is not None:
                 q = q.where(s.runs.c.name.ilike(_like(name), escape="\\"))
             if status is not None:
-                # a crashed run is stored as running: only its owner's lease tells them apart
-                stored = "running" if status == "crashed" else status
-                q = q.where(s.runs.c.status == stored)
+                q = q.where(s.runs.c.status == ("running" if live else status))
             rows = conn.execute(q).all()
             tally = self._counts(conn, [r.run_id for r in rows])
             seen = self._last_seen(conn, rows)
         records = [_run_record(r, tally.get(r.run_id, {}), seen.get(r.run_id)) for r in rows]
-        if status in ("running", "crashed"):
-            records = [r for r in records if r.status == status]
+        if live:
+            records = [r for r in records if r.status == status][:limit]
         return records
 
     def _counts(self, conn: Connection, run_ids: list[str]) -> dict[str, dict[str, int]]:
