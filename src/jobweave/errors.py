@@ -92,11 +92,16 @@ class RunStateError(JobweaveError):
 
 
 class RunOwnedError(RunStateError):
-    """Another live process owns the run; ``owner`` names it."""
+    """Another live process owns the run; ``owner`` names it.
 
-    def __init__(self, run_id: str, owner: str) -> None:
+    Also raised by a run's own execution when another process took the run over (this
+    process had stopped renewing its lease for longer than the lease lasts).
+    """
+
+    def __init__(self, run_id: str, owner: str, message: str | None = None) -> None:
         self.owner = owner
-        super().__init__(f"run {run_id} is owned by {owner}, which is still alive", run_id=run_id)
+        super().__init__(message or f"run {run_id} is owned by {owner}, which is still alive",
+                         run_id=run_id)
 
 
 class DefinitionChanged(RunStateError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import signal
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -211,6 +212,24 @@ def test_pause_of_a_crashed_run_is_immediate_and_resume_stops_on_sigterm(
     assert p.stdout == "" and p.stderr == ""
     # the interrupted job ran again each time (at-least-once), then batch 2
     assert calls(tmp_path) == ["gate", "gate", "gate", "after"]
+
+
+def test_a_run_taken_over_elsewhere_stops_here_with_exit_1(
+        spawn, target, tmp_path: Path, db: SqlStore) -> None:
+    target(GATED)
+    running = spawn("run", "flow.py:gated", "--no-progress")
+    wait_for(lambda: calls(tmp_path) == ["gate"], what="the gate job to start")
+    run_id = db.list_runs(limit=1)[0].run_id
+    # another process claims it, as one would that found the lease run out
+    db.claim(run_id, "elsewhere:999", now=time.time() + 100)
+    _, err = running.communicate(timeout=30)
+    assert running.returncode == 1, err
+    started, error = err.strip().splitlines()
+    assert started == f"run {run_id} started"
+    assert error.startswith(f"jobweave: error: run {run_id} was taken over by elsewhere:999")
+    (tmp_path / "go").touch()
+    assert calls(tmp_path) == ["gate"]  # batch 2 did not start here
+    assert db.get_run(run_id).owner == "elsewhere:999"
 
 
 def test_journal_export_round_trips_through_recover(cli: Jobweave, cli_each, target, store: str,

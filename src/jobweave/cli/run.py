@@ -45,6 +45,7 @@ from jobweave.cli.render import (
     status_line,
 )
 from jobweave.engine import Engine, JobResult, RunHandle, RunResult
+from jobweave.errors import RunOwnedError
 from jobweave.store import RunRecord, SqlStore
 
 SUMMARY_LIMIT = 30
@@ -204,7 +205,10 @@ def follow_here(handle: RunHandle, tally: Tally, signals: Signals, *, quiet: boo
         Console(stderr=True, highlight=False).print(f"run {handle.run_id} {started}",
                                                     soft_wrap=True)
     with RunScreen(_progress_console(progress, quiet), handle.run_id) as screen:
-        result = _follow(handle, signals, lambda note: screen.show_tally(tally, note))
+        try:
+            result = _follow(handle, signals, lambda note: screen.show_tally(tally, note))
+        except RunOwnedError as exc:  # another process took the run over: not ours to report
+            raise CommandError(str(exc), EXIT_FAILED) from None
         screen.show_tally(tally, "cancelled" if result.status == "cancelled" else "")
     return result
 

@@ -33,12 +33,12 @@ from jobweave.engine.state import (
 )
 from jobweave.engine.targets import Targets
 from jobweave.engine.timers import RETRY, TIMEOUT, Timers
-from jobweave.errors import JobweaveError
+from jobweave.errors import JobweaveError, RunOwnedError, StoreError
 from jobweave.events import JobFinished, JobStarted, Listener, RunFinished, RunStarted
 from jobweave.executors.base import Executor, Outcome, Task
 from jobweave.plan.nodes import Plan, PlanNode
 from jobweave.store.base import HEARTBEAT_SECONDS
-from jobweave.store.sql import SqlStore
+from jobweave.store.sql import SqlStore, lost_run
 
 log = logging.getLogger("jobweave.engine")
 
@@ -114,10 +114,24 @@ class Runtime(RunState):
                                   sum(1 for i, s in enumerate(self.status)
                                       if s == COMPLETED and not self.barrier[i])))
             self._loop()
+        except (RunOwnedError, StoreError) as exc:
+            self._stop_jobs()
+            owner = self.store.owner_of(self.run_id)
+            if isinstance(exc, StoreError) and owner == self.owner:
+                raise
+            # another process took the run over (our lease had run out): it is that
+            # process's now, and nothing more may be written from here
+            raise lost_run(self.run_id, owner) from exc
         finally:
             self.executor.shutdown()
             self.writer.close()
         return self._finish(started)
+
+    def _stop_jobs(self) -> None:
+        """Ask every running job to stop, at once (the run is being abandoned)."""
+        for task in list(self.inflight.values()):
+            task.context.request_stop()
+            self.executor.abandon(task)
 
     def _loop(self) -> None:
         get, get_nowait = self.inbox.get, self.inbox.get_nowait

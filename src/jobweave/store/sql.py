@@ -31,6 +31,14 @@ REPLAY_CHUNK = 1000
 """Replayed completions journaled in one record."""
 
 
+def lost_run(run_id: str, owner: str | None) -> RunOwnedError:
+    """The error of an execution whose run another process took over."""
+    return RunOwnedError(run_id, owner or "another process",
+                         f"run {run_id} was taken over by {owner or 'another process'}: this "
+                         "process stopped renewing its lease for longer than it lasts, so it "
+                         "stopped running it")
+
+
 class SqlStore(RunReads):
     """The store shared by SQLite and PostgreSQL; dialect modules adjust connection setup."""
 
@@ -248,15 +256,28 @@ class SqlStore(RunReads):
         raw.rollback()
 
     def heartbeat(self, run_id: str, owner: str, now: float | None = None) -> str | None:
-        """Renew the lease; return a request from outside (``cancel``/``pause``) if any."""
+        """Renew the lease; return a request from outside (``cancel``/``pause``) if any.
+
+        Raises ``RunOwnedError`` when ``owner`` no longer owns the run: another process
+        took it over after the lease ran out.
+        """
         now = time.time() if now is None else now
         with self._tx() as conn:
-            conn.execute(s.runs.update().where(and_(s.runs.c.run_id == run_id,
-                                                    s.runs.c.owner == owner))
-                         .values(heartbeat_at=now))
-            control = conn.execute(select(s.runs.c.control)
-                                   .where(s.runs.c.run_id == run_id)).scalar()
-        return str(control) if control else None
+            renewed = conn.execute(s.runs.update().where(and_(s.runs.c.run_id == run_id,
+                                                              s.runs.c.owner == owner))
+                                   .values(heartbeat_at=now)).rowcount
+            row = conn.execute(select(s.runs.c.control, s.runs.c.owner)
+                               .where(s.runs.c.run_id == run_id)).first()
+        if not renewed:
+            raise lost_run(run_id, row.owner if row is not None else None)
+        return str(row.control) if row is not None and row.control else None
+
+    def owner_of(self, run_id: str) -> str | None:
+        """Who owns the run now (``host:pid``), if anyone."""
+        with self._read() as conn:
+            owner = conn.execute(select(s.runs.c.owner)
+                                 .where(s.runs.c.run_id == run_id)).scalar()
+        return None if owner is None else str(owner)
 
     def _request(self, conn: Connection, run_id: str, control: str, done: tuple[str, ...],
                  now: float) -> bool:
