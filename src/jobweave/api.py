@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -11,6 +12,8 @@ from jobweave.events import Listener
 from jobweave.model.batch import Batch, batch
 from jobweave.model.schedule import Schedule as _ScheduleData
 from jobweave.settings import Settings
+
+log = logging.getLogger("jobweave")
 
 
 def _engine(store: str | None, executor: str | None = None,
@@ -181,10 +184,16 @@ def recover(
 def current_definition(source: str | None, definition: Any) -> tuple[Any, str | None]:
     """The definition to resume or recover with: the one given, else ``source`` loaded anew.
 
-    The definition is ``None`` when neither is there: the stored one is then used.
+    The definition is ``None`` when neither is there, or when ``source`` names a file that
+    is gone (a journal from another machine, a file moved since): the stored one, with
+    its callables by reference, is then used.
     """
     if definition is not None or not source:
         return definition, source
-    from jobweave.loader import load_target
+    from jobweave.loader.target import load_target, missing_file
 
+    gone = missing_file(source)
+    if gone is not None:
+        log.info("%s is gone: using the stored definition", gone)
+        return None, source
     return load_target(source)

@@ -329,3 +329,33 @@ def test_bad_requests_exit_2_with_one_line(cli_each, target, store: str, tmp_pat
     assert {p.returncode for p in (unknown, completed, paused, selector, no_file)} == {2}
     assert len(calls(tmp_path)) == 3
     assert db.get_run(run_id).status == "completed" and len(db.list_runs()) == 1
+
+
+MIXED = """
+def local() -> int:
+    return 1
+
+flow = jw.batch(jw.job(local, name="local"), jw.job("tests.jobs:echo", name="remote", value=3))
+"""
+
+
+def test_recover_on_a_machine_without_the_source_file_uses_the_stored_definition(
+        cli: Jobweave, target, tmp_path: Path, db: SqlStore) -> None:
+    target(MIXED)
+    assert cli("run", "flow.py:flow", "--quiet").returncode == 0
+    (tmp_path / "run.jsonl").write_text(cli("journal", "last").stdout)
+    (tmp_path / "flow.py").unlink()  # as on another machine
+
+    p = cli("recover", "run.jsonl", "--changed", "name=remote", "--json")
+    assert p.returncode == 0, p.stderr
+    warning = [line for line in p.stderr.splitlines() if "warning" in line]
+    assert warning == [f"jobweave: warning: {tmp_path / 'flow.py'} is gone: using the stored "
+                       "definition (jobs whose code was in it cannot start)"]
+    ran = json.loads(p.stdout)
+    assert [(j["name"], j["status"], j["output"]) for j in ran["jobs"]] == [
+        ("local", "completed", 1), ("remote", "completed", 3)]
+    # a job whose code was in the file cannot run again: it faults and says why
+    p = cli("recover", "run.jsonl", "--changed", "name=local", "--json")
+    assert p.returncode == 1
+    (local,) = [j for j in json.loads(p.stdout)["jobs"] if j["name"] == "local"]
+    assert local["status"] == "faulted" and "no such Python file" in local["error"]

@@ -48,6 +48,7 @@ from jobweave.cli.run import (
 from jobweave.engine import Engine
 from jobweave.engine.replay import EXECUTE, REPLAY, RERUN, RUN, RecoveryPlan, parse_selector
 from jobweave.errors import DefinitionChanged, RunOwnedError
+from jobweave.loader.target import missing_file
 from jobweave.store import RunRecord, SqlStore
 
 JOURNAL_SUFFIXES = (".jsonl", ".ndjson", ".json")
@@ -86,6 +87,7 @@ def resume(
     engine = Engine(settings_for(store, executor=options.get("executor"),
                                  workers=options.get("workers")), store=db)
     # Loaded from its file or module again, so that a fix made since is picked up.
+    _warn_if_gone(record.source)
     definition, source = current_definition(record.source, None)
     tally = Tally()
     with Signals() as signals:
@@ -195,6 +197,7 @@ def recover(
     view = engine.journal_view(_journal_ref(engine.store, source))
     for note in view.dropped:
         sys.stderr.write(f"jobweave: warning: {note}\n")
+    _warn_if_gone(view.source)
     definition, loaded_from = current_definition(view.source, None)
     engine = engine.for_journal(view, executor=executor, workers=workers)
     if plan_only:
@@ -220,6 +223,13 @@ def recover(
                              started=started)
     return report(engine.store, result, interrupted=bool(signals.count), quiet=quiet,
                   json_out=json_out, extra={"recovery": decisions.as_dict()})
+
+
+def _warn_if_gone(source: str | None) -> None:
+    gone = missing_file(source) if source else None
+    if gone is not None:
+        sys.stderr.write(f"jobweave: warning: {gone} is gone: using the stored definition "
+                         "(jobs whose code was in it cannot start)\n")
 
 
 def _journal_ref(store: SqlStore, source: str) -> str:

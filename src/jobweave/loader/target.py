@@ -61,6 +61,21 @@ def load_target(spec: str, *, cwd: str | None = None) -> tuple[object, str]:
     return _definition(refs.resolve(source), source), source
 
 
+def missing_file(source: str) -> str | None:
+    """The file a stored ``source`` names, if that file no longer exists.
+
+    A run's source is absolute (see :func:`load_target`); a module source names no file.
+    """
+    if is_definition_file(source):
+        path = source
+    else:
+        module, sep, _ = source.rpartition(":")
+        if not sep or not refs.is_file(module):
+            return None
+        path = module
+    return None if os.path.exists(path) else path
+
+
 def _importable(folder: str) -> None:
     """Let ``package.module`` references under ``folder`` import, as ``python -m`` would."""
     if folder not in sys.path:
