@@ -36,13 +36,22 @@ _SCHEMA = (
 )
 
 
+_connect_lock = threading.Lock()
+
+
 def connect(path: str) -> sqlite3.Connection:
-    """A connection to a results file: WAL, a busy timeout, autocommit."""
-    conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = NORMAL")
-    for statement in _SCHEMA:
-        conn.execute(statement)
+    """A connection to a results file: WAL, a busy timeout, autocommit.
+
+    One thread at a time: switching a new file to WAL does not wait on SQLite's busy
+    timeout, so job threads connecting at once to a fresh file would see "database is
+    locked".
+    """
+    with _connect_lock:
+        conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        for statement in _SCHEMA:
+            conn.execute(statement)
     return conn
 
 
