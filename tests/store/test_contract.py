@@ -93,6 +93,11 @@ def test_jobs_projection_matches_the_result(backend_url: str, store: SqlStore,
     assert {r.name: r.status for r in records} == {
         "a": "completed", "flaky": "completed", "bad": "faulted", "skipped": "skipped",
         "use": "completed", "sh": "completed"}
+    # one job by name, and a page of problem jobs, without loading the others
+    assert [r.name for r in store.find_jobs(result.run_id, name="bad")] == ["bad"]
+    assert store.find_jobs(result.run_id, name="b") == []
+    assert [r.name for r in store.find_jobs(result.run_id, statuses=["faulted", "skipped"],
+                                            limit=1)] == ["bad"]
 
 
 def test_get_run(backend_url: str, store: SqlStore) -> None:

@@ -118,7 +118,10 @@ def show(
     run_id = resolve_run(db, run_ref)
     record = db.get_run(run_id)
     if job is not None:
-        return _show_jobs(db.get_jobs(run_id), record, job, json_out=json_out)
+        # a plain name is looked up; only a glob needs every job of the run
+        jobs = (db.get_jobs(run_id) if any(c in job for c in "*?[")
+                else db.find_jobs(run_id, name=job))
+        return _show_jobs(jobs, record, job, json_out=json_out)
     if json_out:
         # JSON is for programs: every job, with full errors and outputs.
         data = run_json(record)

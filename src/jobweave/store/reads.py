@@ -91,14 +91,18 @@ class RunReads:
         run_id: str,
         *,
         statuses: Sequence[str] | None = None,
+        name: str | None = None,
         limit: int | None = None,
         offset: int = 0,
     ) -> list[JobRecord]:
-        """A page of a run's jobs in order, only those in ``statuses`` when given.
+        """A page of a run's jobs in order, only those in ``statuses`` (and the one called
+        ``name``) when given.
 
         For listings of big runs: the problem jobs, or the first N, without loading all.
         """
         q = select(s.jobs).where(s.jobs.c.run_id == run_id).order_by(s.jobs.c.idx)
+        if name is not None:
+            q = q.where(s.jobs.c.name == name)
         if statuses is not None:
             q = q.where(s.jobs.c.status.in_(list(statuses)))
         if limit is not None:
