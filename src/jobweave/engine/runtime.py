@@ -114,24 +114,21 @@ class Runtime(RunState):
                                   sum(1 for i, s in enumerate(self.status)
                                       if s == COMPLETED and not self.barrier[i])))
             self._loop()
-        except (RunOwnedError, StoreError) as exc:
-            self._stop_jobs()
+        except RunOwnedError:  # the heartbeat found another owner
+            self._stop_inflight()
+            raise
+        except StoreError as exc:
+            self._stop_inflight()
             owner = self.store.owner_of(self.run_id)
-            if isinstance(exc, StoreError) and owner == self.owner:
+            if owner == self.owner:
                 raise
-            # another process took the run over (our lease had run out): it is that
-            # process's now, and nothing more may be written from here
+            # a commit collided with the records of a process that took the run over
+            # (our lease had run out): it is that process's now, nothing more is written
             raise lost_run(self.run_id, owner) from exc
         finally:
             self.executor.shutdown()
             self.writer.close()
         return self._finish(started)
-
-    def _stop_jobs(self) -> None:
-        """Ask every running job to stop, at once (the run is being abandoned)."""
-        for task in list(self.inflight.values()):
-            task.context.request_stop()
-            self.executor.abandon(task)
 
     def _loop(self) -> None:
         get, get_nowait = self.inbox.get, self.inbox.get_nowait
@@ -358,11 +355,16 @@ class Runtime(RunState):
         for i, state in enumerate(self.status):
             if state == PENDING:
                 self._final(i, CANCELLED, None, now)
+        self._stop_inflight()
+        self.ready.clear()
+
+    def _stop_inflight(self) -> None:
+        """Ask every running job to stop; an executor that can kill them does so now."""
+        kill = getattr(self.executor, "kills_on_abandon", False)
         for task in list(self.inflight.values()):
             task.context.request_stop()
-            if getattr(self.executor, "kills_on_abandon", False):
+            if kill:
                 self.executor.abandon(task)
-        self.ready.clear()
 
     def _expire_inflight(self) -> None:
         now = time.time()

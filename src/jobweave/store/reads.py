@@ -26,8 +26,9 @@ class RunReads:
             if row is None:
                 raise RunNotFoundError(run_id)
             tally = self._counts(conn, [run_id]).get(run_id, {}) if counts else {}
-            seen = self._last_seen(conn, [row])
-        return _run_record(row, tally, seen.get(run_id))
+            crashed = _crashed(row)
+            seen = self._last_seen(conn, [row], {run_id} if crashed else set())
+        return _run_record(row, tally, crashed, seen.get(run_id))
 
     def find_runs(self, prefix: str) -> list[str]:
         """Run ids starting with ``prefix`` (for short ids on the command line)."""
@@ -54,8 +55,10 @@ class RunReads:
                 q = q.where(s.runs.c.status == ("running" if live else status))
             rows = conn.execute(q).all()
             tally = self._counts(conn, [r.run_id for r in rows])
-            seen = self._last_seen(conn, rows)
-        records = [_run_record(r, tally.get(r.run_id, {}), seen.get(r.run_id)) for r in rows]
+            crashed = {r.run_id for r in rows if _crashed(r)}
+            seen = self._last_seen(conn, rows, crashed)
+        records = [_run_record(r, tally.get(r.run_id, {}), r.run_id in crashed,
+                               seen.get(r.run_id)) for r in rows]
         if live:
             records = [r for r in records if r.status == status][:limit]
         return records
@@ -71,9 +74,10 @@ class RunReads:
             out.setdefault(run_id, {})[status] = n
         return out
 
-    def _last_seen(self, conn: Connection, rows: Sequence[Any]) -> dict[str, float]:
-        """When each crashed or paused run among ``rows`` last did anything."""
-        stopped = [r for r in rows if r.status == "paused" or _crashed(r)]
+    def _last_seen(self, conn: Connection, rows: Sequence[Any],
+                   crashed: set[str]) -> dict[str, float]:
+        """When each crashed (ids in ``crashed``) or paused run of ``rows`` last did anything."""
+        stopped = [r for r in rows if r.status == "paused" or r.run_id in crashed]
         if not stopped:
             return {}
         last = dict(conn.execute(select(s.journal.c.run_id, func.max(s.journal.c.ts))
@@ -178,9 +182,10 @@ def _crashed(row: Any) -> bool:
     return bool(row.status == "running" and not owner_alive(row.owner, row.heartbeat_at))
 
 
-def _run_record(row: Any, counts: dict[str, int], last_seen: float | None = None) -> RunRecord:
+def _run_record(row: Any, counts: dict[str, int], crashed: bool,
+                last_seen: float | None = None) -> RunRecord:
     status = row.status
-    if _crashed(row):
+    if crashed:
         status = "crashed"
         if "running" in counts:
             counts = {(INTERRUPTED if k == "running" else k): v for k, v in counts.items()}
