@@ -209,3 +209,21 @@ def test_a_cancel_request_reaches_a_live_run(backend_url: str, store: SqlStore) 
     assert [e["seq"] for e in journal] == list(range(1, len(journal) + 1))
     assert journal[-1]["event"] == "run_finished"
     assert store.get_run(handle.run_id).status == "cancelled"
+
+
+def test_a_store_from_an_older_jobweave_is_upgraded_in_place(backend_url: str,
+                                                            store: SqlStore) -> None:
+    result = jw.run(jw.job(jobs.noop), store=backend_url)
+    with store.engine.begin() as conn:  # back to schema 1: no fencing epoch, no lost count
+        conn.execute(text("ALTER TABLE jobweave_runs DROP COLUMN epoch"))
+        conn.execute(text("ALTER TABLE jobweave_jobs DROP COLUMN lost"))
+        conn.execute(text("UPDATE jobweave_meta SET value = '1' WHERE key = 'schema_version'"))
+    close_all()
+    upgraded = open_store(backend_url)
+    assert upgraded.get_run(result.run_id).status == "completed"
+    with upgraded.engine.connect() as conn:
+        assert conn.execute(text("SELECT value FROM jobweave_meta "
+                                 "WHERE key = 'schema_version'")).scalar() == str(SCHEMA_VERSION)
+        assert conn.execute(text("SELECT epoch FROM jobweave_runs")).scalar() == 0
+        assert conn.execute(text("SELECT lost FROM jobweave_jobs")).scalar() == 0
+    assert jw.run(jw.job(jobs.noop), store=backend_url).ok

@@ -14,8 +14,9 @@ from sqlalchemy import (
     Text,
 )
 
-SCHEMA_VERSION = 1
-"""Bumped on every change of the tables; a store from a newer version is refused."""
+SCHEMA_VERSION = 2
+"""Bumped on every change of the tables; a store from a newer version is refused, an older
+one is upgraded in place (``UPGRADES``)."""
 APP_ID = "jobweave"
 
 metadata = MetaData()
@@ -45,6 +46,8 @@ runs = Table(
     Column("control", String(8)),
     # a request from outside to the owner: "cancel" or "pause"; read with each heartbeat
     Column("parent_run", String(64)),
+    Column("epoch", Integer, nullable=False, server_default="0"),
+    # bumped by every claim: an owner's writes are fenced by the epoch it claimed
     Index("jobweave_runs_created", "created_at"),
 )
 
@@ -61,6 +64,9 @@ jobs = Table(
     Column("started_at", Float),
     Column("finished_at", Float),
     Column("tags", Text),
+    Column("lost", Integer, nullable=False, server_default="0"),
+    # attempts that were running when their run's owner died (a job that kills its
+    # process): counted against the job's retries on resume
 )
 
 journal = Table(
@@ -73,3 +79,9 @@ journal = Table(
     Column("attempt", Integer),
     Column("data", Text),
 )
+
+UPGRADES: dict[int, tuple[str, ...]] = {
+    2: ("ALTER TABLE jobweave_runs ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE jobweave_jobs ADD COLUMN lost INTEGER NOT NULL DEFAULT 0"),
+}
+"""The statements that bring a store from version ``k - 1`` to version ``k``."""

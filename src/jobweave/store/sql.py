@@ -116,6 +116,12 @@ class SqlStore(RunReads):
         if version > s.SCHEMA_VERSION:
             raise StoreError(f"{self.url} uses store schema {version}, newer than this jobweave "
                              f"understands ({s.SCHEMA_VERSION}); upgrade jobweave")
+        if version < s.SCHEMA_VERSION:
+            for step in range(version + 1, s.SCHEMA_VERSION + 1):
+                for statement in s.UPGRADES[step]:
+                    conn.exec_driver_sql(statement)
+            conn.execute(s.meta.update().where(s.meta.c.key == "schema_version")
+                         .values(value=str(s.SCHEMA_VERSION)))
 
     def _is_file_store(self) -> bool:
         return False
