@@ -6,7 +6,8 @@ jobweave itself failing, or being given something it cannot use, raises one of t
     JobweaveError                 root of everything jobweave raises on purpose
     ├── DefinitionError           a bad definition: file, line and field when known
     │   ├── ReferenceError_       a "module:function" reference that does not resolve
-    │   └── CycleError            jobs that wait for each other in a circle
+    │   ├── CycleError            jobs that wait for each other in a circle
+    │   └── ExpressionError       an expression or template that cannot compile or evaluate
     ├── StoreError                the store cannot be opened, is foreign, or is too new
     ├── RunNotFoundError          no run with that id in the store
     ├── RunStateError             the run is not in a state that allows the request
@@ -69,6 +70,21 @@ class CycleError(DefinitionError):
         self.cycle = cycle
         super().__init__("dependency cycle: " + " -> ".join([*cycle, cycle[0]]), path=path,
                          line=line, field=field)
+
+
+class ExpressionError(DefinitionError):
+    """An expression or template that does not compile, escapes the sandbox, breaks a
+    bound (time, size) or fails while evaluated; ``expression`` is its text."""
+
+    def __init__(self, message: str, *, expression: str | None = None,
+                 path: str | None = None, line: int | None = None,
+                 field: str | None = None) -> None:
+        self.expression = expression
+        if expression is not None:
+            shown = " ".join(expression.split())
+            shown = shown if len(shown) <= 80 else shown[:77] + "..."
+            message = f"{message} (in {shown!r})"
+        super().__init__(message, path=path, line=line, field=field)
 
 
 class StoreError(JobweaveError):
