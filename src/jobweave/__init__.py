@@ -23,6 +23,7 @@ from jobweave.errors import (
     CycleError,
     DefinitionChanged,
     DefinitionError,
+    ExpressionError,
     Interrupted,
     JobFailure,
     JobweaveError,
@@ -36,6 +37,7 @@ from jobweave.errors import (
 from jobweave.events import JobFinished, JobStarted, RunFinished, RunStarted
 from jobweave.model import Batch, Job, JobState, batch, job, output, shell, sleep
 from jobweave.settings import Settings
+from jobweave.triggers import At, Cron, Every, Missed, Overlap, at, cron, every
 
 __version__ = "0.1.0"
 
@@ -51,6 +53,15 @@ __all__ = [
     "Schedule",
     "shell",
     "sleep",
+    # triggers
+    "At",
+    "Cron",
+    "Every",
+    "Missed",
+    "Overlap",
+    "at",
+    "cron",
+    "every",
     # running it
     "Context",
     "Decision",
@@ -76,6 +87,7 @@ __all__ = [
     "CycleError",
     "DefinitionChanged",
     "DefinitionError",
+    "ExpressionError",
     "Interrupted",
     "JobFailure",
     "JobweaveError",

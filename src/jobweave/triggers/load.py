@@ -1,0 +1,72 @@
+"""Triggers written as plain data, the way YAML and JSON definitions carry them::
+
+    triggers:
+      - cron: "0 2 * * 1-5"
+        tz: Europe/Warsaw
+        missed: once
+      - every: 1h
+        emit_on_start: true
+        max_fires: 10
+      - at: "02:00"            # or a list of times
+        days: [mon, wed]
+        tz: UTC
+        overlap: queue
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from jobweave.errors import DefinitionError
+from jobweave.triggers.spec import Trigger, at, cron, every
+
+_COMMON = {"missed", "overlap", "max_fires", "name"}
+_KEYS = {
+    "cron": _COMMON | {"cron", "tz"},
+    "every": _COMMON | {"every", "emit_on_start", "anchor"},
+    "at": _COMMON | {"at", "days", "tz"},
+}
+
+
+def trigger_from_data(data: object, *, field: str = "trigger") -> Trigger:
+    """A trigger from a mapping with exactly one of the keys ``cron``, ``every``, ``at``.
+
+    Errors are :class:`DefinitionError` naming the field (``triggers[1].tz``).
+    """
+    if not isinstance(data, Mapping):
+        raise DefinitionError(f"a trigger must be a mapping with 'cron', 'every' or 'at', "
+                              f"not {type(data).__name__}", field=field)
+    kinds = [k for k in _KEYS if k in data]
+    if len(kinds) != 1:
+        raise DefinitionError("a trigger needs exactly one of 'cron', 'every', 'at'"
+                              + (f" (it has {', '.join(kinds)})" if kinds else ""), field=field)
+    kind = kinds[0]
+    unknown = sorted(str(k) for k in data if k not in _KEYS[kind])
+    if unknown:
+        raise DefinitionError(f"unknown key {unknown[0]!r} for a {kind} trigger (allowed: "
+                              f"{', '.join(sorted(_KEYS[kind]))})", field=field)
+    options: dict[str, Any] = {k: v for k, v in data.items() if k != kind}
+    try:
+        if kind == "cron":
+            return cron(data["cron"], **options)
+        if kind == "every":
+            if isinstance(options.get("anchor"), str):
+                options["anchor"] = _instant(options["anchor"])
+            return every(data["every"], **options)
+        return at(data["at"], **options)
+    except DefinitionError as exc:
+        inner = exc.field if exc.field and exc.field != kind else None
+        raise DefinitionError(exc.message, path=exc.path, line=exc.line,
+                              field=f"{field}.{inner}" if inner else f"{field}.{kind}") \
+            from None
+
+
+def _instant(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise DefinitionError(f"anchor {text!r} is not an ISO 8601 time",
+                              field="anchor") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
