@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 MAX_DAYS = 9 * 366 + 7
 """How far a search looks for a matching day (a 29 February can be eight years away)."""
 _DAY = timedelta(days=1)
-_SLACK = timedelta(hours=3)  # more than any DST shift: local order vs instants near a fold
+_SLACK = timedelta(hours=3)  # more than any DST shift
 
 
 def instant(day: date, at: time, zone: ZoneInfo) -> datetime:
@@ -72,7 +72,10 @@ def next_local(matches: Callable[[date], bool], times: Sequence[time], zone: Zon
 def prev_local(matches: Callable[[date], bool], times: Sequence[time], zone: ZoneInfo,
                before: datetime) -> datetime | None:
     """The last instant at or before ``before`` of ``times`` on days that match."""
-    naive = before.astimezone(zone).replace(tzinfo=None) + _SLACK
+    local = before.astimezone(zone)
+    naive = local.replace(tzinfo=None)
+    if local.fold:  # in a repeated hour: later local times may still be first occurrences
+        naive += _SLACK
     day = naive.date()
     end = bisect_right(times, naive.time())
     for _ in range(MAX_DAYS):

@@ -19,26 +19,32 @@ from jobweave.errors import DefinitionError
 from jobweave.triggers.cron import CronFields, parse_cron
 
 
-class Missed(StrEnum):
+class _Policy(StrEnum):
+    """A policy value with its own docstring (``help(Missed.ONCE)``)."""
+
+    def __new__(cls, value: str, doc: str = "") -> _Policy:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.__doc__ = doc
+        return member
+
+
+class Missed(_Policy):
     """What a trigger does about fire times that passed while nothing was serving it."""
 
-    SKIP = "skip"
-    """Fire none of them; the next fire is the next one due (the default)."""
-    ONCE = "once"
-    """Fire once now for all of them together (with the latest missed fire time)."""
-    ALL = "all"
-    """Fire each of them now, oldest first, at most ``MAX_CATCH_UP`` (the latest ones)."""
+    SKIP = "skip", "Fire none of them; the next fire is the next one due (the default)."
+    ONCE = "once", "Fire once now for all of them together, as the latest missed fire time."
+    ALL = "all", ("Fire each of them now, oldest first; at most MAX_CATCH_UP of them "
+                  "(the latest ones), the rest are skipped.")
 
 
-class Overlap(StrEnum):
+class Overlap(_Policy):
     """What a fire does while the previous run started by the same trigger still runs."""
 
-    SKIP = "skip"
-    """Do not start a run for this fire (the default)."""
-    QUEUE = "queue"
-    """Start it when the previous run finishes (one waiting fire; later ones are skipped)."""
-    ALLOW = "allow"
-    """Start it now, beside the running one."""
+    SKIP = "skip", "Start no run for this fire (the default)."
+    QUEUE = "queue", ("Start it when the previous run finishes (one fire waits; later ones "
+                      "are skipped while one waits).")
+    ALLOW = "allow", "Start it now, beside the running one."
 
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
