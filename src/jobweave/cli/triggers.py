@@ -1,0 +1,172 @@
+"""``jobweave triggers``: the next fire times of triggers, for people and scripts."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+import typer
+import yaml
+
+from jobweave import refs
+from jobweave.cli.app import EXIT_OK, JsonOption, app
+from jobweave.errors import DefinitionError
+from jobweave.triggers import Every, Trigger, fires_between, trigger_from_data
+from jobweave.triggers.spec import At, Cron
+
+_KINDS = (Cron, Every, At)
+MAX_COUNT = 1000
+"""The most fire times ``--count`` may ask for."""
+
+
+@app.command("triggers")
+def triggers_command(
+    targets: Annotated[list[str], typer.Argument(
+        metavar="TARGET...",
+        help="path/file.py:name or package.module:name naming a trigger, a list or dict of "
+             "them, or a function returning one; or a YAML/JSON file with 'triggers'.")],
+    start: Annotated[str | None, typer.Option(
+        "--from", metavar="ISO-TIME",
+        help="Start from this instant instead of now (no offset: UTC).")] = None,
+    count: Annotated[int, typer.Option(
+        "--count", "-n", metavar="N", help="Fire times to print per trigger.")] = 5,
+    json_out: JsonOption = False,
+) -> int:
+    """Print the next fire times of each trigger, with their UTC offsets."""
+    if not 1 <= count <= MAX_COUNT:
+        raise DefinitionError(f"--count must be between 1 and {MAX_COUNT}, not {count}")
+    origin = _parse_from(start) if start is not None else datetime.now(UTC)
+    found = [named for target in targets for named in _load(target)]
+    # an instant equal to --from is listed: "from" includes its start
+    since = origin - timedelta(microseconds=1)
+    rows = [(name, trigger, fires_between(trigger, since, limit=count))
+            for name, trigger in found]
+    if json_out:
+        data = [{"name": name, "kind": type(t).__name__.lower(), "trigger": t.describe(),
+                 "tz": "UTC" if isinstance(t, Every) else t.tz,
+                 "missed": t.missed.value, "overlap": t.overlap.value,
+                 "max_fires": t.max_fires,
+                 "fires": [_local(t, f).isoformat() for f in fires]}
+                for name, t, fires in rows]
+        sys.stdout.write(json.dumps({"from": origin.isoformat(), "triggers": data},
+                                    indent=2) + "\n")
+        return EXIT_OK
+    lines = []
+    for k, (name, trigger, fires) in enumerate(rows):
+        if k:
+            lines.append("")
+        policies = f"missed={trigger.missed.value} overlap={trigger.overlap.value}"
+        if trigger.max_fires:
+            policies += f" max_fires={trigger.max_fires}"
+        lines.append(f"{name}: {trigger.describe()} ({policies})")
+        for fire in fires:
+            local = _local(trigger, fire)
+            lines.append(f"  {local:%Y-%m-%d %a %H:%M:%S%z}  {fire:%Y-%m-%dT%H:%M:%SZ}")
+        if not fires:
+            lines.append("  (no more fire times)")
+    sys.stdout.write("\n".join(lines) + "\n")
+    return EXIT_OK
+
+
+def _local(trigger: Trigger, fire: datetime) -> datetime:
+    return fire if isinstance(trigger, Every) else fire.astimezone(trigger.zone)
+
+
+def _parse_from(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise DefinitionError(f"--from {text!r} is not an ISO 8601 time like "
+                              "'2026-10-25T00:00:00+02:00'") from None
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _load(target: str) -> list[tuple[str, Trigger]]:
+    lower = target.lower()
+    if lower.endswith((".yaml", ".yml", ".json")):
+        return _from_file(target)
+    module, sep, name = target.rpartition(":")
+    if not sep or not module or not name:
+        raise DefinitionError(f"target {target!r} must be 'path/file.py:name', "
+                              "'package.module:name' or a YAML/JSON file")
+    if refs.is_file(module):
+        full = os.path.abspath(module)
+        if not os.path.isfile(full):
+            raise DefinitionError("no such Python file", path=module)
+        source = f"{full}:{name}"
+    else:
+        if os.getcwd() not in sys.path:
+            sys.path.insert(0, os.getcwd())
+        source = target
+    value = refs.resolve(source)
+    if callable(value) and not isinstance(value, type):
+        try:
+            value = value()
+        except DefinitionError:
+            raise
+        except Exception as exc:
+            raise DefinitionError(f"calling {target}() raised {type(exc).__name__}: {exc}"
+                                  ) from exc
+    return _collect(value, name, target)
+
+
+def _collect(value: Any, label: str, target: str) -> list[tuple[str, Trigger]]:
+    if isinstance(value, _KINDS):
+        return [(value.name or label, value)]
+    nested = getattr(value, "triggers", None)
+    if nested is not None and not isinstance(value, Mapping):
+        return _collect(nested, label, target)
+    if isinstance(value, Mapping):
+        items = [(str(k), v) for k, v in value.items()]
+    elif isinstance(value, list | tuple):
+        items = [(f"{label}[{i}]", v) for i, v in enumerate(value)]
+    else:
+        raise DefinitionError(f"{target} is {_a(value)}, not a trigger (cron, every, at), a "
+                              "list or dict of them, or a function returning one")
+    out: list[tuple[str, Trigger]] = []
+    for key, item in items:
+        if not isinstance(item, _KINDS):
+            raise DefinitionError(f"{target}: {key} is {_a(item)}, not a trigger")
+        out.append((item.name or key, item))
+    if not out:
+        raise DefinitionError(f"{target} holds no triggers")
+    return out
+
+
+def _a(value: object) -> str:
+    name = type(value).__name__
+    return ("an " if name[:1].lower() in "aeiou" else "a ") + name
+
+
+def _from_file(path: str) -> list[tuple[str, Trigger]]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = yaml.safe_load(handle)
+    except OSError as exc:
+        raise DefinitionError(f"cannot read the file: {exc.strerror}", path=path) from None
+    except yaml.YAMLError as exc:
+        line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        raise DefinitionError(f"not valid YAML/JSON: {getattr(exc, 'problem', exc)}", path=path,
+                              line=None if line is None else line + 1) from None
+    found = data.get("triggers") if isinstance(data, Mapping) else data
+    if isinstance(found, Mapping):
+        entries = [(str(k), v, f"triggers.{k}") for k, v in found.items()]
+    elif isinstance(found, list):
+        entries = [(f"triggers[{i}]", v, f"triggers[{i}]") for i, v in enumerate(found)]
+    else:
+        raise DefinitionError("the file needs 'triggers': a list or a mapping of triggers",
+                              path=path)
+    out: list[tuple[str, Trigger]] = []
+    for label, entry, field in entries:
+        try:
+            trigger = trigger_from_data(entry, field=field)
+        except DefinitionError as exc:
+            raise DefinitionError(exc.message, path=path, field=exc.field) from None
+        out.append((trigger.name or label, trigger))
+    if not out:
+        raise DefinitionError("the file's 'triggers' is empty", path=path)
+    return out

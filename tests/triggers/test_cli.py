@@ -1,0 +1,86 @@
+"""`jobweave triggers TARGET... --from --count --json`, run as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.cli.helpers import one_error_line
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    (tmp_path / "plan.py").write_text(textwrap.dedent("""
+        import jobweave as jw
+
+        nightly = jw.at("02:30", tz="Europe/Warsaw")
+        several = {"hourly": jw.every("1h", missed="all"),
+                   "weekdays": jw.cron("0 2 * * 1-5", tz="Europe/Warsaw", name="wd")}
+
+        def made():
+            return [jw.every("30m", max_fires=2)]
+
+        not_a_trigger = 42
+    """))
+    (tmp_path / "plan.yaml").write_text(textwrap.dedent("""
+        triggers:
+          - at: "02:30"
+            tz: Europe/Warsaw
+            name: nightly
+          - every: 2h
+    """))
+    (tmp_path / "bad.yaml").write_text("triggers:\n  - at: '02:30'\n    tz: Mars/Base\n")
+    return tmp_path
+
+
+def jobweave(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "jobweave", "triggers", *args], cwd=folder,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_text_lists_local_times_with_offsets_and_utc(folder: Path) -> None:
+    done = jobweave(folder, "plan.py:nightly", "plan.py:several", "plan.py:made",
+                    "--from", "2026-10-24T00:00:00Z", "--count", "3")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[:4] == [
+        "nightly: at 02:30 every day in Europe/Warsaw (missed=skip overlap=skip)",
+        "  2026-10-24 Sat 02:30:00+0200  2026-10-24T00:30:00Z",
+        "  2026-10-25 Sun 02:30:00+0200  2026-10-25T00:30:00Z",  # once, the first 02:30
+        "  2026-10-26 Mon 02:30:00+0100  2026-10-26T01:30:00Z",
+    ]
+    assert "hourly: every 1h (missed=all overlap=skip)" in lines
+    assert "wd: cron '0 2 * * 1-5' in Europe/Warsaw (missed=skip overlap=skip)" in lines
+    assert "made[0]: every 30m (missed=skip overlap=skip max_fires=2)" in lines
+
+
+def test_json_for_scripts_from_a_yaml_file(folder: Path) -> None:
+    done = jobweave(folder, "plan.yaml", "--from", "2026-03-28T12:00:00+01:00", "-n", "2",
+                    "--json")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["from"] == "2026-03-28T11:00:00+00:00"
+    nightly, every = data["triggers"]
+    assert nightly["name"] == "nightly" and nightly["tz"] == "Europe/Warsaw"
+    # 02:30 does not exist on 2026-03-29: it fires as the clocks jump, 03:00 CEST
+    assert nightly["fires"] == ["2026-03-29T03:00:00+02:00", "2026-03-30T02:30:00+02:00"]
+    assert every["kind"] == "every" and every["fires"] == ["2026-03-28T12:00:00+00:00",
+                                                           "2026-03-28T14:00:00+00:00"]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["plan.py:not_a_trigger"], "plan.py:not_a_trigger is an int, not a trigger"),
+    (["bad.yaml"], "bad.yaml: triggers[0].tz: unknown time zone 'Mars/Base'"),
+    (["plan.py:nightly", "--from", "tomorrow"], "--from 'tomorrow' is not an ISO 8601 time"),
+    (["plan.py:nightly", "--count", "0"], "--count must be between 1 and 1000"),
+])
+def test_bad_input_is_one_line_and_exit_2(folder: Path, args: list[str], message: str) -> None:
+    done = jobweave(folder, *args)
+    assert done.returncode == 2
+    assert message in one_error_line(done.stderr)
+    assert done.stdout == ""
