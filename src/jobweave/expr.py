@@ -96,8 +96,20 @@ def _weight(value: Any, budget: int, depth: int = 0) -> int:
 
 
 def _check_size(value: Any, what: str = "result") -> None:
+    """Before a value becomes text: its characters and items, nested ones counted."""
     if _weight(value, MAX_SIZE) > MAX_SIZE:
         raise _Limit(f"{what} is over the size limit of {MAX_SIZE:,} characters or items")
+
+
+def _check_len(value: Any, what: str = "result") -> None:
+    """A value built by a call: its own length (big input data nested in it is fine)."""
+    if isinstance(value, str | bytes | list | tuple | dict | set | frozenset):
+        if len(value) > MAX_SIZE:
+            raise _Limit(f"{what} is over the size limit of {MAX_SIZE:,} characters or items")
+        if isinstance(value, list | tuple):
+            for item in value:
+                if isinstance(item, Undefined):
+                    item._fail_with_undefined_error()
 
 
 def _check_int(value: int) -> None:
@@ -178,7 +190,7 @@ class _Sandbox(ImmutableSandboxedEnvironment):
                 raise _Limit(f"integer is over the limit of {MAX_INT_BITS} bits")
         elif operator == "+":
             if (isinstance(left, str | bytes | list | tuple) and type(left) is type(right)
-                    and _weight(left, MAX_SIZE) + _weight(right, MAX_SIZE) > MAX_SIZE):
+                    and len(left) + len(right) > MAX_SIZE):
                 raise _Limit(f"result is over the size limit of {MAX_SIZE:,}")
         elif operator == "%" and isinstance(left, str):
             _check_printf(left)
@@ -205,7 +217,7 @@ class _Sandbox(ImmutableSandboxedEnvironment):
                 _check_count(arg, "format argument")
                 _check_size(arg, "formatted value")
             result = wrapped(*args, **kwargs)
-            _check_size(result)
+            _check_len(result)
             return result
 
         return update_wrapper(checked, wrapped)
@@ -231,7 +243,7 @@ class _Sandbox(ImmutableSandboxedEnvironment):
                             raise _Limit(f"result is over the size limit of {MAX_SIZE:,}")
         result = super().call(__context, __obj, *args, **kwargs)
         if builtin:
-            _check_size(result)
+            _check_len(result)
         return result
 
     def _generate(self, source: nodes.Template, name: str | None, filename: str | None,
@@ -282,7 +294,7 @@ def _guarded_concat(parts: list[Any]) -> str:
     _tick()
     _check_size(parts, "joined text")
     text = "".join(str(p) for p in parts)
-    _check_size(text, "joined text")
+    _check_len(text, "joined text")
     return text
 
 
@@ -299,7 +311,7 @@ def _guard_filter(f: Callable[..., Any]) -> Callable[..., Any]:
                     _check_size(arg, "filtered value")
         result = f(*args, **kwargs)
         if not isinstance(result, Iterator):
-            _check_size(result)
+            _check_len(result)
         return result
 
     return update_wrapper(guarded, f)
@@ -467,7 +479,7 @@ class Expression:
             if isinstance(value, Undefined):
                 value._fail_with_undefined_error()
             if not isinstance(value, _SCALARS):
-                _check_size(value)
+                _check_len(value)
             return value
         except ExpressionError:
             raise

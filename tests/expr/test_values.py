@@ -132,3 +132,14 @@ def test_evaluation_is_fast() -> None:
         assert expr.evaluate(variables) is True
     per_call = (time.perf_counter() - started) / n
     assert per_call < 500e-6  # measured ~15 µs on an idle core; generous for a busy CI
+
+
+def test_large_input_data_passes_through_filters() -> None:
+    # 20,000 elements of 60 fields each: over a million nested items, all given as input
+    elements = [{"name": f"e{i}", "context": {"role": "leader" if i % 2 else "replica",
+                                              **{f"k{j}": j for j in range(58)}}}
+                for i in range(20_000)]
+    leaders = render("{{ elements|selectattr('context.role', 'eq', 'leader')|list }}",
+                     {"elements": elements})
+    assert len(leaders) == 10_000 and leaders[0] is elements[1]
+    assert render("{{ (elements + elements)|length }}", {"elements": elements}) == 40_000
