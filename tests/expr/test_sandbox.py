@@ -91,6 +91,12 @@ BOUNDS = [
     ("'{}'.format(big)", "over the size limit"),
     ("big|string", "over the size limit"),
     ("big|tojson", "over the size limit"),
+    ("('\t' * 900000).expandtabs(1000)", "expandtabs would make a text over"),
+    ("('a' * 1000).translate({97: 'b' * 10000})", "translate would make a text over"),
+    ("('a\n' * 500000)|indent('x' * 1000)", "indent would make a text over"),
+    ("('a ' * 400000)|wordwrap(2, wrapstring='y' * 100)", "wordwrap would make a text over"),
+    ("('a' * 1000)|replace('', 'b' * 1000)", "replace would make a text over"),
+    ("('w ' * 100000)|urlize(target='t' * 1000)", "urlize would make a text over"),
     ("10.0 ** 1000", "OverflowError"),
     ("1 / 0", "ZeroDivisionError"),
     ("missing", "'missing' is undefined"),
@@ -118,6 +124,8 @@ TEMPLATE_BOUNDS = [
     ("{% set a = 'a' * 900000 %}{% set b = [a, a, a] %}{% set c = [b, b, b] %}x{{ c }}",
      "over the size limit"),
     ("{% for i in range(100000) %}{{ 'a' * 100 }}{% endfor %}", "rendered text"),
+    ("{% set ns = namespace(s='ab') %}{% for i in range(40) %}{% set t %}{{ ns.s }}{{ ns.s }}"
+     "{% endset %}{% set ns.s = t %}{% endfor %}", "printed value is over the size limit"),
     ("{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}", "recursion"),
 ]
 

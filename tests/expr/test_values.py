@@ -143,3 +143,20 @@ def test_large_input_data_passes_through_filters() -> None:
                      {"elements": elements})
     assert len(leaders) == 10_000 and leaders[0] is elements[1]
     assert render("{{ (elements + elements)|length }}", {"elements": elements}) == 40_000
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    ("'ab'|replace('a', 'cc')", "ccb"),
+    ("'a\nb'|indent(2, true)", "  a\n  b"),
+    ("'hello world'|wordwrap(5)", "hello\nworld"),
+    ("'x\ty'.expandtabs(4)", "x   y"),
+    ("'abc'.translate({97: 'zz'})", "zzbc"),
+    ("'see http://x.org'|urlize", 'see <a href="http://x.org" rel="noopener">http://x.org</a>'),
+    ("', '.join(['a', 'b'])", "a, b"),
+    ("'{:>5}'.format('a')", "    a"),
+    ("'%05d' % 42", "00042"),
+    ("'%s-%s'|format('a', 'b')", "a-b"),
+    ("'a'|center(5)", "  a  "),
+])
+def test_text_methods_and_filters_within_the_bounds(source: str, expected: str) -> None:
+    assert compile_expression(source).evaluate() == expected
