@@ -100,3 +100,13 @@ def test_prev_and_next_fire_bracket_an_instant() -> None:
     assert prev_fire(trigger, now) == utc(2026, 7, 3, 21, 30)  # Fri 17:30 EDT
     assert next_fire(trigger, now) == utc(2026, 7, 6, 13)  # Mon 09:00 EDT
     assert prev_fire(trigger, utc(2026, 7, 6, 13)) == utc(2026, 7, 6, 13)
+
+
+def test_the_overlap_policy_decides_a_fire_while_the_previous_run_runs() -> None:
+    from jobweave.triggers import on_overlap
+
+    skip, queue, allow = (jw.every("1h", overlap=o) for o in ("skip", "queue", "allow"))
+    assert [on_overlap(t, running=False) for t in (skip, queue, allow)] == ["start"] * 3
+    assert [on_overlap(t, running=True) for t in (skip, queue, allow)] == \
+        ["skip", "wait", "start"]
+    assert on_overlap(queue, running=True, waiting=True) == "skip"

@@ -5,7 +5,7 @@
 - :mod:`~jobweave.triggers.cron`: five-field cron expressions;
 - :mod:`~jobweave.triggers.local`: local times to instants, with the DST rules;
 - :mod:`~jobweave.triggers.fire`: ``next_fire``, ``prev_fire``, ``fires_between`` and
-  ``due`` (the missed policy, given the stored last fire);
+  ``due`` (the missed policy, given the stored last fire) and ``on_overlap``;
 - :mod:`~jobweave.triggers.load`: triggers from plain data (YAML/JSON mappings).
 """
 
@@ -16,6 +16,7 @@ from jobweave.triggers.fire import (
     due,
     fires_between,
     next_fire,
+    on_overlap,
     prev_fire,
 )
 from jobweave.triggers.load import trigger_from_data
@@ -37,6 +38,7 @@ __all__ = [
     "every",
     "fires_between",
     "next_fire",
+    "on_overlap",
     "prev_fire",
     "trigger_from_data",
 ]

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from jobweave.errors import DefinitionError
 from jobweave.triggers.local import next_local, prev_local
-from jobweave.triggers.spec import Every, Missed, Trigger
+from jobweave.triggers.spec import Every, Missed, Overlap, Trigger
 
 GRACE = timedelta(seconds=60)
 """A fire found due this long after its time still counts as on time (``missed="skip"``
@@ -141,3 +141,13 @@ def due(trigger: Trigger, last_fire: datetime | None, now: datetime, *, fired: i
     done = left is not None and left <= len(chosen)
     return Due(tuple(chosen), count - len(chosen), latest,
                None if done else next_fire(trigger, latest))
+
+
+def on_overlap(trigger: Trigger, *, running: bool, waiting: bool = False) -> str:
+    """What one fire does given the trigger's previous run: ``"start"``, ``"wait"`` (start
+    when the running one finishes) or ``"skip"``. ``waiting``: a fire already waits."""
+    if not running or trigger.overlap is Overlap.ALLOW:
+        return "start"
+    if trigger.overlap is Overlap.QUEUE and not waiting:
+        return "wait"
+    return "skip"
