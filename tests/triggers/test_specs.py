@@ -139,3 +139,25 @@ def test_bad_trigger_data_names_the_field(data: object, field: str, message: str
     with pytest.raises(jw.DefinitionError, match=message) as info:
         trigger_from_data(data, field="triggers[1]")
     assert info.value.field == field
+
+
+@pytest.mark.parametrize("trigger", [
+    jw.cron("0 2 * * 1-5", tz="Europe/Warsaw"),
+    jw.cron("@daily", missed="all", overlap="queue", max_fires=3, name="n"),
+    jw.every("1h30m"),
+    jw.every("1d", emit_on_start=True, anchor=datetime(2026, 3, 28, 2, 30, tzinfo=UTC)),
+    jw.at(["02:00", "14:30:15"], days="weekdays", tz="Asia/Tokyo", missed="once"),
+    jw.at("00:00"),
+])
+def test_triggers_round_trip_through_plain_data_and_pickle(trigger: object) -> None:
+    import json
+    import pickle
+
+    from jobweave.triggers import trigger_to_data
+
+    data = json.loads(json.dumps(trigger_to_data(trigger)))  # type: ignore[arg-type]
+    assert trigger_from_data(data) == trigger
+    copy = pickle.loads(pickle.dumps(trigger))
+    assert copy == trigger
+    assert next_fire(copy, datetime(2026, 1, 1, tzinfo=UTC)) == \
+        next_fire(trigger, datetime(2026, 1, 1, tzinfo=UTC))  # type: ignore[arg-type]

@@ -19,7 +19,7 @@ from jobweave.triggers.fire import (
     on_overlap,
     prev_fire,
 )
-from jobweave.triggers.load import trigger_from_data
+from jobweave.triggers.load import trigger_from_data, trigger_to_data
 from jobweave.triggers.spec import At, Cron, Every, Missed, Overlap, Trigger, at, cron, every
 
 __all__ = [
@@ -41,4 +41,5 @@ __all__ = [
     "on_overlap",
     "prev_fire",
     "trigger_from_data",
+    "trigger_to_data",
 ]

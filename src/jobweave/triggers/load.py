@@ -19,8 +19,21 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from jobweave.durations import format_duration
 from jobweave.errors import DefinitionError
-from jobweave.triggers.spec import Trigger, at, cron, every
+from jobweave.triggers.spec import (
+    DAY_NAMES,
+    Cron,
+    Every,
+    Missed,
+    Overlap,
+    Trigger,
+    at,
+    cron,
+    every,
+)
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _COMMON = {"missed", "overlap", "max_fires", "name"}
 _KEYS = {
@@ -70,3 +83,30 @@ def _instant(text: str) -> datetime:
         raise DefinitionError(f"anchor {text!r} is not an ISO 8601 time",
                               field="anchor") from None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def trigger_to_data(trigger: Trigger) -> dict[str, Any]:
+    """Plain JSON data that :func:`trigger_from_data` reads back as an equal trigger
+    (options at their defaults are left out)."""
+    data: dict[str, Any]
+    if isinstance(trigger, Cron):
+        data = {"cron": trigger.expression, "tz": trigger.tz}
+    elif isinstance(trigger, Every):
+        data = {"every": format_duration(trigger.interval)}
+        if trigger.emit_on_start:
+            data["emit_on_start"] = True
+        if trigger.anchor != _EPOCH:
+            data["anchor"] = trigger.anchor.isoformat()
+    else:
+        data = {"at": list(trigger.times), "tz": trigger.tz}
+        if trigger.days != DAY_NAMES:
+            data["days"] = list(trigger.days)
+    if trigger.missed is not Missed.SKIP:
+        data["missed"] = trigger.missed.value
+    if trigger.overlap is not Overlap.SKIP:
+        data["overlap"] = trigger.overlap.value
+    if trigger.max_fires:
+        data["max_fires"] = trigger.max_fires
+    if trigger.name is not None:
+        data["name"] = trigger.name
+    return data
