@@ -34,7 +34,19 @@ from jobweave.errors import (
     StoreError,
 )
 from jobweave.events import JobFinished, JobStarted, RunFinished, RunStarted
-from jobweave.model import Batch, Job, JobState, batch, job, output, shell, sleep
+from jobweave.model import (
+    Batch,
+    Flow,
+    FlowMode,
+    Job,
+    JobState,
+    batch,
+    flow,
+    job,
+    output,
+    shell,
+    sleep,
+)
 from jobweave.settings import Settings
 
 __version__ = "0.1.0"
@@ -42,9 +54,12 @@ __version__ = "0.1.0"
 __all__ = [
     # defining work
     "Batch",
+    "Flow",
+    "FlowMode",
     "Job",
     "JobState",
     "batch",
+    "flow",
     "job",
     "output",
     "schedule",
