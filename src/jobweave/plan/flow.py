@@ -130,29 +130,34 @@ class FlowCompiler:
             chosen = [items[k] for k in which]
             key = child if len(which) != 1 else f"{child}[{items[which[0]]['name']}]"
             return self.expand(step, child, key, chosen, entry, tolerate)
+        from jobweave.plan.compile import default_name
+
+        # one compiled node per step, copied for each element: the target, parameters
+        # and options are the same, only the name, place and element differ
+        tpl = self._node_for(0, step, "", {}, self._described)
+        base = f"{prefix}{step.name or default_name(step)}"
+        tolerate = step.continue_on_failure or tolerate
+        names, nodes = self.names, self.nodes
         out = []
         for k in which:
-            node = self._job(step, prefix, scope, k, entry, tolerate)
+            name = f"{base}[{items[k]['name']}]"
+            if name in names:
+                name = self._numbered(name)
+            names.add(name)
+            node = PlanNode(len(nodes), name, tpl.kind, tpl.target, tpl.params, entry,
+                            tpl.bindings, tpl.retries, tpl.retry_delay, tpl.backoff,
+                            tpl.timeout, tpl.tags, tpl.run_anyway,
+                            tpl.execute_when_recovering, 0, tpl.fn, scope, k, tpl.when,
+                            tpl.when_fn, tolerate)
+            nodes.append(node)
             out.append(node.index)
         return tuple(out)
 
-    def _job(self, j: Job, prefix: str, scope: int, k: int, entry: tuple[int, ...],
-             tolerate: bool) -> PlanNode:
-        from jobweave.plan.compile import default_name
-
-        items = self.scopes[scope]["elements"]
-        base = f"{prefix}{j.name or default_name(j)}[{items[k]['name']}]"
-        name, n = base, 1
-        while name in self.names:
+    def _numbered(self, base: str) -> str:
+        n = 2
+        while f"{base}#{n}" in self.names:
             n += 1
-            name = f"{base}#{n}"
-        self.names.add(name)
-        node = self._node_for(len(self.nodes), j, name, {}, self._described)
-        node.deps = entry
-        node.scope, node.element = scope, k
-        node.continue_on_failure = j.continue_on_failure or tolerate
-        self.nodes.append(node)
-        return node
+        return f"{base}#{n}"
 
     def _join(self, exits: tuple[int, ...], path: str) -> tuple[int, ...]:
         """One dependency for what follows: ``exits`` itself, or a barrier over several."""
