@@ -35,7 +35,19 @@ from jobweave.errors import (
     StoreError,
 )
 from jobweave.events import JobFinished, JobStarted, RunFinished, RunStarted
-from jobweave.model import Batch, Job, JobState, batch, job, output, shell, sleep
+from jobweave.model import (
+    Batch,
+    Flow,
+    FlowMode,
+    Job,
+    JobState,
+    batch,
+    flow,
+    job,
+    output,
+    shell,
+    sleep,
+)
 from jobweave.settings import Settings
 from jobweave.triggers import At, Cron, Every, Missed, Overlap, at, cron, every
 
@@ -44,9 +56,12 @@ __version__ = "0.1.0"
 __all__ = [
     # defining work
     "Batch",
+    "Flow",
+    "FlowMode",
     "Job",
     "JobState",
     "batch",
+    "flow",
     "job",
     "output",
     "schedule",

@@ -18,8 +18,13 @@ class Context:
         "_event",
         "_stopped",
         "attempt",
+        "current",
+        "element",
+        "elements",
         "execution",
+        "first",
         "job",
+        "last",
         "previous_outputs",
         "recovered",
         "run_id",
@@ -51,6 +56,16 @@ class Context:
         """The outputs the recovered journal holds, when ``recovered``."""
         self.execution = execution
         """Which execution of the run this is: grows with every start and resume."""
+        self.element: dict[str, Any] | None = None
+        """In a flow: the element this job runs for (``name`` and ``context``)."""
+        self.elements: tuple[dict[str, Any], ...] = ()
+        """In a flow: every element of the step's flow, filtered and ordered."""
+        self.current: int | None = None
+        """In a flow: the index of ``element`` in ``elements``."""
+        self.first: int | None = None
+        """In a flow: the index of the element that runs first (0)."""
+        self.last: int | None = None
+        """In a flow: the index of the element that runs last."""
         # The event is made only when someone waits: most jobs never do, and an Event
         # per attempt is a measurable share of a no-op job's cost.
         self._stopped = False
@@ -94,6 +109,15 @@ class Context:
         event = self._event
         if event is not None:
             event.set()
+
+    def in_flow(self, elements: tuple[dict[str, Any], ...], current: int) -> Context:
+        """Set the flow fields: the elements and which one this job runs for."""
+        self.elements = elements
+        self.element = elements[current]
+        self.current = current
+        self.first = 0
+        self.last = len(elements) - 1
+        return self
 
     def __repr__(self) -> str:
         return f"Context(run_id={self.run_id!r}, job={self.job!r}, attempt={self.attempt})"

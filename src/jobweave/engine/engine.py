@@ -110,11 +110,15 @@ class Engine:
 
     @gc_paused()
     def plan(self, definition: Any, *, name: str | None = None,
-             source: str | None = None) -> Plan:
-        """Validate and compile a definition without storing anything."""
+             source: str | None = None, recorded: dict[str, Any] | None = None) -> Plan:
+        """Validate and compile a definition without storing anything.
+
+        ``recorded`` is the stored definition of a run being resumed (a flow reuses the
+        element lists it recorded).
+        """
         if isinstance(definition, Plan):
             return definition
-        return compile_plan(definition, name=name, source=source)
+        return compile_plan(definition, name=name, source=source, recorded=recorded)
 
     @gc_paused()
     def create(
@@ -223,7 +227,8 @@ class Engine:
             plan = plan_from_definition(stored["definition"], stored.get("source"),
                                         digest=stored["digest"])
         else:
-            plan = self.plan(definition, name=record.name, source=source or record.source)
+            plan = self.plan(definition, name=record.name, source=source or record.source,
+                             recorded=stored["definition"])
         if plan.digest != record.digest:
             diff = diff_definitions(stored["definition"], plan.definition)
             if not accept_changes:

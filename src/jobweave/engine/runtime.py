@@ -19,6 +19,7 @@ from typing import Any
 
 from jobweave.context import Context
 from jobweave.engine.bulk import gc_paused
+from jobweave.engine.conditions import condition_of
 from jobweave.engine.result import RunResult
 from jobweave.engine.resume import Prior
 from jobweave.engine.retry import retry_delay
@@ -210,6 +211,8 @@ class Runtime(RunState):
 
     def _start(self, i: int) -> None:
         node = self.nodes[i]
+        if node.when is not None and not self._condition(i, node):
+            return
         attempt = self.attempts[i] + 1
         self.attempts[i] = attempt
         try:
@@ -228,6 +231,8 @@ class Runtime(RunState):
         else:
             ctx = Context(self.run_id, node.name, attempt, tags=node.tags,
                           execution=self.execution)
+        if node.scope >= 0:
+            ctx.in_flow(self.plan.scopes[node.scope], node.element)
         task = Task(i, attempt, fn, ref, kwargs, ctx, self.targets.wants_context(fn))
         self.inflight[i] = task
         self.status[i] = RUNNING
@@ -240,6 +245,25 @@ class Runtime(RunState):
         if self.listeners:
             self._emit(JobStarted(self.run_id, node.name, attempt))
         self.executor.submit(task)
+
+    def _condition(self, i: int, node: PlanNode) -> bool:
+        """Whether the job's ``when`` holds; if not it is settled ``skipped`` here (its
+        dependents go on), and a condition that fails faults the job."""
+        ctx = Context(self.run_id, node.name, self.attempts[i] + 1, tags=node.tags,
+                      execution=self.execution)
+        if node.scope >= 0:
+            ctx.in_flow(self.plan.scopes[node.scope], node.element)
+        try:
+            holds = bool(condition_of(node)(ctx))
+        except Exception as exc:
+            self.attempts[i] += 1
+            self.started[i] = now = time.time()
+            self._final(i, FAULTED, f"its when= condition failed: {exc}", now)
+            return False
+        if not holds:
+            self.passes[i] = True
+            self._final(i, SKIPPED, "its when= condition is false", time.time())
+        return holds
 
     def _arguments(self, node: PlanNode) -> dict[str, Any]:
         """The job's keyword arguments: its parameters, with bound outputs filled in."""
@@ -308,6 +332,8 @@ class Runtime(RunState):
     def _final(self, i: int, state: str, error: str | None, now: float) -> None:
         if self.down[i] and not self.pending.urgent:
             self._mark_urgent(i)
+        if state == FAULTED and self.nodes[i].continue_on_failure:
+            self.passes[i] = True
         self.status[i] = state
         self.errors[i] = error
         self.finished[i] = now
@@ -388,7 +414,7 @@ class Runtime(RunState):
                 self._emit(JobFinished(self.run_id, self.nodes[i].name, state, self.attempts[i],
                                        self.errors[i], False))
             for d in self.down[i]:
-                if state != COMPLETED:
+                if state != COMPLETED and not self.passes[i]:
                     self.blocked[d] = True
                 self.waiting[d] -= 1
                 if self.waiting[d] == 0 and self.status[d] == PENDING:
@@ -408,7 +434,9 @@ class Runtime(RunState):
 
     # -- the end ------------------------------------------------------------------------
     def _finish(self, started: float) -> RunResult:
-        if all(s == COMPLETED for s in self.status):
+        passes = self.passes
+        if all(s == COMPLETED or (s == SKIPPED and passes[i])
+               for i, s in enumerate(self.status)):
             status = "completed"
         elif self.cancelling:
             status = "cancelled"

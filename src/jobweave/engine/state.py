@@ -49,6 +49,9 @@ class RunState:
         self.started: list[float | None] = [None] * n
         self.finished: list[float | None] = [None] * n
         self.barrier = [node.kind == BARRIER for node in plan.nodes]
+        self.passes = [False] * n
+        """Settled without completing, yet not stopping dependents: skipped by its
+        ``when`` condition, or faulted with ``continue_on_failure``."""
         self.remaining = n
         """Nodes not yet final."""
         self.pending = Pending(run_id, next_seq)

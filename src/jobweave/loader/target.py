@@ -22,9 +22,9 @@ from jobweave import refs
 from jobweave.errors import DefinitionError
 from jobweave.loader.file import load_file
 from jobweave.loader.source import is_definition_file
-from jobweave.model import Batch, Job, Schedule, batch
+from jobweave.model import Batch, Flow, Job, Schedule, batch
 
-_EXPECTED = ("a Batch, a Schedule, a Job, a list of jobs, or a function with no arguments "
+_EXPECTED = ("a Batch, a Schedule, a Flow, a Job, a list of jobs, or a function with no arguments "
              "returning one")
 
 
@@ -83,7 +83,7 @@ def _importable(folder: str) -> None:
 
 
 def _definition(obj: Any, source: str) -> object:
-    if isinstance(obj, (Batch, Schedule, Job)):
+    if isinstance(obj, (Batch, Schedule, Flow, Job)):
         return obj
     if callable(obj) and not isinstance(obj, type):
         return _usable(_call(obj, source), f"{source} returned")
@@ -108,7 +108,7 @@ def _call(fn: Any, source: str) -> Any:
 
 def _usable(value: Any, what: str) -> object:
     """A Batch, Schedule or Job as is; a list, tuple or generator of jobs → one Batch."""
-    if isinstance(value, (Batch, Schedule, Job)):
+    if isinstance(value, (Batch, Schedule, Flow, Job)):
         return value
     if isinstance(value, (str, bytes, dict)) or not isinstance(value, Iterable):
         raise DefinitionError(f"{what} {_a(value)}, not {_EXPECTED}")

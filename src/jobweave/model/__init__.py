@@ -1,11 +1,14 @@
 """Definitions as plain data: jobs, batches, schedules. No I/O, no engine imports."""
 
 from jobweave.model.batch import Batch, batch, flatten
+from jobweave.model.flow import Flow, FlowMode, flow
 from jobweave.model.job import Job, JobKind, JobState, OutputRef, job, output, shell, sleep
 from jobweave.model.schedule import Schedule, schedule
 
 __all__ = [
     "Batch",
+    "Flow",
+    "FlowMode",
     "Job",
     "JobKind",
     "JobState",
@@ -13,6 +16,7 @@ __all__ = [
     "Schedule",
     "batch",
     "flatten",
+    "flow",
     "job",
     "output",
     "schedule",

@@ -88,6 +88,11 @@ class Job:
     """Run even when a job it depends on did not complete (instead of ``skipped``)."""
     execute_when_recovering: bool = False
     """Invoke this job even when a recovered journal already holds its outputs."""
+    when: Callable[[Any], Any] | str | None = None
+    """Run only where this is true of the job's context (a callable, or an expression in
+    definition files); elsewhere the job is ``skipped`` and its dependents go on."""
+    continue_on_failure: bool = False
+    """When this job faults, its dependents run as if it had completed."""
 
     def __post_init__(self) -> None:
         where = self.name or _describe(self.target)
@@ -108,6 +113,9 @@ class Job:
                 f"target must be a callable or a 'module:function' reference, got {self.target!r}",
                 field=f"{where}.target",
             )
+        if self.when is not None and not (callable(self.when) or isinstance(self.when, str)):
+            raise DefinitionError(f"when must be a callable or an expression, got {self.when!r}",
+                                  field=f"{where}.when")
         for dep in self.after:
             if not isinstance(dep, Job):
                 raise DefinitionError(f"after= takes jobs and batches, got {dep!r}",
@@ -164,12 +172,14 @@ def job(
     after: Job | Iterable[Any] | None = None,
     run_anyway: bool = False,
     execute_when_recovering: bool = False,
+    when: Callable[[Any], Any] | str | None = None,
+    continue_on_failure: bool = False,
     **params: Any,
 ) -> Job:
     """A job that calls ``target(**params)``; ``target`` is a callable or a reference."""
     return Job(target, JobKind.PYTHON, name, dict(params), retries, retry_delay, backoff,
                timeout, tuple(tags), _flatten_after(after), run_anyway,
-               execute_when_recovering)
+               execute_when_recovering, when, continue_on_failure)
 
 
 def shell(
@@ -185,6 +195,8 @@ def shell(
     run_anyway: bool = False,
     cwd: str | None = None,
     env: Mapping[str, str] | None = None,
+    when: Callable[[Any], Any] | str | None = None,
+    continue_on_failure: bool = False,
 ) -> Job:
     """A job that runs ``command`` in a shell subprocess; exit status != 0 faults it."""
     if not isinstance(command, str) or not command.strip():
@@ -196,7 +208,8 @@ def shell(
     if env is not None:
         params["env"] = dict(env)
     return Job(command, JobKind.SHELL, name, params, retries, retry_delay, backoff, timeout,
-               tuple(tags), _flatten_after(after), run_anyway)
+               tuple(tags), _flatten_after(after), run_anyway, when=when,
+               continue_on_failure=continue_on_failure)
 
 
 def sleep(
@@ -205,11 +218,12 @@ def sleep(
     name: str | None = None,
     tags: Iterable[str] = (),
     after: Job | Iterable[Any] | None = None,
+    when: Callable[[Any], Any] | str | None = None,
 ) -> Job:
     """A job that waits ``seconds``; a cancel ends the wait at once."""
     _check_seconds("seconds", seconds, name or "sleep")
     return Job(None, JobKind.SLEEP, name, {"seconds": seconds}, tags=tuple(tags),
-               after=_flatten_after(after))
+               after=_flatten_after(after), when=when)
 
 
 def output(source: Any) -> OutputRef:

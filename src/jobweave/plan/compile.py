@@ -9,16 +9,25 @@ from typing import Any
 from jobweave import refs
 from jobweave.errors import CycleError, DefinitionError
 from jobweave.model.batch import Batch, flatten
+from jobweave.model.flow import Flow
 from jobweave.model.job import Job, JobKind, OutputRef
 from jobweave.model.schedule import Schedule
+from jobweave.plan.flow import compile_flow, describe_when
 from jobweave.plan.nodes import BARRIER, Binding, Plan, PlanNode, make_definition
 
 NAME_PARAM_LIMIT = 40
 """Characters of parameter values shown in a default job name."""
 
 
-def compile_plan(definition: Any, *, name: str | None = None, source: str | None = None) -> Plan:
-    """Compile a schedule, a job, a batch, or any nesting of lists of them into a Plan."""
+def compile_plan(definition: Any, *, name: str | None = None, source: str | None = None,
+                 recorded: dict[str, Any] | None = None) -> Plan:
+    """Compile a schedule, a flow, a job, a batch, or any nesting of lists of them.
+
+    ``recorded`` is the stored definition of the run being resumed: a flow takes the
+    element lists its inventories gave then instead of asking them again.
+    """
+    if isinstance(definition, Flow):
+        return compile_flow(definition, name, source, recorded, _node, _base_dir(source))
     if isinstance(definition, Schedule):
         return _compile_schedule(definition, name or definition.name, source)
     concurrency = None
@@ -188,12 +197,26 @@ def _node(
             del params[key]
     upstream = j.upstream
     deps = tuple(dict.fromkeys(position[id(d)] for d in upstream)) if upstream else ()
-    return PlanNode(
+    node = PlanNode(
         index=index, name=name, kind=j.kind.value, target=target, params=params, deps=deps,
         bindings=tuple(bindings), retries=j.retries, retry_delay=float(j.retry_delay),
         backoff=float(j.backoff), timeout=j.timeout, tags=j.tags, run_anyway=j.run_anyway,
         execute_when_recovering=j.execute_when_recovering, fn=fn,
+        continue_on_failure=j.continue_on_failure,
     )
+    if j.when is not None:
+        node.when, node.when_fn = describe_when(j.when)
+    return node
+
+
+def _base_dir(source: str | None) -> str | None:
+    """The folder a definition file lives in (relative element files resolve there)."""
+    if not source:
+        return None
+    import os
+
+    path = source.rsplit(":", 1)[0] if ":" in source and not os.path.exists(source) else source
+    return os.path.dirname(os.path.abspath(path))
 
 
 def _find_unserialisable(nodes: Iterable[PlanNode]) -> None:

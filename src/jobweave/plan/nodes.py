@@ -51,6 +51,16 @@ class PlanNode:
     group: int = 0
     """The batch the node belongs to (0 outside schedules)."""
     fn: Callable[..., Any] | None = field(default=None, compare=False)
+    scope: int = -1
+    """In a flow: which element list of the plan (``Plan.scopes``) the node runs over."""
+    element: int = 0
+    """In a flow: the index of the node's element in its scope."""
+    when: str | None = None
+    """The condition: a callable's reference, or ``=`` and an expression."""
+    when_fn: Callable[..., Any] | None = field(default=None, compare=False)
+    """The live condition callable, when the definition held one."""
+    continue_on_failure: bool = False
+    """A fault of this node does not stop its dependents."""
 
     def definition(self, names: Sequence[str]) -> dict[str, Any]:
         """The node as stored: plain JSON data, dependencies by name."""
@@ -75,6 +85,13 @@ class PlanNode:
             d["execute_when_recovering"] = True
         if self.group:
             d["group"] = self.group
+        if self.scope >= 0:
+            d["scope"] = self.scope
+            d["element"] = self.element
+        if self.when is not None:
+            d["when"] = self.when
+        if self.continue_on_failure:
+            d["continue_on_failure"] = True
         return d
 
 
@@ -94,6 +111,8 @@ class Plan:
     """The target the definition was loaded from (``file.py:name``, a YAML path), if any."""
     concurrency: int | None = None
     """The definition's own concurrency, used when the caller gives none."""
+    scopes: tuple[tuple[dict[str, Any], ...], ...] = ()
+    """A flow's element lists, as its nodes' ``scope`` indexes them."""
 
     def __len__(self) -> int:
         return len(self.nodes)
@@ -157,10 +176,14 @@ def plan_from_definition(
             tuple(index[s] for s in get("after", ())), bindings,
             get("retries", 0), get("retry_delay", 0.0), get("backoff", 1.0), get("timeout"),
             tuple(get("tags", ())), get("run_anyway", False),
-            get("execute_when_recovering", False), get("group", 0),
+            get("execute_when_recovering", False), get("group", 0), None,
+            get("scope", -1), get("element", 0), get("when"), None,
+            get("continue_on_failure", False),
         ))
     if digest is None:
         extra = {k: v for k, v in definition.items()
                  if k not in ("format", "name", "kind", "nodes")}
         digest = digest_of(defs, {"kind": definition["kind"], **extra})
-    return Plan(definition["name"], definition["kind"], tuple(nodes), definition, digest, source)
+    scopes = tuple(tuple(s["elements"]) for s in definition.get("scopes", ()))
+    return Plan(definition["name"], definition["kind"], tuple(nodes), definition, digest, source,
+                scopes=scopes)
