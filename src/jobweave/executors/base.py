@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from jobweave.context import Context
 from jobweave.errors import DefinitionError, Interrupted, JobFailure
+from jobweave.executors.capture import Capture, current
 
 TRACEBACK_LIMIT = 8 * 1024
 """Characters of a traceback kept with a faulted attempt."""
@@ -44,6 +45,9 @@ class Outcome:
     finished: float
     interrupted: bool = False
     """True when the job stopped because it was asked to (cancel or timeout)."""
+    captured: dict[str, str] | None = None
+    """What the attempt wrote to stdout and stderr (its logging records included), each
+    bounded (see :mod:`jobweave.executors.capture`); None when it wrote nothing."""
 
 
 Deliver = Callable[[Outcome], None]
@@ -67,8 +71,21 @@ class Executor(Protocol):
 def call(task: Task, fn: Callable[..., Any]) -> Outcome:
     """Run a task's callable here, turning what it raises into a faulted Outcome.
 
-    This is the one boundary where user exceptions become state.
+    This is the one boundary where user exceptions become state, and where what the
+    job prints and logs is captured (it reaches the console only when nothing installed
+    the capture's routers).
     """
+    cap = Capture()
+    token = current.set(cap)
+    try:
+        outcome = _invoke(task, fn)
+    finally:
+        current.reset(token)
+    outcome.captured = cap.result()
+    return outcome
+
+
+def _invoke(task: Task, fn: Callable[..., Any]) -> Outcome:
     started = time.time()
     try:
         if task.wants_context:
