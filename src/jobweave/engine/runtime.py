@@ -262,7 +262,7 @@ class Runtime(RunState):
         self.started[i] = o.started
         if o.captured is not None:  # what it printed and logged, kept with the attempt
             self._row(o.finished, "captured", self.nodes[i].name, o.attempt,
-                      json.dumps(o.captured))
+                      json.dumps({"started": o.started, **o.captured}))
         if o.ok:
             try:
                 text = json.dumps(o.value)
