@@ -146,7 +146,7 @@ class _JobRecords(logging.Handler):
     without this handler.
     """
 
-    def handle(self, record: logging.LogRecord) -> bool:  # type: ignore[override]
+    def handle(self, record: logging.LogRecord) -> bool:
         cap = _capturing()
         if cap is not None:
             _keep(cap, record)

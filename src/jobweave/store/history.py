@@ -71,12 +71,14 @@ def attempts_of(records: Iterable[dict[str, Any]], *, live: bool) -> dict[str, l
         if node is None or number is None or (event not in ATTEMPT_EVENTS):
             continue
         data = r.get("data") or {}
-        a = open_.get((node, number))
-        if a is None:
+        found = open_.get((node, number))
+        if found is None:
             if event == "cancelled":  # a job cancelled while it waited: no attempt ran
                 continue
             a = open_[(node, number)] = Attempt(number, max(execution, 1), "running")
             jobs.setdefault(node, []).append(a)
+        else:
+            a = found
         if event == "started":
             a.started_at = r["ts"]
         elif event == "captured":
