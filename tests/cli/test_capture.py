@@ -121,3 +121,55 @@ def test_a_resumed_run_lasts_the_sum_of_its_executions(cli: Jobweave, target, tm
     assert shown >= 0.6 > last_segment  # the first execution's nap counts...
     assert shown < record.finished_at - first_start - 1.4  # ...the pause between does not
     assert re.search(r"^executions\s+2 ", cli("show", run_id).stdout, re.M)
+
+
+GATED = """
+import os
+import time
+
+def gate(context) -> str:
+    print(f"gate waits on attempt {context.attempt}", flush=True)
+    open("started", "a").write(f"{context.attempt}\\n")
+    deadline = time.monotonic() + 30
+    while not os.path.exists("go"):
+        if time.monotonic() > deadline:
+            raise RuntimeError("nobody opened the gate")
+        time.sleep(0.02)
+    return "opened"
+
+gated = jw.batch(jw.job(gate, name="gate"), name="gated")
+"""
+
+
+def test_a_crashed_attempt_shows_interrupted_and_the_crash_gap_is_not_run_time(
+        cli: Jobweave, spawn, target, tmp_path: Path, db: SqlStore) -> None:
+    import time
+
+    from tests.cli.helpers import wait_for
+
+    target(GATED)
+    running = spawn("run", "flow.py:gated", "--no-progress")
+    wait_for(lambda: (tmp_path / "started").exists(), what="the gate job to start")
+    run_id = db.list_runs(limit=1)[0].run_id
+    wait_for(lambda: db.get_run(run_id).counts.get("running") == 1,
+             what="the gate job's start to be committed")
+    running.kill()  # SIGKILL: the owner dies mid-attempt
+    running.wait()
+    wait_for(lambda: db.get_run(run_id).status == "crashed", what="the run to show crashed")
+    time.sleep(1.2)  # nobody runs it now
+    (tmp_path / "go").touch()
+    assert cli("resume", run_id, "-q").returncode == 0
+
+    (gate,) = json.loads(cli("show", run_id, "--job", "gate", "--json").stdout)
+    assert [(a["attempt"], a["execution"], a["status"]) for a in gate["history"]] == [
+        (1, 1, "interrupted"), (2, 2, "completed")]
+    assert gate["history"][1]["stdout"] == "gate waits on attempt 2\n"
+    text = cli("show", run_id, "--job", "gate").stdout
+    assert "attempt 1 (execution 1)  interrupted" in text
+    assert "attempt 2 (execution 2)  completed" in text
+
+    record = db.get_run(run_id)
+    first_start = next(r["ts"] for r in db.journal(run_id) if r["event"] == "run_started")
+    assert record.finished_at is not None
+    shown = json.loads(cli("show", run_id, "--json").stdout)["duration"]
+    assert 0 < shown < record.finished_at - first_start - 1.0

@@ -238,7 +238,8 @@ def uninstall() -> None:
 def _handlers() -> list[logging.Handler]:
     """Every handler attached to a logger now."""
     loggers = [logging.getLogger()]
-    loggers += [lg for lg in logging.Logger.manager.loggerDict.values()
+    # a copy first: another thread may create a logger meanwhile
+    loggers += [lg for lg in list(logging.Logger.manager.loggerDict.values())
                 if isinstance(lg, logging.Logger)]
     seen: dict[int, logging.Handler] = {}
     for lg in loggers:
