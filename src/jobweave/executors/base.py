@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from jobweave.context import Context
 from jobweave.errors import DefinitionError, Interrupted, JobFailure
-from jobweave.executors.capture import Capture, current
+from jobweave.executors.capture import CLOSED, Capture, current
 
 TRACEBACK_LIMIT = 8 * 1024
 """Characters of a traceback kept with a faulted attempt."""
@@ -30,6 +30,8 @@ class Task:
     kwargs: dict[str, Any]
     context: Context
     wants_context: bool
+    capture: Capture | None = None
+    """What the attempt printed and logged, once it wrote something (see ``call``)."""
 
 
 @dataclass(slots=True)
@@ -75,13 +77,14 @@ def call(task: Task, fn: Callable[..., Any]) -> Outcome:
     job prints and logs is captured (it reaches the console only when nothing installed
     the capture's routers).
     """
-    cap = Capture()
-    token = current.set(cap)
+    token = current.set(task)
     try:
         outcome = _invoke(task, fn)
     finally:
         current.reset(token)
-    outcome.captured = cap.result()
+    cap, task.capture = task.capture, CLOSED
+    if cap is not None:  # it wrote something
+        outcome.captured = cap.result()
     return outcome
 
 

@@ -15,7 +15,7 @@ import logging
 import sys
 import threading
 from contextvars import ContextVar
-from typing import Any, TextIO, cast
+from typing import Any, Protocol, TextIO, cast
 
 OUTPUT_LIMIT = 64 * 1024
 """Characters of stdout and of stderr kept per attempt (the tail), as for shell jobs."""
@@ -54,14 +54,13 @@ class _Tail:
 
 
 class Capture:
-    """One attempt's stdout and stderr (its logging records go to stderr)."""
+    """One attempt's stdout and stderr (its logging records go to stderr), made when the
+    attempt first writes."""
 
-    __slots__ = ("_lock", "_streams", "closed")
-
-    def __init__(self) -> None:
-        self._streams: dict[str, _Tail] | None = None
-        self._lock: threading.Lock | None = None
-        self.closed = False
+    _streams: dict[str, _Tail] | None = None
+    _lock: threading.Lock | None = None
+    closed = False
+    """Set once the attempt returned: later writes (a thread it left behind) pass by."""
 
     def write(self, stream: str, text: str) -> None:
         if self._streams is None:
@@ -86,13 +85,29 @@ class Capture:
         return {name: text for name, text in kept.items() if text} or None
 
 
-current: ContextVar[Capture | None] = ContextVar("jobweave_capture", default=None)
-"""The capture of the attempt running in this context, if any."""
+class Attempt(Protocol):
+    """What runs in a job's context: it holds its capture, made on the first write."""
+
+    capture: Capture | None
+
+
+current: ContextVar[Attempt | None] = ContextVar("jobweave_capture", default=None)
+"""The attempt running in this context, if any (set by ``executors.base.call``)."""
 
 
 def _capturing() -> Capture | None:
-    cap = current.get()
-    return None if cap is None or cap.closed else cap
+    attempt = current.get()
+    if attempt is None:
+        return None
+    cap = attempt.capture
+    if cap is None:
+        cap = attempt.capture = Capture()
+    return None if cap.closed else cap
+
+
+CLOSED = Capture()
+"""The capture of an attempt that returned: what a thread it left behind writes passes by."""
+CLOSED.closed = True
 
 
 class _Router:
