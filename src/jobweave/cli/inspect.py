@@ -168,7 +168,7 @@ def show(
         note = (f"showing {len(jobs)} of {record.total} jobs: {which} and the first {limit}; "
                 f"--problems lists every problem job, --all every job")
     replayed = _replayed(db, record, jobs)
-    n_replayed = (record.counts.get("completed", 0) - len(db.executed(run_id))
+    n_replayed = (record.counts.get("completed", 0) - db.executed_count(run_id)
                   if record.parent_run else 0)
     out = out_console()
     out.print(run_header(record, spans, replayed=n_replayed))

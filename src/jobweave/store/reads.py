@@ -180,6 +180,14 @@ class RunReads:
         with self._read() as conn:
             return {r.node for r in conn.execute(q).all()}
 
+    def executed_count(self, run_id: str) -> int:
+        """How many jobs completed by running in this run (see :meth:`executed`)."""
+        j = s.journal.c
+        q = select(func.count(j.node.distinct())).where(j.run_id == run_id,
+                                                         j.event == "completed")
+        with self._read() as conn:
+            return int(conn.execute(q).scalar() or 0)
+
     def spans(self, record: RunRecord) -> list[tuple[float, float | None]]:
         """The run's executions as (start, end) times; the end of the one still running
         is None. A run resumed after a pause or a crash has one per execution."""
