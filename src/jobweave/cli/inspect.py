@@ -20,6 +20,7 @@ from jobweave.cli.app import (
 )
 from jobweave.cli.render import (
     NOT_COMPLETED,
+    Spans,
     job_detail,
     job_json,
     jobs_table,
@@ -30,10 +31,12 @@ from jobweave.cli.render import (
     status_line,
 )
 from jobweave.engine.replay import glob_match
-from jobweave.store import JobRecord, RunRecord
+from jobweave.store import JobRecord, RunRecord, SqlStore
 from jobweave.store.base import as_seen
 from jobweave.store.export import export_lines
 
+NAMES_PER_QUERY = 500
+"""Above this many job names, a query reads the whole run instead of naming them."""
 SHOW_LIMIT = 50
 """Jobs ``show`` lists of a big run by default: this many problem jobs and first jobs."""
 RunState = Literal["pending", "running", "paused", "completed", "failed", "cancelled",
@@ -55,10 +58,11 @@ def status(run_ref: RunArgument, store: StoreOption = None, json_out: JsonOption
     """One line about RUN: id, name, status, job counts and times."""
     db = store_for(store)
     record = db.get_run(resolve_run(db, run_ref))
+    spans = _spans(db, record)
     if json_out:
-        _dump(run_json(record))
+        _dump(run_json(record, spans))
     else:
-        sys.stdout.write(status_line(record) + "\n")
+        sys.stdout.write(status_line(record, spans) + "\n")
     return EXIT_OK
 
 
@@ -84,6 +88,23 @@ def list_runs(
     else:
         out_console().print(runs_table(records))
     return EXIT_OK
+
+
+def _spans(db: SqlStore, record: RunRecord) -> Spans | None:
+    """The run's executions, for a duration that leaves out the time between them."""
+    return db.spans(record) if record.started_at is not None else None
+
+
+def _replayed(db: SqlStore, record: RunRecord, jobs: list[JobRecord]) -> set[str]:
+    """Which of ``jobs`` a recovery took over completed rather than ran (none unless the
+    run was recovered)."""
+    if not record.parent_run:
+        return set()
+    done = [j.name for j in jobs if j.status == "completed"]
+    if not done:
+        return set()
+    ran = db.executed(record.run_id, None if len(done) > NAMES_PER_QUERY else done)
+    return {n for n in done if n not in ran}
 
 
 def _pick(db_jobs: list[JobRecord], more: list[JobRecord]) -> list[JobRecord]:
@@ -121,12 +142,15 @@ def show(
         # a plain name is looked up; only a glob needs every job of the run
         jobs = (db.get_jobs(run_id) if any(c in job for c in "*?[")
                 else db.find_jobs(run_id, name=job))
-        return _show_jobs(jobs, record, job, json_out=json_out)
+        return _show_jobs(db, jobs, record, job, json_out=json_out)
+    spans = _spans(db, record)
     if json_out:
         # JSON is for programs: every job, with full errors and outputs.
-        data = run_json(record)
-        data["jobs"] = [job_json(j, index=j.index, kind=j.kind)
-                        for j in (as_seen(j, record) for j in db.get_jobs(run_id))]
+        data = run_json(record, spans)
+        every = db.get_jobs(run_id)
+        replayed = _replayed(db, record, every)
+        data["jobs"] = [job_json(j, index=j.index, kind=j.kind, replayed=j.name in replayed)
+                        for j in (as_seen(j, record) for j in every)]
         _dump(data)
         return EXIT_OK
     if problems_only:
@@ -143,29 +167,41 @@ def show(
                  else f"the first {limit} of {n_problems} problem or running jobs")
         note = (f"showing {len(jobs)} of {record.total} jobs: {which} and the first {limit}; "
                 f"--problems lists every problem job, --all every job")
+    replayed = _replayed(db, record, jobs)
+    n_replayed = (record.counts.get("completed", 0) - db.executed_count(run_id)
+                  if record.parent_run else 0)
     out = out_console()
-    out.print(run_header(record))
+    out.print(run_header(record, spans, replayed=n_replayed))
     out.print()
-    out.print(jobs_table(as_seen(j, record) for j in jobs))
+    out.print(jobs_table((as_seen(j, record) for j in jobs), replayed=replayed))
     if note:
         out.print(note, style="dim")
     return EXIT_OK
 
 
-def _show_jobs(jobs: list[JobRecord], record: RunRecord, pattern: str, *,
+def _show_jobs(db: SqlStore, jobs: list[JobRecord], record: RunRecord, pattern: str, *,
                json_out: bool) -> int:
-    """The jobs named by ``pattern``, each in full."""
+    """The jobs named by ``pattern``, each in full, with every attempt."""
     found = [as_seen(j, record) for j in jobs if glob_match(j.name, pattern)]
     if not found:
         raise CommandError(f"no job of run {record.run_id} is named {pattern!r}")
+    names = [j.name for j in found]
+    history = db.attempts(record.run_id, None if len(names) > NAMES_PER_QUERY else names,
+                          live=record.status == "running")
+    # a completed job of a recovered run with no completed attempt here was replayed
+    replayed = {j.name for j in found if record.parent_run and j.status == "completed"
+                and not any(a.status == "completed" for a in history.get(j.name, ()))}
     if json_out:
-        _dump([job_json(j, index=j.index, kind=j.kind) for j in found])
+        _dump([job_json(j, index=j.index, kind=j.kind, replayed=j.name in replayed,
+                        history=[a.as_dict() for a in history.get(j.name, ())])
+               for j in found])
         return EXIT_OK
     out = out_console()
     for k, j in enumerate(found):
         if k:
             out.print()
-        for part in job_detail(j):
+        for part in job_detail(j, history.get(j.name, []),
+                               record.parent_run if j.name in replayed else None):
             out.print(part)
     return EXIT_OK
 

@@ -71,6 +71,9 @@ class RunScreen:
             TextColumn("[yellow]{task.fields[note]}"),
             console=console,
             auto_refresh=False,
+            # jobs' prints are captured per attempt by the executors: nothing to redirect
+            redirect_stdout=False,
+            redirect_stderr=False,
             transient=False,
         )
         self._task = self._progress.add_task(label, total=None, running=0, faulted="", note="")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from typing import Any, Protocol
 
 from rich import box
@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from jobweave.store import RunRecord
+from jobweave.store.history import Attempt, active_time
 
 PROBLEM_STATES = ("faulted", "cancelled", "skipped", "interrupted")
 """Job states that are not a success: final ones, and jobs a crash interrupted."""
@@ -122,10 +123,20 @@ def counts_text(counts: dict[str, int], total: int) -> str:
     return ", ".join(parts)
 
 
-def run_duration(record: RunRecord) -> float | None:
-    """How long the run ran: until it finished, paused or was last heard of, or until now."""
+Spans = list[tuple[float, float | None]]
+"""A run's executions as (start, end) times, from ``SqlStore.spans``."""
+
+
+def run_duration(record: RunRecord, spans: Spans | None = None) -> float | None:
+    """How long the run ran: until it finished, paused or was last heard of, or until now.
+
+    With ``spans``, the sum of its executions' spans: a run resumed after a pause or a
+    crash did not run in between.
+    """
     if record.started_at is None:
         return None
+    if spans:
+        return active_time(spans)
     if record.finished_at is not None:
         end = record.finished_at
     elif record.status in ("crashed", "paused") and record.last_seen_at is not None:
@@ -135,8 +146,9 @@ def run_duration(record: RunRecord) -> float | None:
     return end - record.started_at
 
 
-def status_line(record: RunRecord) -> str:
-    """One line about a run: id, name, status, counts and times."""
+def status_line(record: RunRecord, spans: Spans | None = None) -> str:
+    """One line about a run: id, name, status, counts and times (with its executions'
+    ``spans``, the time it ran is their sum)."""
     parts = [record.run_id, repr(record.name), record.status,
              counts_text(record.counts, record.total)]
     if record.started_at is not None:
@@ -144,13 +156,13 @@ def status_line(record: RunRecord) -> str:
     else:
         parts.append(f"created {moment(record.created_at)}")
     if record.finished_at is not None:
-        parts.append(f"took {duration(run_duration(record))}")
+        parts.append(f"took {duration(run_duration(record, spans))}")
     elif record.status == "crashed" and record.last_seen_at is not None:
         parts.append(f"last heard of {moment(record.last_seen_at)}")
     elif record.status == "paused" and record.started_at is not None:
-        parts.append(f"paused after {duration(run_duration(record))}")
+        parts.append(f"paused after {duration(run_duration(record, spans))}")
     elif record.started_at is not None:
-        parts.append(f"running for {duration(run_duration(record))}")
+        parts.append(f"running for {duration(run_duration(record, spans))}")
     return "  ".join(parts)
 
 
@@ -159,8 +171,13 @@ def styled(state: str) -> Text:
 
 
 # -- tables -----------------------------------------------------------------------------
-def jobs_table(jobs: Iterable[JobLike], *, title: str | None = None) -> Table:
-    """Job, status, attempts, duration and the error's telling line."""
+def jobs_table(jobs: Iterable[JobLike], *, title: str | None = None,
+               replayed: Container[str] = ()) -> Table:
+    """Job, status, attempts, duration and the error's telling line.
+
+    Jobs named in ``replayed`` completed in the run a recovery replayed, not here: their
+    status says so.
+    """
     table = Table(title=Text(title) if title else None, title_justify="left",
                   box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     table.add_column("job", overflow="fold")
@@ -173,7 +190,10 @@ def jobs_table(jobs: Iterable[JobLike], *, title: str | None = None) -> Table:
         table.add_column("error", overflow="ellipsis", no_wrap=True, max_width=ERROR_WIDTH)
     for j in rows:
         # Text, not str: a job named "load[orders]" must not be read as Rich markup
-        cells: list[str | Text] = [Text(j.name), styled(j.status), str(j.attempts),
+        status = styled(j.status)
+        if j.name in replayed:
+            status.append(" (replayed)", style="dim")
+        cells: list[str | Text] = [Text(j.name), status, str(j.attempts),
                                    duration(j.duration)]
         if errors:
             cells.append(Text(error_line(j.error), style="red"))
@@ -202,8 +222,9 @@ def runs_table(records: Sequence[RunRecord]) -> Table:
     return table
 
 
-def run_header(record: RunRecord) -> Table:
-    """A run's fields as a two-column grid."""
+def run_header(record: RunRecord, spans: Spans | None = None, replayed: int = 0) -> Table:
+    """A run's fields as a two-column grid; with its executions' ``spans`` (a resumed
+    run ran in several) and how many of its jobs a recovery ``replayed``."""
     rows: list[tuple[str, str | Text]] = [
         ("run", record.run_id), ("name", record.name), ("kind", record.kind),
         ("status", styled(record.status)), ("jobs", counts_text(record.counts, record.total)),
@@ -214,7 +235,9 @@ def run_header(record: RunRecord) -> Table:
     if record.finished_at is not None:
         rows.append(("finished", moment(record.finished_at)))
     if record.started_at is not None:
-        rows.append(("duration", duration(run_duration(record))))
+        rows.append(("duration", duration(run_duration(record, spans))))
+    if spans and len(spans) > 1:
+        rows.append(("executions", f"{len(spans)} (it was resumed; the duration is their sum)"))
     if record.owner and not record.final:
         rows.append(("owner", record.owner))
     if record.cancel_requested and not record.final:
@@ -223,6 +246,9 @@ def run_header(record: RunRecord) -> Table:
         rows.append(("source", record.source))
     if record.parent_run:
         rows.append(("recovered from", record.parent_run))
+        if replayed:
+            rows.append(("replayed", f"{replayed} job{'' if replayed == 1 else 's'}: "
+                                     "outputs taken over from that run, not invoked"))
     return _grid(rows)
 
 
@@ -235,14 +261,20 @@ def _grid(rows: Sequence[tuple[str, str | Text]]) -> Table:
     return grid
 
 
-def job_detail(job: JobLike) -> list[Table | Text]:
-    """One job in full: its fields, its whole error, and its output.
+def job_detail(job: JobLike, attempts: Sequence[Attempt] | None = None,
+               replayed_from: str | None = None) -> list[Table | Text]:
+    """One job in full: its fields, its whole error, and its output; then, given its
+    ``attempts``, each attempt with its own error and what it printed and logged.
 
     A shell job's output shows its exit status, then stdout and stderr as the command
-    wrote them; any other output is shown as indented JSON.
+    wrote them; any other output is shown as indented JSON. ``replayed_from``: the run
+    whose completion a recovery took over (the job was not invoked).
     """
+    status = styled(job.status)
+    if replayed_from:
+        status.append(f" (replayed from {replayed_from}, not invoked)", style="dim")
     rows: list[tuple[str, str | Text]] = [
-        ("job", job.name), ("status", styled(job.status)), ("attempts", str(job.attempts))]
+        ("job", job.name), ("status", status), ("attempts", str(job.attempts))]
     if job.started_at is not None:
         rows.append(("started", moment(job.started_at)))
     if job.finished_at is not None:
@@ -257,7 +289,8 @@ def job_detail(job: JobLike) -> list[Table | Text]:
     if shell:
         rows.append(("exit status", str(output["returncode"])))
     out.append(_grid(rows))
-    if job.error:
+    last_error = attempts[-1].error if attempts else None
+    if job.error and job.error != last_error:  # e.g. skipped: not an attempt's error
         out += [Text("error", style="bold"), Text(job.error.rstrip(), style="red")]
     if shell:
         for stream in ("stdout", "stderr"):
@@ -265,17 +298,40 @@ def job_detail(job: JobLike) -> list[Table | Text]:
                 out += [Text(stream, style="bold"), Text(str(output[stream]).rstrip())]
     elif output is not None:
         out += [Text("output", style="bold"), Text(json.dumps(output, indent=2))]
+    for a in attempts or ():
+        out += attempt_detail(a, executions=max(x.execution for x in attempts or ()))
+    return out
+
+
+def attempt_detail(a: Attempt, *, executions: int = 1) -> list[Table | Text]:
+    """One attempt: a heading line, then its error and what it printed, each in full."""
+    head = Text(f"attempt {a.number}", style="bold")
+    if executions > 1:
+        head.append(f" (execution {a.execution})")
+    head.append("  ")
+    head.append_text(styled(a.status.split(",")[0]))
+    if "," in a.status:
+        head.append(a.status[a.status.index(","):], style=STATE_STYLES.get("faulted", ""))
+    if a.started_at is not None:
+        head.append(f"  started {moment(a.started_at)}")
+    if a.duration is not None:
+        head.append(f"  took {duration(a.duration)}")
+    out: list[Table | Text] = [Text(), head]
+    for label, body, style in (("error", a.error, "red"), ("stdout", a.stdout, ""),
+                               ("stderr", a.stderr, "")):
+        if body:
+            out += [Text(label, style="bold"), Text(body.rstrip(), style=style)]
     return out
 
 
 # -- JSON ---------------------------------------------------------------------------------
-def run_json(record: RunRecord) -> dict[str, Any]:
-    """A run as plain JSON data."""
+def run_json(record: RunRecord, spans: Spans | None = None) -> dict[str, Any]:
+    """A run as plain JSON data (its duration the sum of ``spans``, when given)."""
     return {
         "run_id": record.run_id, "name": record.name, "kind": record.kind,
         "status": record.status, "total": record.total, "counts": record.counts,
         "created_at": record.created_at, "started_at": record.started_at,
-        "finished_at": record.finished_at, "duration": run_duration(record),
+        "finished_at": record.finished_at, "duration": run_duration(record, spans),
         "exit_code": record.exit_code, "owner": record.owner,
         "cancel_requested": record.cancel_requested, "source": record.source,
         "parent_run": record.parent_run,

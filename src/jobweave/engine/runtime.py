@@ -284,6 +284,9 @@ class Runtime(RunState):
             return
         del self.inflight[i]
         self.started[i] = o.started
+        if o.captured is not None:  # what it printed and logged, kept with the attempt
+            self._row(o.finished, "captured", self.nodes[i].name, o.attempt,
+                      json.dumps({"started": o.started, **o.captured}))
         if o.ok:
             try:
                 text = json.dumps(o.value)

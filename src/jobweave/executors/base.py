@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from jobweave.context import Context
 from jobweave.errors import DefinitionError, Interrupted, JobFailure
+from jobweave.executors.capture import CLOSED, Capture, current
 
 TRACEBACK_LIMIT = 8 * 1024
 """Characters of a traceback kept with a faulted attempt."""
@@ -29,6 +30,8 @@ class Task:
     kwargs: dict[str, Any]
     context: Context
     wants_context: bool
+    capture: Capture | None = None
+    """What the attempt printed and logged, once it wrote something (see ``call``)."""
 
 
 @dataclass(slots=True)
@@ -44,6 +47,9 @@ class Outcome:
     finished: float
     interrupted: bool = False
     """True when the job stopped because it was asked to (cancel or timeout)."""
+    captured: dict[str, str] | None = None
+    """What the attempt wrote to stdout and stderr (its logging records included), each
+    bounded (see :mod:`jobweave.executors.capture`); None when it wrote nothing."""
 
 
 Deliver = Callable[[Outcome], None]
@@ -67,8 +73,22 @@ class Executor(Protocol):
 def call(task: Task, fn: Callable[..., Any]) -> Outcome:
     """Run a task's callable here, turning what it raises into a faulted Outcome.
 
-    This is the one boundary where user exceptions become state.
+    This is the one boundary where user exceptions become state, and where what the
+    job prints and logs is captured (it reaches the console only when nothing installed
+    the capture's routers).
     """
+    token = current.set(task)
+    try:
+        outcome = _invoke(task, fn)
+    finally:
+        current.reset(token)
+    cap, task.capture = task.capture, CLOSED
+    if cap is not None:  # it wrote something
+        outcome.captured = cap.result()
+    return outcome
+
+
+def _invoke(task: Task, fn: Callable[..., Any]) -> Outcome:
     started = time.time()
     try:
         if task.wants_context:

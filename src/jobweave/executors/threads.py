@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from queue import SimpleQueue
 
+from jobweave.executors import capture
 from jobweave.executors.base import Deliver, Task, call
 from jobweave.settings import DEFAULT_THREADS
 
@@ -27,9 +28,13 @@ class ThreadExecutor:
         self._excess = 0
         self._closed = False
         self._lock = threading.Lock()
+        self._captures = False
 
     def start(self, deliver: Deliver) -> None:
         self._deliver = deliver
+        # jobs print from these threads: their output is kept per attempt (until shutdown)
+        capture.install()
+        self._captures = True
         # A few workers now, the rest from a starter thread: the first jobs need not wait
         # for fifty thread starts, and the queue holds tasks until a worker takes them.
         now = min(self.size, EAGER_WORKERS)
@@ -82,5 +87,8 @@ class ThreadExecutor:
         with self._lock:
             self._closed = True
             threads, self._threads = self._threads, []
+            captures, self._captures = self._captures, False
+        if captures:
+            capture.uninstall()
         for _ in threads:
             self._queue.put(None)

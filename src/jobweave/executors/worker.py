@@ -22,6 +22,7 @@ from typing import Any
 
 from jobweave import refs
 from jobweave.context import Context
+from jobweave.executors import capture
 from jobweave.executors.base import TRACEBACK_LIMIT, Outcome, Task, call
 from jobweave.executors.proctree import kill_descendants
 
@@ -58,13 +59,14 @@ def encode_task(task: Task) -> bytes | str:
 def decode_outcome(data: bytes, task: Task) -> Outcome:
     """The Outcome a worker sent back for ``task``."""
     try:
-        key, attempt, ok, value, error, started, finished, interrupted = pickle.loads(data)
+        (key, attempt, ok, value, error, started, finished, interrupted,
+         captured) = pickle.loads(data)
     except Exception as exc:
         now = time.time()
         return Outcome(task.key, task.attempt, False, None,
                        f"the job's return value cannot be loaded in the engine process "
                        f"({type(exc).__name__}: {exc})", now, now)
-    return Outcome(key, attempt, ok, value, error, started, finished, interrupted)
+    return Outcome(key, attempt, ok, value, error, started, finished, interrupted, captured)
 
 
 # -- the worker side ------------------------------------------------------------------
@@ -106,6 +108,8 @@ def _prepare(setup: dict[str, Any]) -> None:
     os.environ.update(setup["env"])
     with contextlib.suppress(OSError):
         os.chdir(setup["cwd"])
+    # what a job prints or logs goes back with its outcome, not to the engine's console
+    capture.install()
 
 
 def _watch(alive: Connection) -> None:
@@ -160,16 +164,17 @@ def encode_outcome(o: Outcome) -> bytes:
     """The bytes that carry an Outcome back to the engine."""
     try:
         return pickle.dumps((o.key, o.attempt, o.ok, o.value, o.error, o.started, o.finished,
-                             o.interrupted), PROTOCOL)
+                             o.interrupted, o.captured), PROTOCOL)
     except Exception as exc:
         return _fault(o.key, o.attempt, o.started,
                       "the job's return value cannot be sent back from the worker process "
-                      f"({type(exc).__name__}: {exc})")
+                      f"({type(exc).__name__}: {exc})", o.captured)
 
 
-def _fault(key: int, attempt: int, started: float, error: str) -> bytes:
-    return pickle.dumps((key, attempt, False, None, error, started, time.time(), False),
-                        PROTOCOL)
+def _fault(key: int, attempt: int, started: float, error: str,
+           captured: dict[str, str] | None = None) -> bytes:
+    return pickle.dumps((key, attempt, False, None, error, started, time.time(), False,
+                         captured), PROTOCOL)
 
 
 def _format(exc: BaseException) -> str:

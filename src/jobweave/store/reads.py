@@ -12,6 +12,13 @@ from sqlalchemy import Connection, and_, func, select
 from jobweave.errors import RunNotFoundError
 from jobweave.store import schema as s
 from jobweave.store.base import INTERRUPTED, JobRecord, RunRecord, owner_alive
+from jobweave.store.history import (
+    ATTEMPT_EVENTS,
+    SEGMENT_EVENTS,
+    Attempt,
+    attempts_of,
+    segments,
+)
 
 
 class RunReads:
@@ -144,6 +151,65 @@ class RunReads:
                 yield {"run": r.run_id, "seq": r.seq, "ts": r.ts, "event": r.event,
                        "node": r.node, "attempt": r.attempt,
                        "data": json.loads(r.data) if r.data is not None else None}
+
+    def attempts(self, run_id: str, names: Sequence[str] | None = None, *,
+                 live: bool = False) -> dict[str, list[Attempt]]:
+        """Each job's attempts (of the jobs ``names``, or all), oldest first: status,
+        times, error and what it printed, as the journal recorded them. ``live``: the
+        run's owner is running it (an open attempt is running, not interrupted)."""
+        j = s.journal.c
+        which = j.node.in_(list(names)) if names is not None else j.node.is_not(None)
+        q = (select(j.seq, j.ts, j.event, j.node, j.attempt, j.data)
+             .where(j.run_id == run_id,
+                    (which & j.event.in_(ATTEMPT_EVENTS)) | (j.event == "run_started"))
+             .order_by(j.seq))
+        with self._read() as conn:
+            rows = conn.execute(q).all()
+        return attempts_of(({"seq": r.seq, "ts": r.ts, "event": r.event, "node": r.node,
+                             "attempt": r.attempt,
+                             "data": json.loads(r.data) if r.data else None} for r in rows),
+                           live=live)
+
+    def executed(self, run_id: str, names: Sequence[str] | None = None) -> set[str]:
+        """The jobs (of ``names``, or all) that completed by running in this run, as
+        opposed to completions a recovery took over from the journal it replayed."""
+        j = s.journal.c
+        q = select(j.node).distinct().where(j.run_id == run_id, j.event == "completed")
+        if names is not None:
+            q = q.where(j.node.in_(list(names)))
+        with self._read() as conn:
+            return {r.node for r in conn.execute(q).all()}
+
+    def executed_count(self, run_id: str) -> int:
+        """How many jobs completed by running in this run (see :meth:`executed`)."""
+        j = s.journal.c
+        q = select(func.count(j.node.distinct())).where(j.run_id == run_id,
+                                                         j.event == "completed")
+        with self._read() as conn:
+            return int(conn.execute(q).scalar() or 0)
+
+    def spans(self, record: RunRecord) -> list[tuple[float, float | None]]:
+        """The run's executions as (start, end) times; the end of the one still running
+        is None. A run resumed after a pause or a crash has one per execution."""
+        j = s.journal.c
+        with self._read() as conn:
+            rows = conn.execute(select(j.seq, j.ts, j.event).where(
+                j.run_id == record.run_id, j.event.in_(SEGMENT_EVENTS))
+                .order_by(j.seq)).all()
+            parts = segments({"seq": r.seq, "ts": r.ts, "event": r.event} for r in rows)
+            out: list[tuple[float, float | None]] = []
+            for k, (first, began, last, ended) in enumerate(parts):
+                if ended is None and last is not None:
+                    # an owner that died: its execution ended with its last record
+                    ended = conn.execute(select(func.max(j.ts)).where(
+                        j.run_id == record.run_id, j.seq > first, j.seq <= last,
+                        j.event.not_in(("redefined", "cancel_requested", "run_paused"))
+                    )).scalar()
+                elif ended is None and k == len(parts) - 1 and record.status != "running":
+                    ended = record.last_seen_at or record.finished_at
+                out.append((began, ended if ended is not None else
+                            (began if last is not None else None)))
+        return out
 
     def submitted(self, run_id: str) -> dict[str, Any]:
         """The run's current definition record: definition, digest, options, source.
