@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from jobweave.engine.aftercrash import AfterCrashRuntime
 from jobweave.engine.bulk import gc_paused
 from jobweave.engine.replay import (
     EXECUTE,
@@ -171,8 +172,13 @@ class Engine:
         listeners: Sequence[Listener] = (),
         prior: dict[int, Prior] | None = None,
         recovered: dict[int, Any] | None = None,
+        after_crash: bool = False,
     ) -> RunHandle:
-        """Claim a stored run and execute it on a background thread."""
+        """Claim a stored run and execute it on a background thread.
+
+        ``after_crash`` (a resume of a run whose owner died) runs it with
+        :class:`AfterCrashRuntime`, which makes a job that kills its process count.
+        """
         if plan is None:
             plan = self.load_plan(run_id)
         owner = owner_id()
@@ -180,7 +186,9 @@ class Engine:
         executor = make_executor(self.settings.executor, self._workers(concurrency))
         limit = concurrency or executor.size
         stop = threading.Event()
-        runtime = Runtime(plan, self.store, run_id, executor, concurrency=limit, owner=owner,
+        kind = AfterCrashRuntime if after_crash or any(
+            p.lost for p in (prior or {}).values()) else Runtime
+        runtime = kind(plan, self.store, run_id, executor, concurrency=limit, owner=owner,
                           next_seq=next_seq, stop=stop, listeners=listeners, prior=prior,
                           recovered=recovered)
         handle = RunHandle(run_id, runtime)
@@ -235,9 +243,11 @@ class Engine:
                 jobs=[(n.index, n.name, n.kind, n.tags) for n in plan.jobs], keep=keep)
         if concurrency is None:
             concurrency = record.options.get("concurrency")
-        prior = prior_state(self.store, run_id, plan)
+        # jobs the last owner left running when it died count a lost attempt
+        crash = self.store.mark_interrupted(run_id)
+        prior = prior_state(self.store, run_id, plan, crash.lost)
         return self.start(run_id, plan, concurrency=concurrency, listeners=listeners,
-                          prior=prior)
+                          prior=prior, after_crash=crash.crashed)
 
     @gc_paused()
     def journal_view(self, source: str) -> JournalView:

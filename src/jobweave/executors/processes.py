@@ -76,6 +76,8 @@ class ProcessExecutor:
 
     kills_on_abandon = True
     """Cancel kills running jobs at once instead of waiting for them to notice."""
+    isolates_jobs = True
+    """A job that ends its process ends only its worker, never the engine."""
 
     def __init__(self, workers: int | None = None) -> None:
         self.size = workers or os.cpu_count() or 1

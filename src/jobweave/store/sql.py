@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from jobweave.errors import RunNotFoundError, RunOwnedError, RunStateError, StoreError
 from jobweave.store import schema as s
-from jobweave.store.base import RunRecord, owner_alive
+from jobweave.store.base import Interruptions, RunRecord, owner_alive
 from jobweave.store.reads import RunReads
 from jobweave.store.writer import Writer
 
@@ -392,6 +392,37 @@ class SqlStore(RunReads):
                 run_id=run_id, seq=seq, ts=now, event="redefined",
                 data=json.dumps({"definition": definition, "digest": digest,
                                  "source": source, "kept": sorted(keep)})))
+
+    def mark_interrupted(self, run_id: str, now: float | None = None) -> Interruptions:
+        """Before a resume: count the attempts that a dead owner left running.
+
+        When the run's owner died (the run reads ``crashed``), every job it left
+        ``running`` gets one more ``lost`` attempt and goes back to ``pending``, in one
+        transaction, so a second resume of the same crash counts nothing twice. Jobs that
+        ended ``faulted``, ``cancelled`` or ``skipped`` start afresh (``lost`` = 0): a
+        resume runs them again with all their recovery attempts.
+        """
+        now = time.time() if now is None else now
+        jobs = s.jobs.c
+        with self._tx() as conn:
+            row = conn.execute(select(s.runs.c.status, s.runs.c.owner, s.runs.c.heartbeat_at)
+                               .where(s.runs.c.run_id == run_id).with_for_update()).first()
+            if row is None:
+                raise RunNotFoundError(run_id)
+            crashed = row.status == "running" and not owner_alive(row.owner, row.heartbeat_at,
+                                                                  now)
+            if crashed:
+                conn.execute(s.jobs.update().where(and_(jobs.run_id == run_id,
+                                                        jobs.status == "running"))
+                             .values(lost=jobs.lost + 1, status="pending"))
+            conn.execute(s.jobs.update().where(and_(
+                jobs.run_id == run_id, jobs.lost > 0,
+                jobs.status.in_(("faulted", "cancelled", "skipped")))).values(lost=0))
+            lost = {str(name): int(n) for name, n in conn.execute(
+                select(jobs.name, jobs.lost).where(and_(jobs.run_id == run_id,
+                                                        jobs.lost > 0))).all()}
+        return Interruptions(crashed, lost)
+
 
 def _number(value: float | None) -> str:
     """A float or None as JSON, without the encoder's per-call cost."""
