@@ -1,14 +1,21 @@
-"""The shell job: a command in a real subprocess, killed on cancel or timeout."""
+"""The shell job: a command in a real subprocess, killed on cancel or timeout.
+
+The command leads a process group of its own, registered with :mod:`.groups` so that it
+dies with the process that runs the job and with its run.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import threading
+import time
 from collections.abc import Mapping
 from typing import IO, Any
 
+from jobweave.components import groups
 from jobweave.context import Context
 from jobweave.errors import Interrupted, JobFailure
 
@@ -38,9 +45,18 @@ class _Tail:
                 self.dropped += excess
 
     def text(self) -> str:
-        self._thread.join(timeout=5)
+        self.close()
         body = self._chunks.decode(errors="replace")
         return (f"[{self.dropped} bytes dropped]\n" + body) if self.dropped else body
+
+    def close(self) -> None:
+        """Wait a little for the end of the output, then close the pipe.
+
+        A process the command left behind may hold the pipe open for long: closing our
+        end stops the reading (that process gets SIGPIPE if it writes again).
+        """
+        self._thread.join(timeout=5)
+        self._pipe.close()
 
 
 def run(
@@ -58,16 +74,25 @@ def run(
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
     )
     assert proc.stdout is not None and proc.stderr is not None
+    groups.started(context.run_id, proc.pid)
     out, err = _Tail(proc.stdout), _Tail(proc.stderr)
-    while True:
-        try:
-            code = proc.wait(timeout=POLL)
-            break
-        except subprocess.TimeoutExpired:
-            if context.cancelled:
-                _stop(proc)
-                raise Interrupted(f"{context.job}: command stopped (pid {proc.pid})") from None
-    stdout, stderr = out.text(), err.text()
+    try:
+        while True:
+            try:
+                code = proc.wait(timeout=POLL)
+                break
+            except subprocess.TimeoutExpired:
+                if context.cancelled:
+                    _stop(proc)
+                    raise Interrupted(
+                        f"{context.job}: command stopped (pid {proc.pid})") from None
+        stdout, stderr = out.text(), err.text()
+    finally:
+        if proc.returncode is None:  # an exception of our own: leave nothing behind
+            _stop(proc)
+        out.close()
+        err.close()
+        groups.ended(proc.pid)
     if code != 0:
         raise JobFailure(failure_text(code, stdout, stderr))
     return {"returncode": code, "stdout": stdout, "stderr": stderr}
@@ -85,14 +110,21 @@ def failure_text(code: int, stdout: str, stderr: str) -> str:
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the command's process group, then SIGKILL it if it lingers."""
-    for sig, wait in ((signal.SIGTERM, KILL_GRACE), (signal.SIGKILL, 5.0)):
+    """SIGTERM the command's process group, then SIGKILL the group if anything of it
+    lingers after KILL_GRACE (the command itself, or a process it started)."""
+    for sig, grace in ((signal.SIGTERM, KILL_GRACE), (signal.SIGKILL, 5.0)):
         try:
             os.killpg(proc.pid, sig)
         except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
+            break
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            proc.poll()  # reap the leader, so that only live members count
+            if not groups.alive(proc.pid):
+                break
+            time.sleep(POLL / 5)
+        else:
             continue
+        break
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=5.0)

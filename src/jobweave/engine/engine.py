@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from jobweave.components import groups
 from jobweave.engine.aftercrash import AfterCrashRuntime
 from jobweave.engine.bulk import gc_paused
 from jobweave.engine.replay import (
@@ -183,6 +184,8 @@ class Engine:
             plan = self.load_plan(run_id)
         owner = owner_id()
         next_seq = self.store.claim(run_id, owner)
+        # no job may run beside an attempt that an earlier owner on this host left
+        groups.reap(run_id)
         executor = make_executor(self.settings.executor, self._workers(concurrency))
         limit = concurrency or executor.size
         stop = threading.Event()
@@ -198,6 +201,10 @@ class Engine:
                 handle._result = runtime.run()
             except BaseException as exc:  # handed to the waiter, never lost on a thread
                 handle._error = exc
+            finally:
+                # an attempt abandoned after a timeout or cancel dies with its run (but a
+                # run taken over by another process leaves that process's jobs alone)
+                groups.stop_run(run_id, sweep=handle._error is None)
 
         handle._start(body)
         return handle
@@ -302,6 +309,7 @@ class Engine:
         plan, decisions = self.recovery_plan(journal, definition, source=source,
                                              changed=changed, force=force)
         self._refuse_live(journal.run_id)
+        groups.reap(journal.run_id)  # what the journal's run left running on this host
         if concurrency is None:
             concurrency = plan.concurrency
         index = {n.name: n.index for n in plan.nodes}
