@@ -22,6 +22,20 @@ SLEEPER = """
 sleeper = jw.batch([jw.shell(
     'echo $PPID > runner; sleep 30 & echo $! > pid; wait', name="sleeper")], name="sleeper")
 """
+# A Python job that holds the GIL in one long call into C: its worker's own watchdog
+# thread cannot run until the call returns.
+SPINNER = """
+import os
+
+
+def spin() -> int:
+    with open("runner", "w") as f:
+        f.write(str(os.getpid()))
+    return sum(range(10**12))
+
+
+spinner = jw.batch([jw.job(spin, name="spin")], name="spinner")
+"""
 STUBBORN = """
 stubborn = jw.batch([jw.shell(
     "trap '' TERM; sleep 30 & echo $! > pid; wait; wait", name="stubborn", timeout=0.5)],
@@ -92,6 +106,22 @@ def test_killing_the_owner_kills_its_running_shell_jobs(
     assert gone_within(sleep, 2.0), f"the job's sleep {sleep} outlived its owner"
     # under processes the job ran in a worker process: that dies with its owner too
     assert gone_within(runner, 2.0), f"the process that ran the job ({runner}) lives on"
+
+
+def test_killing_the_owner_kills_a_worker_whose_job_holds_the_gil(
+        spawn: Callable[..., object], target: Callable[..., str], tmp_path: Path) -> None:
+    target(SPINNER)
+    owner = spawn("run", "flow.py:spinner", "--no-progress", "--executor", "processes")
+    worker = read_pid(tmp_path / "runner")
+    time.sleep(0.2)
+    assert alive(worker)
+    os.kill(owner.pid, signal.SIGKILL)  # type: ignore[attr-defined]
+    owner.wait()  # type: ignore[attr-defined]
+    try:
+        assert gone_within(worker, 3.0), f"the worker {worker} outlived its owner"
+    finally:
+        if alive(worker):  # it would spin on after a failed test
+            os.kill(worker, signal.SIGKILL)
 
 
 def test_a_timed_out_command_that_ignores_sigterm_is_gone_when_the_run_ends(

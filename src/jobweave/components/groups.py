@@ -4,12 +4,8 @@ before a resume runs their job again.
 Every shell command leads a process group (a session) of its own. Three things make
 sure no group outlives what it belongs to:
 
-- **The keeper.** The first shell job of a process starts a small keeper process that
-  reads the live groups from a pipe. When the pipe closes, because the process that
-  runs the jobs died however it died (SIGKILL, the out-of-memory killer), the keeper
-  SIGKILLs every group still registered and exits. This is the parent-death signal of
-  ``prctl(PR_SET_PDEATHSIG)`` made independent of threads (that signal fires when the
-  *thread* that forked exits) and extended to the whole group.
+- **The keeper** (:mod:`jobweave.keeper`) SIGKILLs every group still registered when
+  the process that runs the jobs dies, however it dies.
 - **The run's end.** ``stop_run(run_id)`` SIGKILLs whatever is left of the run's groups
   (an attempt abandoned after a timeout or cancel that ignored SIGTERM).
 - **A record on disk.** While a group lives, a file under ``leftovers_dir()`` names it,
@@ -23,35 +19,18 @@ import contextlib
 import os
 import shutil
 import signal
-import sys
 import tempfile
 import threading
 import time
 
-KEEPER = r"""# jobweave: process-group keeper
-import os, signal
-live, rest = set(), b""
-while True:
-    data = os.read(0, 4096)
-    if not data:
-        break
-    *lines, rest = (rest + data).split(b"\n")
-    for line in lines:
-        (live.add if line[:1] == b"+" else live.discard)(int(line[1:]))
-for group in live:
-    try:
-        os.killpg(group, signal.SIGKILL)
-    except OSError:
-        pass
-"""
+from jobweave import keeper
+
 REAP_WAIT = 5.0
 """Seconds a resume waits for a killed leftover group to be gone."""
 
 _lock = threading.Lock()
 _groups: dict[int, str] = {}
 """Live process groups of this process's shell jobs, with their run."""
-_keeper: tuple[int, int, int] | None = None
-"""(our pid, the pipe's write end, the keeper's pid): a forked child starts its own."""
 
 
 def leftovers_dir(run_id: str | None = None) -> str:
@@ -69,7 +48,7 @@ def started(run_id: str, pgid: int) -> None:
             f.write(_start_time(pgid))
     with _lock:
         _groups[pgid] = run_id
-        _tell(f"+{pgid}\n")
+    keeper.watch(pgid)
 
 
 def ended(pgid: int) -> None:
@@ -79,7 +58,7 @@ def ended(pgid: int) -> None:
         return
     with _lock:
         run_id = _groups.pop(pgid, None)
-        _tell(f"-{pgid}\n")
+    keeper.forget(pgid)
     if run_id is not None:
         folder = leftovers_dir(run_id)
         with contextlib.suppress(OSError):
@@ -139,48 +118,6 @@ def reap(run_id: str) -> list[int]:
 
 
 # -- helpers --------------------------------------------------------------------------
-def _tell(line: str) -> None:
-    """Send one line to this process's keeper (started on first use); under ``_lock``."""
-    global _keeper
-    for _ in range(2):
-        if _keeper is None or _keeper[0] != os.getpid():
-            _keeper = _start_keeper()
-            if _keeper is None:
-                return
-        try:
-            os.write(_keeper[1], line.encode())
-            return
-        except OSError:  # the keeper was killed: start another, tell it everything
-            with contextlib.suppress(OSError):
-                os.close(_keeper[1])
-                os.waitpid(_keeper[2], os.WNOHANG)
-            _keeper = None
-            line = "".join(f"+{g}\n" for g in _groups) if line[0] == "+" else ""
-
-
-def _start_keeper() -> tuple[int, int, int] | None:
-    """Spawn a keeper reading the other end of a new pipe: (our pid, write end, its pid).
-
-    It runs in a session of its own (a terminal's Ctrl-C is not for it) and is never
-    waited for: it ends when this process does.
-    """
-    if not hasattr(os, "posix_spawn"):
-        return None
-    read, write = os.pipe()
-    try:
-        pid = os.posix_spawn(sys.executable, [sys.executable, "-I", "-S", "-c", KEEPER],
-                             os.environ, setsid=True, file_actions=[
-                                 (os.POSIX_SPAWN_DUP2, read, 0),
-                                 (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
-                                 (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0)])
-    except OSError:
-        os.close(write)
-        return None
-    finally:
-        os.close(read)
-    return os.getpid(), write, pid
-
-
 def alive(pgid: int) -> bool:
     """Whether any process of the group is left (zombies waiting for a parent count
     as gone)."""
