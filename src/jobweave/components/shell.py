@@ -37,26 +37,24 @@ class _Tail:
         self._thread.start()
 
     def _read(self) -> None:
-        for chunk in iter(lambda: self._pipe.read(8192), b""):
-            self._chunks += chunk
-            excess = len(self._chunks) - OUTPUT_LIMIT
-            if excess > 0:
-                del self._chunks[:excess]
-                self.dropped += excess
+        # the pipe is closed here, at its end: closing it from another thread would wait
+        # for this read, as long as a process the command left behind holds it open
+        with self._pipe:
+            for chunk in iter(lambda: self._pipe.read(8192), b""):
+                self._chunks += chunk
+                excess = len(self._chunks) - OUTPUT_LIMIT
+                if excess > 0:
+                    del self._chunks[:excess]
+                    self.dropped += excess
 
     def text(self) -> str:
-        self.close()
+        self.join()
         body = self._chunks.decode(errors="replace")
         return (f"[{self.dropped} bytes dropped]\n" + body) if self.dropped else body
 
-    def close(self) -> None:
-        """Wait a little for the end of the output, then close the pipe.
-
-        A process the command left behind may hold the pipe open for long: closing our
-        end stops the reading (that process gets SIGPIPE if it writes again).
-        """
+    def join(self) -> None:
+        """Wait a little for the end of the output (and so for the pipe to be closed)."""
         self._thread.join(timeout=5)
-        self._pipe.close()
 
 
 def run(
@@ -90,8 +88,8 @@ def run(
     finally:
         if proc.returncode is None:  # an exception of our own: leave nothing behind
             _stop(proc)
-        out.close()
-        err.close()
+        out.join()
+        err.join()
         groups.ended(proc.pid)
     if code != 0:
         raise JobFailure(failure_text(code, stdout, stderr))
