@@ -251,10 +251,10 @@ class Engine:
         if concurrency is None:
             concurrency = record.options.get("concurrency")
         # jobs the last owner left running when it died count a lost attempt
-        crash = self.store.mark_interrupted(run_id)
-        prior = prior_state(self.store, run_id, plan, crash.lost)
+        crashed = self.store.mark_interrupted(run_id)
+        prior = prior_state(self.store, run_id, plan)
         return self.start(run_id, plan, concurrency=concurrency, listeners=listeners,
-                          prior=prior, after_crash=crash.crashed)
+                          prior=prior, after_crash=crashed)
 
     @gc_paused()
     def journal_view(self, source: str) -> JournalView:

@@ -69,19 +69,13 @@ def diff_definitions(old: dict[str, Any], new: dict[str, Any]) -> DefinitionDiff
     return DefinitionDiff(added, removed, changed, unchanged)
 
 
-def prior_state(store: SqlStore, run_id: str, plan: Plan,
-                lost: dict[str, int] | None = None) -> dict[int, Prior]:
-    """What the store says each job of the run already did, by the plan's node index.
-
-    ``lost`` gives the attempts of each job that their owner's death interrupted (see
-    ``SqlStore.mark_interrupted``).
-    """
+def prior_state(store: SqlStore, run_id: str, plan: Plan) -> dict[int, Prior]:
+    """What the store says each job of the run already did, by the plan's node index."""
     index = {n.name: n.index for n in plan.nodes}
-    lost = lost or {}
     prior: dict[int, Prior] = {}
-    for name, status, attempts, output, error, started, finished in store.job_states(run_id):
+    for name, status, attempts, output, error, started, finished, lost in store.job_states(
+            run_id):
         i = index.get(name)
         if i is not None:
-            prior[i] = Prior(status, attempts, output, error, started, finished,
-                             lost=lost.get(name, 0))
+            prior[i] = Prior(status, attempts, output, error, started, finished, lost=lost)
     return prior

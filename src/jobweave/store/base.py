@@ -6,7 +6,7 @@ import os
 import socket
 import time
 from dataclasses import dataclass, field, replace
-from typing import Any, NamedTuple
+from typing import Any
 
 LEASE_SECONDS = 15.0
 """A running run whose owner has not sent a heartbeat for this long is ``crashed``."""
@@ -78,16 +78,6 @@ class JobRecord:
         if self.started_at is None or self.finished_at is None:
             return None
         return self.finished_at - self.started_at
-
-
-class Interruptions(NamedTuple):
-    """What a resume found of its run's last execution (``SqlStore.mark_interrupted``)."""
-
-    crashed: bool
-    """True when the run's owner had died: it neither finished nor paused the run."""
-    lost: dict[str, int]
-    """Attempts of each job (by name, only jobs that have any) that were running when
-    their owner died."""
 
 
 INTERRUPTED = "interrupted"

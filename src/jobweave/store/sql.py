@@ -8,12 +8,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, select
+from sqlalchemy import Connection, Engine, and_, case, func, or_, select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from jobweave.errors import RunNotFoundError, RunOwnedError, RunStateError, StoreError
 from jobweave.store import schema as s
-from jobweave.store.base import Interruptions, RunRecord, owner_alive
+from jobweave.store.base import RunRecord, owner_alive
 from jobweave.store.reads import RunReads
 from jobweave.store.writer import Writer
 
@@ -393,14 +393,15 @@ class SqlStore(RunReads):
                 data=json.dumps({"definition": definition, "digest": digest,
                                  "source": source, "kept": sorted(keep)})))
 
-    def mark_interrupted(self, run_id: str, now: float | None = None) -> Interruptions:
+    def mark_interrupted(self, run_id: str, now: float | None = None) -> bool:
         """Before a resume: count the attempts that a dead owner left running.
 
         When the run's owner died (the run reads ``crashed``), every job it left
         ``running`` gets one more ``lost`` attempt and goes back to ``pending``, in one
         transaction, so a second resume of the same crash counts nothing twice. Jobs that
         ended ``faulted``, ``cancelled`` or ``skipped`` start afresh (``lost`` = 0): a
-        resume runs them again with all their recovery attempts.
+        resume runs them again with all their recovery attempts. One statement, so one
+        pass over the run's jobs. Returns whether the owner had died.
         """
         now = time.time() if now is None else now
         jobs = s.jobs.c
@@ -411,17 +412,17 @@ class SqlStore(RunReads):
                 raise RunNotFoundError(run_id)
             crashed = row.status == "running" and not owner_alive(row.owner, row.heartbeat_at,
                                                                   now)
+            ended = and_(jobs.lost > 0, jobs.status.in_(("faulted", "cancelled", "skipped")))
             if crashed:
+                running = jobs.status == "running"
                 conn.execute(s.jobs.update().where(and_(jobs.run_id == run_id,
-                                                        jobs.status == "running"))
-                             .values(lost=jobs.lost + 1, status="pending"))
-            conn.execute(s.jobs.update().where(and_(
-                jobs.run_id == run_id, jobs.lost > 0,
-                jobs.status.in_(("faulted", "cancelled", "skipped")))).values(lost=0))
-            lost = {str(name): int(n) for name, n in conn.execute(
-                select(jobs.name, jobs.lost).where(and_(jobs.run_id == run_id,
-                                                        jobs.lost > 0))).all()}
-        return Interruptions(crashed, lost)
+                                                        or_(running, ended))).values(
+                    lost=case((running, jobs.lost + 1), else_=0),
+                    status=case((running, "pending"), else_=jobs.status)))
+            else:
+                conn.execute(s.jobs.update().where(and_(jobs.run_id == run_id, ended))
+                             .values(lost=0))
+        return bool(crashed)
 
 
 def _number(value: float | None) -> str:
