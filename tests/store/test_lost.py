@@ -52,3 +52,16 @@ def test_a_crash_counts_one_lost_attempt_per_running_job_once(backend_url: str,
     _set(store, run_id, 0, "faulted", 3)
     assert not store.mark_interrupted(run_id)
     assert _lost(store, run_id) == {}
+
+
+def test_pausing_a_crashed_run_counts_its_interrupted_jobs(backend_url: str,
+                                                           store: SqlStore) -> None:
+    engine = jw.Engine(jw.Settings(store=backend_url))
+    run_id, _ = engine.create([jw.job(jobs.noop, name=n) for n in ("a", "b")])
+    store.claim(run_id, DEAD)
+    _set(store, run_id, 1, "running", 1)
+    assert store.request_pause(run_id).status == "paused"
+    assert _lost(store, run_id) == {"b": 1}
+    # the resume of the paused run finds no dead owner: nothing is counted twice
+    assert not store.mark_interrupted(run_id)
+    assert _lost(store, run_id) == {"b": 1}

@@ -319,9 +319,10 @@ class SqlStore(RunReads):
                 seq = self._next_seq(conn, run_id)
                 conn.execute(s.journal.insert().values(run_id=run_id, seq=seq, ts=now,
                                                        event="run_paused"))
+                # jobs a dead owner left running lost an attempt (see mark_interrupted)
                 conn.execute(s.jobs.update().where(and_(
                     s.jobs.c.run_id == run_id, s.jobs.c.status == "running"))
-                    .values(status="pending"))
+                    .values(status="pending", lost=s.jobs.c.lost + 1))
                 conn.execute(s.runs.update().where(s.runs.c.run_id == run_id).values(
                     status="paused", owner=None, control=None))
         return self.get_run(run_id)
