@@ -192,8 +192,8 @@ class Engine:
         kind = AfterCrashRuntime if after_crash or any(
             p.lost for p in (prior or {}).values()) else Runtime
         runtime = kind(plan, self.store, run_id, executor, concurrency=limit, owner=owner,
-                          next_seq=next_seq, stop=stop, listeners=listeners, prior=prior,
-                          recovered=recovered)
+                       next_seq=next_seq, stop=stop, listeners=listeners, prior=prior,
+                       recovered=recovered)
         handle = RunHandle(run_id, runtime)
 
         def body() -> None:
