@@ -1,14 +1,21 @@
-"""The shell job: a command in a real subprocess, killed on cancel or timeout."""
+"""The shell job: a command in a real subprocess, killed on cancel or timeout.
+
+The command leads a process group of its own, registered with :mod:`.groups` so that it
+dies with the process that runs the job and with its run.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import threading
+import time
 from collections.abc import Mapping
 from typing import IO, Any
 
+from jobweave.components import groups
 from jobweave.context import Context
 from jobweave.errors import Interrupted, JobFailure
 
@@ -30,17 +37,24 @@ class _Tail:
         self._thread.start()
 
     def _read(self) -> None:
-        for chunk in iter(lambda: self._pipe.read(8192), b""):
-            self._chunks += chunk
-            excess = len(self._chunks) - OUTPUT_LIMIT
-            if excess > 0:
-                del self._chunks[:excess]
-                self.dropped += excess
+        # the pipe is closed here, at its end: closing it from another thread would wait
+        # for this read, as long as a process the command left behind holds it open
+        with self._pipe:
+            for chunk in iter(lambda: self._pipe.read(8192), b""):
+                self._chunks += chunk
+                excess = len(self._chunks) - OUTPUT_LIMIT
+                if excess > 0:
+                    del self._chunks[:excess]
+                    self.dropped += excess
 
     def text(self) -> str:
-        self._thread.join(timeout=5)
+        self.join()
         body = self._chunks.decode(errors="replace")
         return (f"[{self.dropped} bytes dropped]\n" + body) if self.dropped else body
+
+    def join(self) -> None:
+        """Wait a little for the end of the output (and so for the pipe to be closed)."""
+        self._thread.join(timeout=5)
 
 
 def run(
@@ -58,16 +72,25 @@ def run(
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
     )
     assert proc.stdout is not None and proc.stderr is not None
+    groups.started(context.run_id, proc.pid)
     out, err = _Tail(proc.stdout), _Tail(proc.stderr)
-    while True:
-        try:
-            code = proc.wait(timeout=POLL)
-            break
-        except subprocess.TimeoutExpired:
-            if context.cancelled:
-                _stop(proc)
-                raise Interrupted(f"{context.job}: command stopped (pid {proc.pid})") from None
-    stdout, stderr = out.text(), err.text()
+    try:
+        while True:
+            try:
+                code = proc.wait(timeout=POLL)
+                break
+            except subprocess.TimeoutExpired:
+                if context.cancelled:
+                    _stop(proc)
+                    raise Interrupted(
+                        f"{context.job}: command stopped (pid {proc.pid})") from None
+        stdout, stderr = out.text(), err.text()
+    finally:
+        if proc.returncode is None:  # an exception of our own: leave nothing behind
+            _stop(proc)
+        out.join()
+        err.join()
+        groups.ended(proc.pid)
     if code != 0:
         raise JobFailure(failure_text(code, stdout, stderr))
     return {"returncode": code, "stdout": stdout, "stderr": stderr}
@@ -85,14 +108,21 @@ def failure_text(code: int, stdout: str, stderr: str) -> str:
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the command's process group, then SIGKILL it if it lingers."""
-    for sig, wait in ((signal.SIGTERM, KILL_GRACE), (signal.SIGKILL, 5.0)):
+    """SIGTERM the command's process group, then SIGKILL the group if anything of it
+    lingers after KILL_GRACE (the command itself, or a process it started)."""
+    for sig, grace in ((signal.SIGTERM, KILL_GRACE), (signal.SIGKILL, 5.0)):
         try:
             os.killpg(proc.pid, sig)
         except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
+            break
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            proc.poll()  # reap the leader, so that only live members count
+            if not groups.alive(proc.pid):
+                break
+            time.sleep(POLL / 5)
+        else:
             continue
+        break
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=5.0)

@@ -10,6 +10,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from jobweave.components import groups
+from jobweave.engine.aftercrash import AfterCrashRuntime
 from jobweave.engine.bulk import gc_paused
 from jobweave.engine.replay import (
     EXECUTE,
@@ -175,18 +177,27 @@ class Engine:
         listeners: Sequence[Listener] = (),
         prior: dict[int, Prior] | None = None,
         recovered: dict[int, Any] | None = None,
+        after_crash: bool = False,
     ) -> RunHandle:
-        """Claim a stored run and execute it on a background thread."""
+        """Claim a stored run and execute it on a background thread.
+
+        ``after_crash`` (a resume of a run whose owner died) runs it with
+        :class:`AfterCrashRuntime`, which makes a job that kills its process count.
+        """
         if plan is None:
             plan = self.load_plan(run_id)
         owner = owner_id()
         next_seq = self.store.claim(run_id, owner)
+        # no job may run beside an attempt that an earlier owner on this host left
+        groups.reap(run_id)
         executor = make_executor(self.settings.executor, self._workers(concurrency))
         limit = concurrency or executor.size
         stop = threading.Event()
-        runtime = Runtime(plan, self.store, run_id, executor, concurrency=limit, owner=owner,
-                          next_seq=next_seq, stop=stop, listeners=listeners, prior=prior,
-                          recovered=recovered)
+        kind = AfterCrashRuntime if after_crash or any(
+            p.lost for p in (prior or {}).values()) else Runtime
+        runtime = kind(plan, self.store, run_id, executor, concurrency=limit, owner=owner,
+                       next_seq=next_seq, stop=stop, listeners=listeners, prior=prior,
+                       recovered=recovered)
         handle = RunHandle(run_id, runtime)
 
         def body() -> None:
@@ -194,6 +205,10 @@ class Engine:
                 handle._result = runtime.run()
             except BaseException as exc:  # handed to the waiter, never lost on a thread
                 handle._error = exc
+            finally:
+                # an attempt abandoned after a timeout or cancel dies with its run (but a
+                # run taken over by another process leaves that process's jobs alone)
+                groups.stop_run(run_id, sweep=handle._error is None)
 
         handle._start(body)
         return handle
@@ -240,9 +255,11 @@ class Engine:
                 jobs=[(n.index, n.name, n.kind, n.tags) for n in plan.jobs], keep=keep)
         if concurrency is None:
             concurrency = record.options.get("concurrency")
+        # jobs the last owner left running when it died count a lost attempt
+        crashed = self.store.mark_interrupted(run_id)
         prior = prior_state(self.store, run_id, plan)
         return self.start(run_id, plan, concurrency=concurrency, listeners=listeners,
-                          prior=prior)
+                          prior=prior, after_crash=crashed)
 
     @gc_paused()
     def journal_view(self, source: str) -> JournalView:
@@ -297,6 +314,7 @@ class Engine:
         plan, decisions = self.recovery_plan(journal, definition, source=source,
                                              changed=changed, force=force)
         self._refuse_live(journal.run_id)
+        groups.reap(journal.run_id)  # what the journal's run left running on this host
         if concurrency is None:
             concurrency = plan.concurrency
         index = {n.name: n.index for n in plan.nodes}

@@ -25,6 +25,8 @@ class Prior(NamedTuple):
     finished_at: float | None
     output: Any = NOT_DECODED
     """The output's value when the caller already has it decoded."""
+    lost: int = 0
+    """Attempts that were running when the run's owner died (``jobweave_jobs.lost``)."""
 
 
 
@@ -71,8 +73,9 @@ def prior_state(store: SqlStore, run_id: str, plan: Plan) -> dict[int, Prior]:
     """What the store says each job of the run already did, by the plan's node index."""
     index = {n.name: n.index for n in plan.nodes}
     prior: dict[int, Prior] = {}
-    for name, status, attempts, output, error, started, finished in store.job_states(run_id):
+    for name, status, attempts, output, error, started, finished, lost in store.job_states(
+            run_id):
         i = index.get(name)
         if i is not None:
-            prior[i] = Prior(status, attempts, output, error, started, finished)
+            prior[i] = Prior(status, attempts, output, error, started, finished, lost=lost)
     return prior

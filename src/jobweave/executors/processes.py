@@ -25,6 +25,7 @@ from multiprocessing.context import ForkServerContext, SpawnContext
 from multiprocessing.process import BaseProcess
 from typing import Any
 
+from jobweave import keeper
 from jobweave.executors.base import Deliver, Outcome, Task
 from jobweave.executors.proctree import kill_tree
 from jobweave.executors.worker import READY, decode_outcome, encode_task, serve
@@ -76,6 +77,8 @@ class ProcessExecutor:
 
     kills_on_abandon = True
     """Cancel kills running jobs at once instead of waiting for them to notice."""
+    isolates_jobs = True
+    """A job that ends its process ends only its worker, never the engine."""
 
     def __init__(self, workers: int | None = None) -> None:
         self.size = workers or os.cpu_count() or 1
@@ -174,6 +177,7 @@ class ProcessExecutor:
                 kill_tree(w.process.pid or 0)
                 w.process.join(5.0)
             if w.process.exitcode is not None:
+                keeper.forget(w.process.pid or 0)
                 w.process.close()
         for fd in (self._wake_r, self._wake_w):
             if fd >= 0:
@@ -243,6 +247,7 @@ class ProcessExecutor:
     def _replace(self, w: _Worker) -> None:
         """Reap a worker that exited, fault its task if it died on its own, start another."""
         w.process.join()
+        keeper.forget(w.process.pid or 0)
         code = w.process.exitcode
         with self._lock:
             task = None if w.abandoned else w.task
@@ -314,6 +319,10 @@ class ProcessExecutor:
             # the child holds its own copies now; ours would hide its death from us
             child_conn.close()
             alive_r.close()
+        # Dies with this process even when its job keeps it from noticing (a long call
+        # into C that holds the GIL): the keeper kills its group (it leads one once set up)
+        # if it has not exited within a second of our death.
+        keeper.watch(process.pid or 0, graceful=True)
         return _Worker(process, conn, alive_w)
 
     def _emit(self, outcome: Outcome) -> None:

@@ -130,12 +130,12 @@ class RunReads:
                           tuple(json.loads(r.tags)) if r.tags else ()) for r in rows]
 
     def job_states(self, run_id: str) -> list[tuple[Any, ...]]:
-        """(name, status, attempts, output JSON text, error, started, finished) of every job
-        that has done anything (never-started jobs have nothing to carry over), undecoded:
-        what a resume needs, at the cost of one query."""
+        """(name, status, attempts, output JSON text, error, started, finished, lost) of
+        every job that has done anything (never-started jobs have nothing to carry over),
+        undecoded: what a resume needs, at the cost of one query."""
         cols = s.jobs.c
         query = select(cols.name, cols.status, cols.attempts, cols.output, cols.error,
-                       cols.started_at, cols.finished_at).where(
+                       cols.started_at, cols.finished_at, cols.lost).where(
             cols.run_id == run_id, (cols.status != "pending") | (cols.attempts > 0))
         with self._read() as conn:
             # plain driver tuples: 100,000 result rows cost a third as much as Row objects

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, select
+from sqlalchemy import Connection, Engine, and_, case, func, or_, select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from jobweave.errors import RunNotFoundError, RunOwnedError, RunStateError, StoreError
@@ -319,9 +319,10 @@ class SqlStore(RunReads):
                 seq = self._next_seq(conn, run_id)
                 conn.execute(s.journal.insert().values(run_id=run_id, seq=seq, ts=now,
                                                        event="run_paused"))
+                # jobs a dead owner left running lost an attempt (see mark_interrupted)
                 conn.execute(s.jobs.update().where(and_(
                     s.jobs.c.run_id == run_id, s.jobs.c.status == "running"))
-                    .values(status="pending"))
+                    .values(status="pending", lost=s.jobs.c.lost + 1))
                 conn.execute(s.runs.update().where(s.runs.c.run_id == run_id).values(
                     status="paused", owner=None, control=None))
         return self.get_run(run_id)
@@ -392,6 +393,38 @@ class SqlStore(RunReads):
                 run_id=run_id, seq=seq, ts=now, event="redefined",
                 data=json.dumps({"definition": definition, "digest": digest,
                                  "source": source, "kept": sorted(keep)})))
+
+    def mark_interrupted(self, run_id: str, now: float | None = None) -> bool:
+        """Before a resume: count the attempts that a dead owner left running.
+
+        When the run's owner died (the run reads ``crashed``), every job it left
+        ``running`` gets one more ``lost`` attempt and goes back to ``pending``, in one
+        transaction, so a second resume of the same crash counts nothing twice. Jobs that
+        ended ``faulted``, ``cancelled`` or ``skipped`` start afresh (``lost`` = 0): a
+        resume runs them again with all their recovery attempts. One statement, so one
+        pass over the run's jobs. Returns whether the owner had died.
+        """
+        now = time.time() if now is None else now
+        jobs = s.jobs.c
+        with self._tx() as conn:
+            row = conn.execute(select(s.runs.c.status, s.runs.c.owner, s.runs.c.heartbeat_at)
+                               .where(s.runs.c.run_id == run_id).with_for_update()).first()
+            if row is None:
+                raise RunNotFoundError(run_id)
+            crashed = row.status == "running" and not owner_alive(row.owner, row.heartbeat_at,
+                                                                  now)
+            ended = and_(jobs.lost > 0, jobs.status.in_(("faulted", "cancelled", "skipped")))
+            if crashed:
+                running = jobs.status == "running"
+                conn.execute(s.jobs.update().where(and_(jobs.run_id == run_id,
+                                                        or_(running, ended))).values(
+                    lost=case((running, jobs.lost + 1), else_=0),
+                    status=case((running, "pending"), else_=jobs.status)))
+            else:
+                conn.execute(s.jobs.update().where(and_(jobs.run_id == run_id, ended))
+                             .values(lost=0))
+        return bool(crashed)
+
 
 def _number(value: float | None) -> str:
     """A float or None as JSON, without the encoder's per-call cost."""
