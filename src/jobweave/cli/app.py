@@ -215,9 +215,9 @@ def main(argv: list[str] | None = None) -> NoReturn:
     name = _command_name(sys.argv[1:] if argv is None else argv)
     if name in COMMANDS:
         load_commands(name)
-    command = typer.main.get_command(app)
-    if name not in COMMANDS and isinstance(command, click.Group):
-        command = _with_stubs(command)  # --help, --version, no command, or an unknown one
+    # --help, --version, no command, or an unknown one: the group, with every command listed
+    command = (typer.main.get_command(app) if name in COMMANDS
+               else _with_stubs(typer.main.get_group(app)))
     try:
         rv = command.main(args=argv, prog_name="jobweave", standalone_mode=False)
         code = rv if isinstance(rv, int) else EXIT_OK
