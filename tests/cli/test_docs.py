@@ -125,9 +125,10 @@ def test_the_readme_tour_runs_top_to_bottom(tmp_path: Path) -> None:
         if command.startswith("kill -9 %1"):
             assert background is not None
             db = open_store(str(cwd / ".jobweave" / "jobweave.db"))
-            wait_for(lambda: [r for r in db.list_runs(limit=1)
-                              if r.name == "restore-drill" and r.counts.get("running") == 1
-                              and r.counts.get("completed") == 2],
+            wait_for(lambda db=db: [r for r in db.list_runs(limit=1)  # type: ignore[misc]
+                                    if r.name == "restore-drill"
+                                    and r.counts.get("running") == 1
+                                    and r.counts.get("completed") == 2],
                      what="the drill's second batch")
             background.kill()
             background.communicate()
@@ -148,3 +149,27 @@ def test_the_readme_tour_runs_top_to_bottom(tmp_path: Path) -> None:
             assert shown.get(name) == row, (command, name, said)
     assert (cwd / ".jobweave" / "jobweave.db").is_file()
     assert not (work / "demo-data" / ".jobweave").exists()
+
+
+def test_the_readme_python_snippets_run_from_examples(tmp_path: Path) -> None:
+    tour = (ROOT / "README.md").read_text().split("## A short tour", 1)[1].split("\n## ", 1)[0]
+    snippets = blocks(tour, "python")
+    assert len(snippets) == 2
+    work = tmp_path / "examples"
+    shutil.copytree(EXAMPLES, work, ignore=shutil.ignore_patterns("demo-data", "__pycache__"))
+    printed = []
+    for k, code in enumerate(snippets):
+        (work / f"snippet{k}.py").write_text(code)
+        done = subprocess.run([sys.executable, f"snippet{k}.py"], cwd=work, capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode == 0, (code, done.stderr)
+        printed.append(done.stdout)
+    # the first snippet prints each job as it ended; every run went to the store found here
+    assert [line.split()[:3] for line in printed[0].splitlines()][2:4] == [
+        ["load_table[customers]", "completed", "42"], ["load_table[orders]", "completed", "42"]]
+    import jobweave as jw
+
+    store = str(work / ".jobweave" / "jobweave.db")
+    assert [(r.name, r.status) for r in jw.runs(name="migration", store=store)] == [
+        ("migration", jw.RunStatus.COMPLETED)]
+    close_all()
