@@ -58,6 +58,13 @@ def test_an_unknown_command_is_one_line_exit_2(capsys: pytest.CaptureFixture[str
     assert p.stderr.startswith("jobweave: error: No such command 'lst'")
 
 
+def test_the_version_is_the_installed_one(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib.metadata import version
+
+    p = run_in_process(["--version"], capsys)
+    assert p.stdout == f"jobweave {version('jobweave')}\n"
+
+
 def test_start_up_time_is_reported(capsys: pytest.CaptureFixture[str]) -> None:
     # Not a pass/fail timing (the machine is shared); it prints the median for the record.
     # The check that holds everywhere is the import test above.
