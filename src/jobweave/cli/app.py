@@ -10,9 +10,8 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
-import click
 import typer
 
 from jobweave.errors import JobweaveError, RunNotFoundError
@@ -36,15 +35,16 @@ EXIT_INTERRUPTED = 130
 LAST = "last"
 """The RUN argument that names the most recent run."""
 
-app = typer.Typer(
-    name="jobweave",
-    help="Run and inspect durable job flows.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,  # plain help: rich would cost --help a tenth of a second
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+_APP_SETTINGS: dict[str, Any] = {
+    "name": "jobweave",
+    "help": "Run and inspect durable job flows.",
+    "no_args_is_help": True,
+    "add_completion": False,
+    "pretty_exceptions_enable": False,
+    "rich_markup_mode": None,  # plain help: rich would cost --help a tenth of a second
+    "context_settings": {"help_option_names": ["-h", "--help"]},
+}
+app = typer.Typer(**_APP_SETTINGS)
 
 
 # The command modules import the engine, the store, SQLAlchemy and rich: `jobweave
@@ -87,13 +87,20 @@ def load_commands(name: str | None = None) -> None:
         importlib.import_module(f"jobweave.cli.{module}")
 
 
-def _with_stubs(group: click.Group) -> click.Group:
-    """List every command in the top-level help without importing the command modules."""
+def _help_app() -> typer.Typer:
+    """The app as the top-level help shows it: every command listed, none imported."""
+    listing = typer.Typer(**_APP_SETTINGS)
+    listing.registered_callback = app.registered_callback
+    listing.registered_commands = list(app.registered_commands)
+    loaded = {c.name for c in app.registered_commands}
     for name, (_, short) in COMMANDS.items():
-        if name not in group.commands and not name.startswith("_"):
-            group.add_command(click.Command(name, help=short, short_help=short,
-                                            add_help_option=False))
-    return group
+        if name not in loaded and not name.startswith("_"):
+            listing.command(name, help=short, short_help=short, add_help_option=False)(_stub)
+    return listing
+
+
+def _stub() -> None:  # pragma: no cover - only listed in the help, never run
+    raise CommandError("internal error: a command ran before its module was loaded")
 
 
 def _command_name(argv: list[str]) -> str | None:
@@ -219,7 +226,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
         load_commands(name)
     # --help, --version, no command, or an unknown one: the group, with every command listed
     command = (typer.main.get_command(app) if name in COMMANDS
-               else _with_stubs(typer.main.get_group(app)))
+               else typer.main.get_group(_help_app()))
     try:
         rv = command.main(args=argv, prog_name="jobweave", standalone_mode=False)
         code = rv if isinstance(rv, int) else EXIT_OK
