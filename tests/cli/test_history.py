@@ -15,7 +15,8 @@ from tests.cli.conftest import run_in_process
 from tests.cli.helpers import one_error_line
 
 READERS = [["status", "last"], ["show", "last"], ["journal", "last"], ["wait", "last"],
-           ["delete", "last"], ["cancel", "last"], ["pause", "last"], ["resume", "last"]]
+           ["delete", "last"], ["cancel", "last"], ["pause", "last"], ["resume", "last"],
+           ["recover", "last"], ["recover", "last", "--plan"]]
 
 
 def _jobweave(capsys: pytest.CaptureFixture[str], *args: str):  # type: ignore[no-untyped-def]
