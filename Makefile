@@ -15,8 +15,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The demo's run goes to the project's store (.jobweave/ here, found from examples/ as git
+# finds its folder), so `jobweave list` anywhere in the checkout shows it.
 demo: $(STAMP)
-	cd examples && ../$(BIN)/jobweave run nightly.py:nightly --store ../.jobweave/demo.db
+	mkdir -p .jobweave
+	cd examples && ../$(BIN)/jobweave run nightly.py:nightly
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -25,6 +25,7 @@ EXPORTED = [
     "Job",
     "JobFailure",
     "JobFinished",
+    "JobRecord",
     "JobResult",
     "JobStarted",
     "JobState",
@@ -38,9 +39,11 @@ EXPORTED = [
     "RunHandle",
     "RunNotFoundError",
     "RunOwnedError",
+    "RunRecord",
     "RunResult",
     "RunStarted",
     "RunStateError",
+    "RunStatus",
     "Schedule",
     "Settings",
     "StoreError",
@@ -48,15 +51,19 @@ EXPORTED = [
     "batch",
     "cancel",
     "cron",
+    "delete",
     "every",
     "flow",
+    "get_run",
     "job",
     "output",
     "pause",
+    "prune",
     "recover",
     "recovery_plan",
     "resume",
     "run",
+    "runs",
     "schedule",
     "shell",
     "sleep",
@@ -103,3 +110,25 @@ def test_errors_hang_from_one_root() -> None:
 
 def test_the_version_is_a_string() -> None:
     assert isinstance(jobweave.__version__, str) and jobweave.__version__.count(".") == 2
+
+
+def test_importing_jobweave_loads_no_engine_until_a_name_is_used() -> None:
+    # `jobweave --version` and `--help` start fast because the package loads lazily
+    import subprocess
+    import sys
+
+    code = ("import sys, jobweave; heavy = ('sqlalchemy', 'pydantic', 'rich', 'jobweave.engine');"
+            "print(sorted(m for m in heavy if m in sys.modules)); jobweave.run;"
+            "print('jobweave.engine' in sys.modules, jobweave.run.__module__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    assert out == ["[]", "True jobweave"]
+
+
+def test_states_are_str_enums_that_compare_as_before() -> None:
+    assert jobweave.RunStatus.FAILED == "failed" and f"{jobweave.RunStatus.CRASHED}" == "crashed"
+    assert isinstance(jobweave.JobState.COMPLETED, str)
+    assert {s.value for s in jobweave.RunStatus} == {
+        "pending", "running", "paused", "completed", "failed", "cancelled", "crashed"}
+    assert jobweave.JobState("interrupted") is jobweave.JobState.INTERRUPTED
+    assert not jobweave.JobState.INTERRUPTED.final

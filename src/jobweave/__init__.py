@@ -1,57 +1,90 @@
 """jobweave: durable job flows — batches, schedules, journals and recovery.
 
 Everything public is exported here; the rest of the package is internal.
+
+The names are loaded on first use (PEP 562), so that ``import jobweave`` — and the
+``jobweave`` command, whose modules live in this package — starts without importing
+the engine, SQLAlchemy or pydantic until something needs them.
 """
 
-from contextlib import suppress as _suppress
+from __future__ import annotations
 
-from jobweave.api import (
-    Schedule,
-    cancel,
-    pause,
-    recover,
-    recovery_plan,
-    resume,
-    run,
-    schedule,
-    submit,
-)
-from jobweave.context import Context
-from jobweave.engine import Engine, JobResult, RunHandle, RunResult
-from jobweave.engine.replay import Decision, RecoveryPlan
-from jobweave.errors import (
-    CycleError,
-    DefinitionChanged,
-    DefinitionError,
-    ExpressionError,
-    Interrupted,
-    JobFailure,
-    JobweaveError,
-    JournalError,
-    JournalMismatch,
-    RunNotFoundError,
-    RunOwnedError,
-    RunStateError,
-    StoreError,
-)
-from jobweave.events import JobFinished, JobStarted, RunFinished, RunStarted
-from jobweave.model import (
-    Batch,
-    Flow,
-    FlowMode,
-    Job,
-    JobState,
-    batch,
-    flow,
-    job,
-    output,
-    shell,
-    sleep,
-)
-from jobweave.settings import Settings
-from jobweave.triggers import At, Cron, Every, Missed, Overlap, at, cron, every
+import contextlib
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from jobweave.api import (
+        Schedule,
+        cancel,
+        delete,
+        get_run,
+        pause,
+        prune,
+        recover,
+        recovery_plan,
+        resume,
+        run,
+        runs,
+        schedule,
+        submit,
+    )
+    from jobweave.context import Context
+    from jobweave.engine import Engine, JobResult, RunHandle, RunResult
+    from jobweave.engine.replay import Decision, RecoveryPlan
+    from jobweave.errors import (
+        CycleError,
+        DefinitionChanged,
+        DefinitionError,
+        ExpressionError,
+        Interrupted,
+        JobFailure,
+        JobweaveError,
+        JournalError,
+        JournalMismatch,
+        RunNotFoundError,
+        RunOwnedError,
+        RunStateError,
+        StoreError,
+    )
+    from jobweave.events import JobFinished, JobStarted, RunFinished, RunStarted
+    from jobweave.model import (
+        Batch,
+        Flow,
+        FlowMode,
+        Job,
+        JobState,
+        batch,
+        flow,
+        job,
+        output,
+        shell,
+        sleep,
+    )
+    from jobweave.settings import Settings
+    from jobweave.store.base import JobRecord, RunRecord, RunStatus
+    from jobweave.triggers import At, Cron, Every, Missed, Overlap, at, cron, every
 
 __version__ = "0.1.0"
+
+_HOMES: dict[str, tuple[str, ...]] = {
+    "jobweave.api": ("Schedule", "cancel", "delete", "get_run", "pause", "prune", "recover",
+                     "recovery_plan", "resume", "run", "runs", "schedule", "submit"),
+    "jobweave.context": ("Context",),
+    "jobweave.engine": ("Engine", "JobResult", "RunHandle", "RunResult"),
+    "jobweave.engine.replay": ("Decision", "RecoveryPlan"),
+    "jobweave.errors": ("CycleError", "DefinitionChanged", "DefinitionError",
+                        "ExpressionError", "Interrupted",
+                        "JobFailure", "JobweaveError", "JournalError", "JournalMismatch",
+                        "RunNotFoundError", "RunOwnedError", "RunStateError", "StoreError"),
+    "jobweave.events": ("JobFinished", "JobStarted", "RunFinished", "RunStarted"),
+    "jobweave.model": ("Batch", "Flow", "FlowMode", "Job", "JobState", "batch", "flow", "job",
+                       "output", "shell", "sleep"),
+    "jobweave.triggers": ("At", "Cron", "Every", "Missed", "Overlap", "at", "cron", "every"),
+    "jobweave.settings": ("Settings",),
+    "jobweave.store.base": ("JobRecord", "RunRecord", "RunStatus"),
+}
+_HOME = {name: module for module, names in _HOMES.items() for name in names}
 
 __all__ = [
     # defining work
@@ -68,15 +101,6 @@ __all__ = [
     "Schedule",
     "shell",
     "sleep",
-    # triggers
-    "At",
-    "Cron",
-    "Every",
-    "Missed",
-    "Overlap",
-    "at",
-    "cron",
-    "every",
     # running it
     "Context",
     "Decision",
@@ -93,6 +117,23 @@ __all__ = [
     "resume",
     "run",
     "submit",
+    # triggers
+    "At",
+    "Cron",
+    "Every",
+    "Missed",
+    "Overlap",
+    "at",
+    "cron",
+    "every",
+    # finding and removing runs
+    "JobRecord",
+    "RunRecord",
+    "RunStatus",
+    "delete",
+    "get_run",
+    "prune",
+    "runs",
     # events
     "JobFinished",
     "JobStarted",
@@ -114,8 +155,20 @@ __all__ = [
     "StoreError",
 ]
 
-# Show public names as jobweave.X (in reprs, docs and tracebacks), not their private homes.
-for _name in __all__:
-    with _suppress(AttributeError, TypeError):
-        globals()[_name].__module__ = "jobweave"
-del _name
+
+def __getattr__(name: str) -> Any:
+    """Load a public name from its module the first time it is asked for."""
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module 'jobweave' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    # Show public names as jobweave.X (in reprs, docs and tracebacks), not their homes.
+    if isinstance(value, type) or callable(value):
+        with contextlib.suppress(AttributeError, TypeError):
+            value.__module__ = "jobweave"
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -6,8 +6,11 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-DEFAULT_STORE = ".jobweave/jobweave.db"
-"""The embedded default store, relative to the current directory."""
+STORE_FOLDER = ".jobweave"
+"""The folder that holds a project's default store, as ``.git`` holds a repository."""
+STORE_FILE = "jobweave.db"
+DEFAULT_STORE = f"{STORE_FOLDER}/{STORE_FILE}"
+"""The embedded default store, relative to the current directory (see :func:`find_store`)."""
 DEFAULT_EXECUTOR = "threads"
 DEFAULT_THREADS = 16
 """Worker threads of the default executor; a run's concurrency can raise it."""
@@ -35,7 +38,7 @@ class Settings:
         env = os.environ if environ is None else environ
         workers = env.get("JOBWEAVE_WORKERS")
         return cls(
-            store=env.get("JOBWEAVE_STORE") or DEFAULT_STORE,
+            store=env.get("JOBWEAVE_STORE") or find_store(),
             executor=env.get("JOBWEAVE_EXECUTOR") or DEFAULT_EXECUTOR,
             workers=int(workers) if workers else None,
             durability=env.get("JOBWEAVE_DURABILITY") or DEFAULT_DURABILITY,
@@ -44,3 +47,33 @@ class Settings:
     def with_(self, **changes: object) -> Settings:
         """A copy with the given fields changed (``None`` values are ignored)."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})  # type: ignore[arg-type]
+
+
+def find_store(start: str | None = None) -> str:
+    """The default store, found the way git finds its folder.
+
+    The ``.jobweave/jobweave.db`` of the nearest folder, from ``start`` (the current
+    folder by default) upward, that has a ``.jobweave`` folder; else ``.jobweave/jobweave.db``
+    in ``start`` itself, created there on the first write. So every command run anywhere
+    inside a project sees the same runs.
+    """
+    here = os.path.abspath(start if start is not None else os.getcwd())
+    folder = here
+    while True:
+        if os.path.isdir(os.path.join(folder, STORE_FOLDER)):
+            found = os.path.join(folder, STORE_FOLDER, STORE_FILE)
+            return found if folder != here or start is not None else DEFAULT_STORE
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            break
+        folder = parent
+    return DEFAULT_STORE if start is None else os.path.join(here, DEFAULT_STORE)
+
+
+def store_path(url: str) -> str | None:
+    """The file of an SQLite store URL (a path or ``sqlite:///path``); None for a server."""
+    if url.startswith("sqlite:///"):
+        return url[len("sqlite:///"):]
+    if "://" in url:
+        return None
+    return url

@@ -1,4 +1,5 @@
-"""Helpers for the command-line tests: the real `jobweave` in a subprocess, target files."""
+"""Helpers for the command-line tests: the `jobweave` command run in this process (or, for
+signals and detached processes, in a real subprocess), target files."""
 
 from __future__ import annotations
 
@@ -10,8 +11,24 @@ from pathlib import Path
 
 import pytest
 
+from jobweave.cli.app import main
 from jobweave.store import SqlStore, close_all, open_store
 from tests.cli.helpers import Jobweave
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _reap_detached_workers() -> Iterator[None]:
+    """Submits run in this process start detached workers: wait for them at the end."""
+    yield
+    from jobweave.cli import run
+
+    for worker in run._WORKERS:
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+    run._WORKERS.clear()
 
 
 @pytest.fixture
@@ -20,8 +37,39 @@ def store(tmp_path: Path) -> str:
     return str(tmp_path / "cli.db")
 
 
+def run_in_process(argv: list[str],
+                   capsys: pytest.CaptureFixture[str]) -> subprocess.CompletedProcess[str]:
+    """Run ``jobweave ARGV`` through :func:`main` here: its exit code, stdout and stderr."""
+    capsys.readouterr()
+    try:
+        main(argv)
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    else:  # pragma: no cover - main always exits
+        code = 0
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(["jobweave", *argv], code, out, err)
+
+
 @pytest.fixture
-def cli(tmp_path: Path, store: str) -> Jobweave:
+def cli(tmp_path: Path, store: str, capsys: pytest.CaptureFixture[str]) -> Iterator[Jobweave]:
+    """Run ``jobweave ARGS --store STORE`` in this process, in tmp_path (the current folder);
+    return its exit code and output as a finished process would.
+
+    A test that sends signals, or changes a definition file that this process has already
+    imported, uses :func:`cli_proc` instead."""
+
+    def run(*args: str, timeout: float = 60,
+            with_store: bool = True) -> subprocess.CompletedProcess[str]:
+        extra = ["--store", store] if with_store else []
+        return run_in_process([*args, *extra], capsys)
+
+    yield run
+    close_all()
+
+
+@pytest.fixture
+def cli_proc(tmp_path: Path, store: str) -> Jobweave:
     """Run ``python -m jobweave ARGS --store STORE`` in tmp_path; return the finished process."""
 
     def run(*args: str, timeout: float = 60,
@@ -34,18 +82,11 @@ def cli(tmp_path: Path, store: str) -> Jobweave:
 
 
 @pytest.fixture
-def cli_each(tmp_path: Path, store: str) -> Callable[..., list[subprocess.CompletedProcess[str]]]:
-    """Run several read-only commands at once (each a list of args); return them in order."""
+def cli_each(cli: Jobweave) -> Callable[..., list[subprocess.CompletedProcess[str]]]:
+    """Run several commands (each a list of args) one after the other; return them in order."""
 
     def run_all(*commands: list[str]) -> list[subprocess.CompletedProcess[str]]:
-        procs = [subprocess.Popen([sys.executable, "-m", "jobweave", *args, "--store", store],
-                                  cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  text=True) for args in commands]
-        done = []
-        for args, proc in zip(commands, procs, strict=True):
-            out, err = proc.communicate(timeout=60)
-            done.append(subprocess.CompletedProcess(args, proc.returncode, out, err))
-        return done
+        return [cli(*args) for args in commands]
 
     return run_all
 
@@ -66,7 +107,7 @@ def spawn(tmp_path: Path, store: str) -> Iterator[Callable[..., subprocess.Popen
     for proc in procs:
         if proc.poll() is None:
             proc.kill()
-            proc.wait()
+        proc.communicate()  # reaps it and closes its pipes
 
 
 @pytest.fixture

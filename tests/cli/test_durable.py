@@ -117,7 +117,8 @@ def test_resume_runs_only_what_did_not_complete(cli: Jobweave, target, tmp_path:
 
 
 def test_resume_shows_a_changed_definition_and_runs_it_when_accepted(
-        cli: Jobweave, target, tmp_path: Path, db: SqlStore) -> None:
+        cli_proc: Jobweave, target, tmp_path: Path, db: SqlStore) -> None:
+    cli = cli_proc  # the file changes: each command must load it afresh
     run_id = failed_nightly(cli, target, tmp_path)
     (tmp_path / "flag").touch()
     target(NIGHTLY_PLUS)
@@ -300,8 +301,9 @@ def test_recover_drops_a_torn_tail_and_refuses_damage_before_it(
     assert db.get_run(started_run(p.stderr)).status == "completed"
 
 
-def test_recover_refuses_a_journal_of_another_definition(cli: Jobweave, target, store: str,
+def test_recover_refuses_a_journal_of_another_definition(cli_proc: Jobweave, target, store: str,
                                                          tmp_path: Path, db: SqlStore) -> None:
+    cli = cli_proc  # the file changes: each command must load it afresh
     run_id = completed_nightly(target, tmp_path, store)
     export(db, run_id, tmp_path / "run.jsonl")
     target(NIGHTLY.replace('label="transform"', 'label="transform2"'))

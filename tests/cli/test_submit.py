@@ -74,8 +74,9 @@ def test_cancel_stops_a_submitted_run_from_another_process(cli: Jobweave, target
     assert record.status == "cancelled" and record.counts == {"cancelled": 2}
 
 
-def test_the_worker_refuses_a_definition_that_changed(cli: Jobweave, target,
+def test_the_worker_refuses_a_definition_that_changed(cli_proc: Jobweave, target,
                                                       store: str, db: SqlStore) -> None:
+    cli = cli_proc  # this process already loaded the file before it changed
     path = target("one = jw.job('tests.jobs:add', name='add', a=1, b=2)\n")
     definition, source = load_target(f"{path}:one")
     run_id, _ = jw.Engine(Settings(store=store)).create(definition, source=source)

@@ -7,17 +7,19 @@ stderr and exit code 2, so users never see a traceback for a problem they can fi
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
-from importlib.metadata import version
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from jobweave.engine import Engine
 from jobweave.errors import JobweaveError, RunNotFoundError
-from jobweave.settings import Settings
-from jobweave.store import SqlStore, open_store
+from jobweave.settings import Settings, store_path
+
+if TYPE_CHECKING:
+    from jobweave.engine import Engine
+    from jobweave.store import SqlStore
 
 EXIT_OK = 0
 """Every job completed (or the command did what it was asked)."""
@@ -33,18 +35,91 @@ EXIT_INTERRUPTED = 130
 LAST = "last"
 """The RUN argument that names the most recent run."""
 
-app = typer.Typer(
-    name="jobweave",
-    help="Run and inspect durable job flows.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+_APP_SETTINGS: dict[str, Any] = {
+    "name": "jobweave",
+    "help": "Run and inspect durable job flows.",
+    "no_args_is_help": True,
+    "add_completion": False,
+    "pretty_exceptions_enable": False,
+    "rich_markup_mode": None,  # plain help: rich would cost --help a tenth of a second
+    "context_settings": {"help_option_names": ["-h", "--help"]},
+}
+app = typer.Typer(**_APP_SETTINGS)
+
+
+# The command modules import the engine, the store, SQLAlchemy and rich: `jobweave
+# --version` and `jobweave --help` must not wait for them. So a command's module is
+# imported only when that command runs; the top-level help lists every command from this
+# table (tests/cli/test_app.py checks it against the commands' own docstrings).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("run", "Run TARGET here and wait for it: exit 0 if every job completed, 1 if not."),
+    "submit": ("run", "Store TARGET as a run, start it in the background, and print the run id."),
+    "wait": ("run", "Wait until RUN is final: exit 0 if every job completed, 1 if not."),
+    "cancel": ("run", "Cancel RUN: its owner stops it within about a second."),
+    "_work": ("run", ""),
+    "resume": ("durable", "Continue RUN here where it stopped and wait: completed jobs are "
+                          "kept, the rest run."),
+    "pause": ("durable", "Pause RUN: running jobs finish, no new ones start; 'jobweave resume "
+                         "RUN' continues it."),
+    "recover": ("durable", "Replay SOURCE's journal as a new run and wait: recorded jobs are "
+                           "not run again."),
+    "status": ("inspect", "One line about RUN: id, name, status, job counts and times."),
+    "list": ("inspect", "Recent runs, newest first."),
+    "show": ("inspect", "RUN's details and its jobs (a big run: problem jobs first); --job "
+                        "NAME: one in full."),
+    "journal": ("inspect", "RUN's journal as JSON lines, oldest first, each sealed with a "
+                           "checksum (crc)."),
+    "validate": ("inspect", "Load and compile a definition without storing or running "
+                            "anything."),
+    "schema": ("inspect", "Print the JSON Schema of definition files (for editors and CI "
+                          "checks)."),
+    "delete": ("retention", "Delete runs from the store with their jobs and journals, in "
+                            "one transaction."),
+    "prune": ("retention", "Delete the runs that finished longer ago than --older-than."),
+    "triggers": ("triggers", "The next fire times of the triggers in TARGET..., with their UTC "
+                             "offsets."),
+}
+"""Command name -> (module under jobweave.cli, its one-line help)."""
+
+
+def load_commands(name: str | None = None) -> None:
+    """Import the module of command ``name`` (every command module when None)."""
+    modules = {COMMANDS[name][0]} if name in COMMANDS else {m for m, _ in COMMANDS.values()}
+    for module in sorted(modules):
+        importlib.import_module(f"jobweave.cli.{module}")
+
+
+def _help_app() -> typer.Typer:
+    """The app as the top-level help shows it: every command listed, none imported."""
+    listing = typer.Typer(**_APP_SETTINGS)
+    listing.registered_callback = app.registered_callback
+    listing.registered_commands = list(app.registered_commands)
+    loaded = {c.name for c in app.registered_commands}
+    for name, (_, short) in COMMANDS.items():
+        if name not in loaded and not name.startswith("_"):
+            listing.command(name, help=short, short_help=short, add_help_option=False)(_stub)
+    return listing
+
+
+def _stub() -> None:  # pragma: no cover - only listed in the help, never run
+    raise CommandError("internal error: a command ran before its module was loaded")
+
+
+def _command_name(argv: list[str]) -> str | None:
+    """The command an argument list runs: its first argument that is not an option."""
+    for arg in argv:
+        if not arg.startswith("-"):
+            return arg
+    return None
+
 
 def _show_version(value: bool) -> None:
     if value:
-        typer.echo(f"jobweave {version('jobweave')}")
+        # the package's own constant: asking the installed metadata costs --version 50 ms
+        # (tests/cli/test_app.py checks that the two agree)
+        from jobweave import __version__
+
+        typer.echo(f"jobweave {__version__}")
         raise typer.Exit(EXIT_OK)
 
 
@@ -61,7 +136,8 @@ StoreOption = Annotated[
     str | None,
     typer.Option("--store", metavar="URL",
                  help="Store URL: a SQLite path, sqlite:///path or postgresql://... "
-                      "(default: $JOBWEAVE_STORE, else .jobweave/jobweave.db)"),
+                      "(default: $JOBWEAVE_STORE, else .jobweave/jobweave.db in the "
+                      "nearest folder upward that has a .jobweave folder, else here)"),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 RunArgument = Annotated[
@@ -83,12 +159,27 @@ def settings_for(store: str | None, **changes: object) -> Settings:
 
 def engine_for(store: str | None, **changes: object) -> Engine:
     """An Engine on the store the command line (or the environment) names."""
+    from jobweave.engine import Engine
+
     return Engine(settings_for(store, **changes))
 
 
+class NoStore(CommandError):
+    """A command that only reads found no store: there are no runs yet."""
+
+
 def store_for(store: str | None) -> SqlStore:
-    """The store the command line (or the environment) names."""
+    """The store the command line (or the environment) names, for a command that reads.
+
+    A command that only reads never creates a store: when the SQLite file is not there,
+    it stops with :class:`NoStore` (one line, exit 2) instead.
+    """
+    from jobweave.store import open_store
+
     settings = settings_for(store)
+    path = store_path(settings.store)
+    if path is not None and not os.path.exists(path):
+        raise NoStore(f"no runs yet: there is no store at {path}")
     return open_store(settings.store, durability=settings.durability)
 
 
@@ -132,7 +223,12 @@ def _usage_line(exc: typer.TyperException) -> str:
 
 def main(argv: list[str] | None = None) -> NoReturn:
     """Run the command line and exit with its code."""
-    command = typer.main.get_command(app)
+    name = _command_name(sys.argv[1:] if argv is None else argv)
+    if name in COMMANDS:
+        load_commands(name)
+    # --help, --version, no command, or an unknown one: the group, with every command listed
+    command = (typer.main.get_command(app) if name in COMMANDS
+               else typer.main.get_group(_help_app()))
     try:
         rv = command.main(args=argv, prog_name="jobweave", standalone_mode=False)
         code = rv if isinstance(rv, int) else EXIT_OK
@@ -167,7 +263,3 @@ def main(argv: list[str] | None = None) -> NoReturn:
         os.dup2(devnull, sys.stdout.fileno())
     sys.exit(code)
 
-
-# Imported last, for their side effect: each module registers its commands on `app`
-# (they import the names above, so they must come after them).
-from jobweave.cli import durable, inspect, run, triggers  # noqa: E402, F401

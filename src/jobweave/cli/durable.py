@@ -193,6 +193,8 @@ def recover(
     selectors = list(changed or ())
     for text in selectors:  # refuse a bad selector before reading anything
         parse_selector(text)
+    if not os.path.isfile(source):
+        store_for(store)  # a run of the store: with no store there is none (none is made)
     engine = engine_for(store)
     view = engine.journal_view(_journal_ref(engine.store, source))
     for note in view.dropped:

@@ -12,6 +12,7 @@ from jobweave.cli.app import (
     EXIT_OK,
     CommandError,
     JsonOption,
+    NoStore,
     RunArgument,
     StoreOption,
     app,
@@ -78,7 +79,14 @@ def list_runs(
     json_out: JsonOption = False,
 ) -> int:
     """Recent runs, newest first."""
-    records = store_for(store).list_runs(limit=limit, status=status_, name=name)
+    try:
+        records = store_for(store).list_runs(limit=limit, status=status_, name=name)
+    except NoStore as exc:
+        if json_out:
+            _dump([])
+        else:
+            sys.stderr.write(f"{exc}\n")
+        return EXIT_OK
     if json_out:
         _dump([run_json(r) for r in records])
     elif not records:

@@ -245,16 +245,23 @@ def _log_path(store: SqlStore, run_id: str) -> str | None:
     return os.path.join(os.path.dirname(os.path.abspath(path)), "logs", f"{run_id}.log")
 
 
+_WORKERS: list[subprocess.Popen[bytes]] = []
+"""Detached workers this process started. Nothing waits for them, but each new spawn reaps
+the ones that ended, so a long-lived caller leaves no zombies (nor unreaped Popen objects)."""
+
+
 def _spawn_worker(run_id: str, store_url: str, log_path: str | None) -> None:
     command = [sys.executable, "-m", "jobweave", "_work", run_id, "--store", store_url]
+    _WORKERS[:] = [w for w in _WORKERS if w.poll() is None]
     if log_path is None:
-        subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL, start_new_session=True, cwd=os.getcwd())
+        _WORKERS.append(subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, start_new_session=True, cwd=os.getcwd()))
         return
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
     with open(log_path, "ab") as log:
-        subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                         start_new_session=True, cwd=os.getcwd())
+        _WORKERS.append(subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log,
+                                         stderr=log, start_new_session=True, cwd=os.getcwd()))
 
 
 @app.command()

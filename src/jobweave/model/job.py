@@ -26,6 +26,9 @@ class JobState(enum.StrEnum):
     """The run was cancelled before the job finished."""
     SKIPPED = "skipped"
     """Not run because a job it depends on did not complete."""
+    INTERRUPTED = "interrupted"
+    """How a job stored ``running`` reads once its run crashed: a resume runs it again.
+    Only readers see it (``show``, ``jw.get_run``); the engine never stores it."""
 
     @property
     def final(self) -> bool:

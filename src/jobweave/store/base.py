@@ -2,16 +2,40 @@
 
 from __future__ import annotations
 
+import enum
 import os
 import socket
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from jobweave.model.job import JobState
+
 LEASE_SECONDS = 15.0
 """A running run whose owner has not sent a heartbeat for this long is ``crashed``."""
 HEARTBEAT_SECONDS = 1.0
 """How often an owner renews its lease and looks for a cancel request."""
+
+
+
+class RunStatus(enum.StrEnum):
+    """Where a run stands. A str: ``record.status == "failed"`` works as before."""
+
+    PENDING = "pending"
+    """Stored, not started yet (a submitted run waits for its worker)."""
+    RUNNING = "running"
+    """A live process owns it and runs its jobs."""
+    PAUSED = "paused"
+    """Stopped on request without losing its place; ``resume`` continues it."""
+    COMPLETED = "completed"
+    """Every job completed."""
+    FAILED = "failed"
+    """It stopped with a job that faulted or was skipped."""
+    CANCELLED = "cancelled"
+    """It was cancelled."""
+    CRASHED = "crashed"
+    """Stored as running, but its owner is gone (no heartbeat): ``resume`` continues it."""
+
 
 FINAL_RUN_STATES = frozenset({"completed", "failed", "cancelled"})
 """Run states no owner will change; ``paused`` and ``crashed`` runs can be resumed."""
@@ -24,7 +48,7 @@ class RunRecord:
     run_id: str
     name: str
     kind: str
-    status: str
+    status: RunStatus
     """pending, running, paused, completed, failed, cancelled, or crashed (owner gone)."""
     source: str | None
     digest: str
@@ -65,7 +89,8 @@ class JobRecord:
     index: int
     name: str
     kind: str
-    status: str
+    status: JobState
+    """A :class:`JobState` (a str); ``interrupted`` only in a crashed run's reading."""
     attempts: int
     output: Any
     error: str | None
@@ -80,8 +105,10 @@ class JobRecord:
         return self.finished_at - self.started_at
 
 
-INTERRUPTED = "interrupted"
+INTERRUPTED = JobState.INTERRUPTED
 """How a job stored ``running`` reads once its run crashed: it runs again on resume."""
+JOB_STATES: dict[str, JobState] = {s.value: s for s in JobState}
+"""A stored job status as its enum (a dict lookup: cheaper than ``JobState(value)``)."""
 
 
 def as_seen(job: JobRecord, run: RunRecord) -> JobRecord:

@@ -11,7 +11,14 @@ from sqlalchemy import Connection, and_, func, select
 
 from jobweave.errors import RunNotFoundError
 from jobweave.store import schema as s
-from jobweave.store.base import INTERRUPTED, JobRecord, RunRecord, owner_alive
+from jobweave.store.base import (
+    INTERRUPTED,
+    JOB_STATES,
+    JobRecord,
+    RunRecord,
+    RunStatus,
+    owner_alive,
+)
 from jobweave.store.history import (
     ATTEMPT_EVENTS,
     SEGMENT_EVENTS,
@@ -124,7 +131,7 @@ class RunReads:
             rows = conn.execute(q).all()
         if not rows:
             self.get_run(run_id, counts=False)  # raises RunNotFoundError when absent
-        return [JobRecord(r.idx, r.name, r.kind, r.status, r.attempts,
+        return [JobRecord(r.idx, r.name, r.kind, JOB_STATES.get(r.status, r.status), r.attempts,
                           json.loads(r.output) if r.output is not None else None, r.error,
                           r.started_at, r.finished_at,
                           tuple(json.loads(r.tags)) if r.tags else ()) for r in rows]
@@ -256,7 +263,8 @@ def _run_record(row: Any, counts: dict[str, int], crashed: bool,
         if "running" in counts:
             counts = {(INTERRUPTED if k == "running" else k): v for k, v in counts.items()}
     return RunRecord(
-        run_id=row.run_id, name=row.name, kind=row.kind, status=status, source=row.source,
+        run_id=row.run_id, name=row.name, kind=row.kind, status=RunStatus(status),
+        source=row.source,
         digest=row.digest, options=json.loads(row.options), total=row.total,
         created_at=row.created_at, started_at=row.started_at, finished_at=row.finished_at,
         exit_code=row.exit_code, owner=row.owner, heartbeat_at=row.heartbeat_at,

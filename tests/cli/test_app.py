@@ -1,0 +1,79 @@
+"""The command line starts fast: --version and --help import no engine, store or rich, and
+the help lists every command from a table that must match the commands themselves."""
+
+from __future__ import annotations
+
+import inspect
+import statistics
+import subprocess
+import sys
+import time
+
+import pytest
+
+from jobweave.cli import app as cli_app
+from tests.cli.conftest import run_in_process
+
+HEAVY = ("sqlalchemy", "rich", "pydantic", "yaml", "jobweave.engine", "jobweave.store",
+         "jobweave.loader", "jobweave.api")
+
+PROBE = """
+import sys
+from jobweave.cli.app import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+heavy = {heavy!r}
+sys.stderr.write("LOADED " + " ".join(m for m in heavy if m in sys.modules) + "\\n")
+"""
+
+
+@pytest.mark.parametrize("args", [["--version"], ["--help"], ["-h"], []])
+def test_version_and_help_import_nothing_heavy(args: list[str]) -> None:
+    p = subprocess.run([sys.executable, "-c", PROBE.format(heavy=HEAVY), *args],
+                       capture_output=True, text=True, timeout=60)
+    assert p.stderr.splitlines()[-1] == "LOADED ", p.stderr
+    if args != ["--version"]:
+        assert "delete" in p.stdout and "prune" in p.stdout and "_work" not in p.stdout
+
+
+def test_the_help_table_matches_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    cli_app.load_commands()
+    registered = {(c.name or c.callback.__name__): c for c in cli_app.app.registered_commands
+                  if c.callback is not None}
+    assert set(registered) == set(cli_app.COMMANDS)
+    for name, (module, short) in cli_app.COMMANDS.items():
+        callback = registered[name].callback
+        assert callback.__module__ == f"jobweave.cli.{module}", name
+        doc = inspect.getdoc(callback) or ""
+        assert doc.split("\n\n")[0].replace("\n", " ") == short or name.startswith("_"), name
+    listed = run_in_process(["--help"], capsys).stdout
+    assert listed.index("run ") < listed.index("status ") < listed.index("prune ")
+
+
+def test_an_unknown_command_is_one_line_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    p = run_in_process(["lst"], capsys)
+    assert p.returncode == 2
+    assert p.stderr.startswith("jobweave: error: No such command 'lst'")
+
+
+def test_the_version_is_the_installed_one(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib.metadata import version
+
+    p = run_in_process(["--version"], capsys)
+    assert p.stdout == f"jobweave {version('jobweave')}\n"
+
+
+def test_start_up_time_is_reported(capsys: pytest.CaptureFixture[str]) -> None:
+    # Not a pass/fail timing (the machine is shared); it prints the median for the record.
+    # The check that holds everywhere is the import test above.
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "jobweave", "--version"], capture_output=True,
+                       check=True, timeout=60)
+        times.append(time.perf_counter() - start)
+    with capsys.disabled():
+        print(f"\njobweave --version: median {statistics.median(times):.3f}s of 3")
+    assert statistics.median(times) < 5.0
