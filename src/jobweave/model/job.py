@@ -4,11 +4,33 @@ from __future__ import annotations
 
 import enum
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from jobweave.errors import DefinitionError
+
+MAX_NAME = 200
+"""Characters of a job name (and of any name in a definition file)."""
+
+NAME_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*\S[^\x00-\x1f\x7f-\x9f]*$"
+"""A name: not blank, and without control characters (no newlines, tabs, escapes)."""
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def name_problem(name: object) -> str | None:
+    """What is wrong with a job name (None when it is a usable one)."""
+    if not isinstance(name, str) or not name.strip():
+        return f"name must be a non-empty string, got {name!r:.60}"
+    if len(name) > MAX_NAME:
+        return f"name may have at most {MAX_NAME} characters, got {len(name)}"
+    bad = _CONTROL.search(name)
+    if bad is not None:
+        return (f"name must not hold control characters, got {bad.group()!r} at "
+                f"position {bad.start()}")
+    return None
 
 
 class JobState(enum.StrEnum):
@@ -100,9 +122,10 @@ class Job:
             _check_seconds("timeout", self.timeout, where)
             if self.timeout == 0:
                 raise DefinitionError("timeout must be positive", field=f"{where}.timeout")
-        if self.name is not None and (not isinstance(self.name, str) or not self.name.strip()):
-            raise DefinitionError(f"name must be a non-empty string, got {self.name!r}",
-                                  field="name")
+        if self.name is not None:
+            problem = name_problem(self.name)
+            if problem is not None:
+                raise DefinitionError(problem, field="name")
         if self.kind is JobKind.PYTHON and not (callable(self.target) or _is_ref(self.target)):
             raise DefinitionError(
                 f"target must be a callable or a 'module:function' reference, got {self.target!r}",
