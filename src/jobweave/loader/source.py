@@ -154,23 +154,23 @@ class _Composer(yaml.SafeLoader):
         self.depth = 0
         self.aliases = 0
 
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         if self.check_event(yaml.AliasEvent):
             self.aliases += 1
             if self.aliases > limits.MAX_ALIASES:
                 raise _Limit(problem=f"more than {limits.MAX_ALIASES} aliases in one file",
-                             problem_mark=self.peek_event().start_mark)
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+                             problem_mark=self.peek_event().start_mark)  # type: ignore[no-untyped-call]
+            return super().compose_node(parent, index)
         if self.check_event(yaml.CollectionStartEvent):
             self.depth += 1
             if self.depth > limits.MAX_DEPTH:
                 raise _Limit(problem=f"nested deeper than {limits.MAX_DEPTH} levels",
-                             problem_mark=self.peek_event().start_mark)
+                             problem_mark=self.peek_event().start_mark)  # type: ignore[no-untyped-call]
             try:
-                return super().compose_node(parent, index)  # type: ignore[no-any-return]
+                return super().compose_node(parent, index)
             finally:
                 self.depth -= 1
-        return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        return super().compose_node(parent, index)
 
 
 def _syntax_error(exc: yaml.MarkedYAMLError, path: str, json_mode: bool) -> DefinitionError:
