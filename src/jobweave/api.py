@@ -1,11 +1,21 @@
-"""Facade functions over one Engine: ``jobweave.run(definition)`` and friends."""
+"""Facade functions over one Engine: ``jobweave.run(definition)`` and friends.
+
+While jobweave loads a Python file or module to find a definition (``jobweave run
+flow.py:nightly``, a resume that loads the run's callables again), the file's top level
+runs. A ``run``, ``submit``, ``resume``, ``recover`` or ``Schedule.submit`` called from
+there starts nothing: it logs a warning and returns a result of status ``skipped``
+(``ok`` false, no run id), and the rest of the file goes on loading.
+"""
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from jobweave import refs
 from jobweave.engine import Engine, RunHandle, RunResult
 from jobweave.engine.replay import RecoveryPlan
 from jobweave.events import Listener
@@ -14,6 +24,36 @@ from jobweave.model.schedule import Schedule as _ScheduleData
 from jobweave.settings import Settings
 
 log = logging.getLogger("jobweave")
+
+SKIPPED = "skipped"
+"""The status of a result that ran nothing: it was asked for while jobweave loaded a file."""
+
+
+def _skipped(call: str, definition: Any = None, name: str | None = None) -> RunResult | None:
+    """A result that ran nothing, when this thread is loading a file; else None."""
+    where = refs.loading()
+    if where is None:
+        return None
+    log.warning("jobweave.%s() called while jobweave loads %s: nothing is run (put it under "
+                "`if __name__ == \"__main__\":`)", call, where)
+    now = time.time()
+    return RunResult("", name or getattr(definition, "name", None) or "", SKIPPED, (), now, now)
+
+
+class _NotStarted(RunHandle):
+    """The handle of a run that was not started (see :func:`_skipped`)."""
+
+    def __init__(self, result: RunResult) -> None:  # no runtime: nothing runs
+        self.run_id = result.run_id
+        self._thread = threading.Thread(name="jobweave-not-started")
+        self._result = result
+        self._error = None
+
+    def cancel(self) -> None:
+        pass
+
+    def pause(self) -> None:
+        pass
 
 
 def _engine(store: str | None, executor: str | None = None,
@@ -33,6 +73,9 @@ def submit(
     listeners: Sequence[Listener] = (),
 ) -> RunHandle:
     """Store a run and start it in the background; return its handle at once."""
+    skipped = _skipped("submit", definition, name)
+    if skipped is not None:
+        return _NotStarted(skipped)
     return _engine(store, executor, workers).submit(
         definition, name=name, concurrency=concurrency, listeners=listeners)
 
@@ -48,6 +91,9 @@ def run(
     listeners: Sequence[Listener] = (),
 ) -> RunResult:
     """Submit and wait: return when every job has stopped (``result.exit_code``)."""
+    skipped = _skipped("run", definition, name)
+    if skipped is not None:
+        return skipped
     return _engine(store, executor, workers).run(
         definition, name=name, concurrency=concurrency, listeners=listeners)
 
@@ -66,6 +112,9 @@ def resume(
     Without ``definition`` the run's own definition is loaded again: from the file or
     module it came from when it has one, else from its stored references.
     """
+    skipped = _skipped("resume", definition)
+    if skipped is not None:
+        return skipped
     engine = _engine(store)
     source = None
     if definition is None:
@@ -109,6 +158,9 @@ class Schedule(_ScheduleData):
         The run is found by this object's memory of it, or else as the newest run of the
         same name and definition in the store that did not complete.
         """
+        skipped = _skipped("Schedule.submit", self)
+        if skipped is not None:
+            return skipped
         engine = _engine(store, executor)
         plan = engine.plan(self)
         run_id = getattr(self, "_run_id", None) or engine.store.find_resumable(
@@ -172,6 +224,9 @@ def recover(
     downstream of them run again, as does whatever the journal did not complete. Jobs
     run on the executor the journal's run used, unless ``executor`` says otherwise.
     """
+    skipped = _skipped("recover")
+    if skipped is not None:
+        return skipped
     engine = _engine(store)
     view = engine.journal_view(journal)
     engine = engine.for_journal(view, executor=executor, workers=workers)
