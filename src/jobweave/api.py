@@ -12,15 +12,18 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from jobweave import refs
 from jobweave.engine import Engine, RunHandle, RunResult
 from jobweave.engine.replay import RecoveryPlan
 from jobweave.events import Listener
-from jobweave.model.batch import Batch, batch
-from jobweave.model.schedule import Schedule as _ScheduleData
+
+# one Schedule class, re-exported: jw.schedule() and a `kind: schedule` file both give it
+from jobweave.model.schedule import Schedule as Schedule
+from jobweave.model.schedule import schedule as schedule
+from jobweave.model.schedule import set_submitter
 from jobweave.settings import Settings
 
 log = logging.getLogger("jobweave")
@@ -139,54 +142,35 @@ def _reload(engine: Engine, run_id: str) -> tuple[Any, str | None]:
     return current_definition(engine.store.get_run(run_id, counts=False).source, None)
 
 
-class Schedule(_ScheduleData):
-    """A schedule that remembers its run: ``submit()`` again resumes where it stopped."""
-
-    __slots__ = ("_run_id",)
-
-    def submit(
-        self,
-        *,
-        store: str | None = None,
-        executor: str | None = None,
-        concurrency: int | None = None,
-        accept_changes: bool = False,
-        listeners: Sequence[Listener] = (),
-    ) -> RunResult:
-        """Run the schedule, or resume its unfinished run, and wait for it.
-
-        The run is found by this object's memory of it, or else as the newest run of the
-        same name and definition in the store that did not complete.
-        """
-        skipped = _skipped("Schedule.submit", self)
-        if skipped is not None:
-            return skipped
-        engine = _engine(store, executor)
-        plan = engine.plan(self)
-        run_id = getattr(self, "_run_id", None) or engine.store.find_resumable(
-            plan.name, plan.digest)
-        if run_id is not None:
-            status = engine.store.get_run(run_id, counts=False).status
-            if status == "completed":
-                return engine.result(run_id)
-            handle = engine.resume(run_id, plan, accept_changes=accept_changes,
-                                   concurrency=concurrency, listeners=listeners)
-        else:
-            handle = engine.submit(plan, concurrency=concurrency, listeners=listeners)
-        object.__setattr__(self, "_run_id", handle.run_id)
-        return handle.finish()
-
-    @property
-    def run_id(self) -> str | None:
-        """The run this schedule last submitted, if any."""
-        return getattr(self, "_run_id", None)
+def _submit_schedule(
+    sched: Schedule,
+    *,
+    store: str | None = None,
+    executor: str | None = None,
+    concurrency: int | None = None,
+    accept_changes: bool = False,
+    listeners: Sequence[Listener] = (),
+) -> RunResult:
+    """What :meth:`Schedule.submit` does: run the schedule, or resume its unfinished run."""
+    skipped = _skipped("Schedule.submit", sched)
+    if skipped is not None:
+        return skipped
+    engine = _engine(store, executor)
+    plan = engine.plan(sched)
+    run_id = sched.run_id or engine.store.find_resumable(plan.name, plan.digest)
+    if run_id is not None:
+        status = engine.store.get_run(run_id, counts=False).status
+        if status == "completed":
+            return engine.result(run_id)
+        handle = engine.resume(run_id, plan, accept_changes=accept_changes,
+                               concurrency=concurrency, listeners=listeners)
+    else:
+        handle = engine.submit(plan, concurrency=concurrency, listeners=listeners)
+    object.__setattr__(sched, "_run_id", handle.run_id)
+    return handle.finish()
 
 
-def schedule(items: Iterable[Any], *, name: str | None = None,
-             concurrency: int | None = None) -> Schedule:
-    """An ordered schedule of batches; a plain list or a job becomes a batch of its own."""
-    batches = tuple(item if isinstance(item, Batch) else batch(item) for item in items)
-    return Schedule(batches, name, concurrency)
+set_submitter(_submit_schedule)
 
 
 def recovery_plan(
