@@ -22,6 +22,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 def name_problem(name: object) -> str | None:
     """What is wrong with a job name (None when it is a usable one)."""
+    if isinstance(name, str) and name.isprintable() and len(name) <= MAX_NAME and name.strip():
+        return None  # the common case, kept cheap (isprintable is stricter than needed)
     if not isinstance(name, str) or not name.strip():
         return f"name must be a non-empty string, got {name!r:.60}"
     if len(name) > MAX_NAME:
@@ -187,10 +189,27 @@ def job(
     after: Job | Iterable[Any] | None = None,
     run_anyway: bool = False,
     execute_when_recovering: bool = False,
-    **params: Any,
+    params: Mapping[str, Any] | None = None,
+    **kwargs: Any,
 ) -> Job:
-    """A job that calls ``target(**params)``; ``target`` is a callable or a reference."""
-    return Job(target, JobKind.PYTHON, name, dict(params), retries, retry_delay, backoff,
+    """A job that calls ``target(**params)``; ``target`` is a callable or a reference.
+
+    Parameters are the extra keyword arguments, and those of ``params``: a parameter
+    whose name is one of this function's options (``name``, ``timeout``, ``tags``,
+    ``after``, ``retries``, ``params``...) goes in ``params={"name": ...}``.
+    """
+    if params is None:
+        given = kwargs
+    elif not isinstance(params, Mapping) or not all(isinstance(k, str) for k in params):
+        raise DefinitionError(f"params= takes a mapping of parameter names to values, got "
+                              f"{params!r:.60}", field="params")
+    else:
+        twice = sorted(kwargs.keys() & params.keys())
+        if twice:
+            raise DefinitionError(f"parameter {twice[0]!r} is given twice (as a keyword and in "
+                                  "params=)", field=f"params.{twice[0]}")
+        given = {**kwargs, **params}
+    return Job(target, JobKind.PYTHON, name, dict(given), retries, retry_delay, backoff,
                timeout, tuple(tags), _flatten_after(after), run_anyway,
                execute_when_recovering)
 
