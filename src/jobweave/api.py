@@ -1,25 +1,68 @@
-"""Facade functions over one Engine: ``jobweave.run(definition)`` and friends."""
+"""Facade functions over one Engine: ``jobweave.run(definition)`` and friends.
+
+While jobweave loads a Python file or module to find a definition (``jobweave run
+flow.py:nightly``, a resume that loads the run's callables again), the file's top level
+runs. A ``run``, ``submit``, ``resume``, ``recover`` or ``Schedule.submit`` called from
+there starts nothing: it logs a warning and returns a result of status ``skipped``
+(``ok`` false, no run id), and the rest of the file goes on loading.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Sequence
+import threading
+import time
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from jobweave import refs
 from jobweave.engine import Engine, RunHandle, RunResult
 from jobweave.engine.replay import RecoveryPlan
 from jobweave.errors import RunNotFoundError
 from jobweave.events import Listener
-from jobweave.model.batch import Batch, batch
-from jobweave.model.schedule import Schedule as _ScheduleData
+
+# one Schedule class, re-exported: jw.schedule() and a `kind: schedule` file both give it
+from jobweave.model.schedule import Schedule as Schedule
+from jobweave.model.schedule import schedule as schedule
+from jobweave.model.schedule import set_submitter
 from jobweave.settings import Settings, store_path
 
 if TYPE_CHECKING:
     from jobweave.store import RunRecord, SqlStore
 
 log = logging.getLogger("jobweave")
+
+SKIPPED = "skipped"
+"""The status of a result that ran nothing: it was asked for while jobweave loaded a file."""
+
+
+def _skipped(call: str, definition: Any = None, name: str | None = None) -> RunResult | None:
+    """A result that ran nothing, when this thread is loading a file; else None."""
+    where = refs.loading()
+    if where is None:
+        return None
+    log.warning("jobweave.%s() called while jobweave loads %s: nothing is run (put it under "
+                "`if __name__ == \"__main__\":`)", call, where)
+    now = time.time()
+    return RunResult("", name or getattr(definition, "name", None) or "", SKIPPED, (), now, now)
+
+
+class _NotStarted(RunHandle):
+    """The handle of a run that was not started (see :func:`_skipped`)."""
+
+    def __init__(self, result: RunResult) -> None:  # no runtime: nothing runs
+        self.run_id = result.run_id
+        self._thread = threading.Thread(name="jobweave-not-started")
+        self._result = result
+        self._error = None
+
+    def cancel(self) -> None:
+        pass
+
+    def pause(self) -> None:
+        pass
 
 
 def _engine(store: str | None, executor: str | None = None,
@@ -39,6 +82,9 @@ def submit(
     listeners: Sequence[Listener] = (),
 ) -> RunHandle:
     """Store a run and start it in the background; return its handle at once."""
+    skipped = _skipped("submit", definition, name)
+    if skipped is not None:
+        return _NotStarted(skipped)
     return _engine(store, executor, workers).submit(
         definition, name=name, concurrency=concurrency, listeners=listeners)
 
@@ -54,6 +100,9 @@ def run(
     listeners: Sequence[Listener] = (),
 ) -> RunResult:
     """Submit and wait: return when every job has stopped (``result.exit_code``)."""
+    skipped = _skipped("run", definition, name)
+    if skipped is not None:
+        return skipped
     return _engine(store, executor, workers).run(
         definition, name=name, concurrency=concurrency, listeners=listeners)
 
@@ -72,6 +121,9 @@ def resume(
     Without ``definition`` the run's own definition is loaded again: from the file or
     module it came from when it has one, else from its stored references.
     """
+    skipped = _skipped("resume", definition)
+    if skipped is not None:
+        return skipped
     engine = _engine(store)
     source = None
     if definition is None:
@@ -96,51 +148,35 @@ def _reload(engine: Engine, run_id: str) -> tuple[Any, str | None]:
     return current_definition(engine.store.get_run(run_id, counts=False).source, None)
 
 
-class Schedule(_ScheduleData):
-    """A schedule that remembers its run: ``submit()`` again resumes where it stopped."""
-
-    __slots__ = ("_run_id",)
-
-    def submit(
-        self,
-        *,
-        store: str | None = None,
-        executor: str | None = None,
-        concurrency: int | None = None,
-        accept_changes: bool = False,
-        listeners: Sequence[Listener] = (),
-    ) -> RunResult:
-        """Run the schedule, or resume its unfinished run, and wait for it.
-
-        The run is found by this object's memory of it, or else as the newest run of the
-        same name and definition in the store that did not complete.
-        """
-        engine = _engine(store, executor)
-        plan = engine.plan(self)
-        run_id = getattr(self, "_run_id", None) or engine.store.find_resumable(
-            plan.name, plan.digest)
-        if run_id is not None:
-            status = engine.store.get_run(run_id, counts=False).status
-            if status == "completed":
-                return engine.result(run_id)
-            handle = engine.resume(run_id, plan, accept_changes=accept_changes,
-                                   concurrency=concurrency, listeners=listeners)
-        else:
-            handle = engine.submit(plan, concurrency=concurrency, listeners=listeners)
-        object.__setattr__(self, "_run_id", handle.run_id)
-        return handle.finish()
-
-    @property
-    def run_id(self) -> str | None:
-        """The run this schedule last submitted, if any."""
-        return getattr(self, "_run_id", None)
+def _submit_schedule(
+    sched: Schedule,
+    *,
+    store: str | None = None,
+    executor: str | None = None,
+    concurrency: int | None = None,
+    accept_changes: bool = False,
+    listeners: Sequence[Listener] = (),
+) -> RunResult:
+    """What :meth:`Schedule.submit` does: run the schedule, or resume its unfinished run."""
+    skipped = _skipped("Schedule.submit", sched)
+    if skipped is not None:
+        return skipped
+    engine = _engine(store, executor)
+    plan = engine.plan(sched)
+    run_id = sched.run_id or engine.store.find_resumable(plan.name, plan.digest)
+    if run_id is not None:
+        status = engine.store.get_run(run_id, counts=False).status
+        if status == "completed":
+            return engine.result(run_id)
+        handle = engine.resume(run_id, plan, accept_changes=accept_changes,
+                               concurrency=concurrency, listeners=listeners)
+    else:
+        handle = engine.submit(plan, concurrency=concurrency, listeners=listeners)
+    object.__setattr__(sched, "_run_id", handle.run_id)
+    return handle.finish()
 
 
-def schedule(items: Iterable[Any], *, name: str | None = None,
-             concurrency: int | None = None) -> Schedule:
-    """An ordered schedule of batches; a plain list or a job becomes a batch of its own."""
-    batches = tuple(item if isinstance(item, Batch) else batch(item) for item in items)
-    return Schedule(batches, name, concurrency)
+set_submitter(_submit_schedule)
 
 
 def recovery_plan(
@@ -178,6 +214,9 @@ def recover(
     downstream of them run again, as does whatever the journal did not complete. Jobs
     run on the executor the journal's run used, unless ``executor`` says otherwise.
     """
+    skipped = _skipped("recover")
+    if skipped is not None:
+        return skipped
     engine = _engine(store)
     view = engine.journal_view(journal)
     engine = engine.for_journal(view, executor=executor, workers=workers)

@@ -2,6 +2,13 @@
 
 Definitions are stored by reference so that another process (a detached ``submit``,
 a ``resume`` after a reboot) can load the same callables again.
+
+Loading a file or module runs its top level. While it does, :func:`loading` is true in
+that thread, and ``jobweave.run``/``submit``/``resume``/``recover`` start nothing (see
+docs/definitions.md): a script without an ``if __name__ == "__main__":`` guard can be
+loaded to find its definitions without starting the run its top level asks for. A file
+loaded again while it loads (from its own top level, in the same thread) gives the module
+as far as it has run, as a circular import does; it never waits for itself.
 """
 
 from __future__ import annotations
@@ -12,14 +19,34 @@ import importlib.util
 import os
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
 
 from jobweave.errors import ReferenceError_
 
-_lock = threading.Lock()
+_lock = threading.Lock()  # guards _cache, _file_locks and _loaded
 _cache: dict[str, Any] = {}
+_file_locks: dict[str, threading.RLock] = {}
+_loaded: set[str] = set()  # module names of files whose top level has run to its end
+_local = threading.local()
+
+
+def loading() -> str | None:
+    """The file or module this thread is loading (running its top level), if any."""
+    stack: list[str] = getattr(_local, "stack", [])
+    return stack[-1] if stack else None
+
+
+@contextmanager
+def _loading(what: str) -> Iterator[None]:
+    stack: list[str] = _local.__dict__.setdefault("stack", [])
+    stack.append(what)
+    try:
+        yield
+    finally:
+        stack.pop()
 
 
 def split(ref: str) -> tuple[str, str]:
@@ -64,35 +91,52 @@ def resolve_callable(ref: str) -> Callable[..., Any]:
 
 def _import(module_name: str, ref: str) -> ModuleType:
     try:
-        return importlib.import_module(module_name)
+        with _loading(module_name):
+            return importlib.import_module(module_name)
     except ImportError as exc:
         raise ReferenceError_(f"reference {ref!r}: cannot import {module_name!r} ({exc})") from None
 
 
 def load_file(path: str) -> ModuleType:
-    """Import a Python file once per process under a stable module name."""
+    """Import a Python file once per process under a stable module name.
+
+    A ``SystemExit`` from the file's top level (``sys.exit(jw.run(...).exit_code)`` at
+    its end) ends the loading there and keeps what was defined before it.
+    """
     full = os.path.abspath(path)
+    name = "jobweave_file_" + hashlib.sha1(full.encode()).hexdigest()[:12]
+    if name in _loaded:
+        return sys.modules[name]
     if not os.path.isfile(full):
         raise ReferenceError_(f"no such Python file: {path}")
-    name = "jobweave_file_" + hashlib.sha1(full.encode()).hexdigest()[:12]
     with _lock:
+        file_lock = _file_locks.setdefault(full, threading.RLock())
+    with file_lock:  # re-entrant: a load from the file's own top level does not wait
         module = sys.modules.get(name)
         if module is not None:
-            return module
+            return module  # loaded meanwhile, or being loaded by this very thread
         spec = importlib.util.spec_from_file_location(name, full)
         if spec is None or spec.loader is None:
             raise ReferenceError_(f"cannot load Python file {path}")
         module = importlib.util.module_from_spec(spec)
+        module.__jobweave_path__ = full  # type: ignore[attr-defined]
         sys.modules[name] = module
         folder = os.path.dirname(full)
         if folder not in sys.path:
             sys.path.insert(0, folder)
         try:
-            spec.loader.exec_module(module)
-        except BaseException as exc:
+            with _loading(full):
+                spec.loader.exec_module(module)
+        except SystemExit:
+            pass  # the script's end: what it defined before stays usable
+        except Exception as exc:
             del sys.modules[name]
             raise ReferenceError_(f"{path}: loading failed: {type(exc).__name__}: {exc}") from None
-        module.__jobweave_path__ = full  # type: ignore[attr-defined]
+        except BaseException:
+            del sys.modules[name]
+            raise
+        with _lock:
+            _loaded.add(name)
     return module
 
 

@@ -39,14 +39,15 @@ jobs:
           cwd: work
         - {sleep: 0.05, name: nap}
   - name: sum
-    target: tests.jobs:total
+    target: helpers/steps.py:total
     params:
       parts: {output: [one, two]}
       unused: {output: one, note: a mapping with more keys is plain data}
     after: [checks]
 """
 
-HELPERS = "def double(x, unused=None):\n    return 2 * x\n"
+HELPERS = ("def double(x, unused=None):\n    return 2 * x\n\n\n"
+           "def total(parts, unused=None):\n    return sum(parts)\n")
 
 
 def _write_defs(tmp_path: Path, name: str, text: str) -> Path:
@@ -140,12 +141,13 @@ def test_json_file_runs(tmp_path: Path) -> None:
 
 def test_yaml_conveniences(tmp_path: Path) -> None:
     path = tmp_path / "defaults.yml"
+    (tmp_path / "labels.py").write_text("def label(value, name):\n    return name, value\n")
     path.write_text(textwrap.dedent("""\
         jobs:
           - &retrying {shell: 'true', name: first, retries: 3, tags: [x]}
           - <<: *retrying
             name: second
-          - target: tests.jobs:echo
+          - target: labels.py:label
             params: {value: 2024-05-01, name: also-a-parameter}
         """))
     first, second, third = load_file(str(path))

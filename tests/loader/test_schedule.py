@@ -172,3 +172,29 @@ def test_batch_file_carries_its_options(tmp_path: Path) -> None:
     loaded = load_file(str(path))
     assert isinstance(loaded, Batch)
     assert (loaded.name, loaded.concurrency, loaded.continue_on_failure) == ("n", 3, False)
+
+
+RESUMABLE = """\
+kind: schedule
+name: resumable
+batches:
+  - jobs:
+      - {name: first, target: 'tests.jobs:add', params: {a: 1, b: 2}}
+  - jobs:
+      - {name: gate, shell: 'test -e ok'}
+"""
+
+
+def test_file_schedule_is_jw_schedule_and_submit_resumes(tmp_path: Path) -> None:
+    store = str(tmp_path / "s.db")
+    loaded = load_file(str(_write(tmp_path, RESUMABLE)))
+    assert type(loaded) is jw.Schedule and type(jw.schedule([jw.sleep(0)])) is jw.Schedule
+    assert jw.Schedule is Schedule  # one class, whichever way it is named or made
+    failed = loaded.submit(store=store)
+    assert failed.status == "failed" and loaded.run_id == failed.run_id
+    (tmp_path / "ok").write_text("")
+    # a fresh load of the same file finds the unfinished run in the store and resumes it
+    again = load_file(str(tmp_path / "schedule.yaml"))
+    done = again.submit(store=store)
+    assert done.ok and done.run_id == failed.run_id
+    assert done.job("first").attempts == 1  # kept from the first run, not run again

@@ -13,7 +13,6 @@ starts once the batches before it are done, so waiting for a later one could nev
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import os
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from jobweave.loader.spec import (
     ShellJob,
 )
 from jobweave.model import Batch, Job, OutputRef, Schedule, batch, job, output, shell, sleep
+from jobweave.model.params import params_problem
 
 Ref = tuple[str, Loc]
 """A name used in ``after`` or ``output``, and where it was written."""
@@ -233,29 +233,36 @@ class _Builder:
                     "backoff": spec.backoff, "timeout": spec.timeout, "tags": tags,
                     "after": after_jobs, "run_anyway": spec.run_anyway}
             if isinstance(spec, PythonJob):
-                made = job(self._target(spec.target, (*leaf.loc, "target")),
-                           execute_when_recovering=spec.execute_when_recovering, **options)
-                params = self._params(spec, built)
-                # params go in after the options, so a parameter may be called `name`
-                return dataclasses.replace(made, params=params) if params else made
+                # params= keeps parameters apart from the options: one may be called `name`
+                return job(self._target(spec.target, (*leaf.loc, "target"), spec.params),
+                           execute_when_recovering=spec.execute_when_recovering,
+                           params=self._params(spec, built), **options)
             if isinstance(spec, ShellJob):
                 return shell(spec.shell, cwd=self._path(spec.cwd), env=spec.env, **options)
             return sleep(spec.sleep, name=spec.name, tags=tags, after=after_jobs)
         except ReferenceError_:
             raise
         except DefinitionError as exc:
+            if exc.path is not None:
+                raise  # located already
+
             part = (exc.field or "").rpartition(".")[2]
             loc = (*leaf.loc, part) if part in type(spec).model_fields else leaf.loc
             raise self.doc.error(exc.message, loc) from None
 
-    def _target(self, target: str, loc: Loc) -> str:
-        """The reference with a relative file made absolute; checked by loading it now."""
+    def _target(self, target: str, loc: Loc, params: dict[str, Any]) -> str:
+        """The reference with a relative file made absolute; checked by loading it now,
+        and ``params`` checked against the function's signature."""
         module, _, attr = target.rpartition(":")
         ref = f"{self._path(module)}:{attr}" if refs.is_file(module) else target
         try:
-            refs.resolve_callable(ref)
+            fn = refs.resolve_callable(ref)
         except DefinitionError as exc:
             raise self.doc.error(exc.message, loc, cls=ReferenceError_) from None
+        problem = params_problem(fn, params)
+        if problem is not None:
+            message, unknown = problem
+            raise self.doc.error(message, (*loc[:-1], "params", *([unknown] if unknown else [])))
         return ref
 
     def _path(self, path: str | None) -> str | None:

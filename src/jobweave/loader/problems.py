@@ -108,6 +108,11 @@ def describe(error: ErrorDetails, loc: Loc) -> str:
         if isinstance(value, str):
             return "must not be empty"
         return f"needs at least {least} item{'s' if least != 1 else ''}"
+    if kind in ("too_long", "string_too_long"):
+        most = ctx.get("max_length")
+        if isinstance(value, str):
+            return f"may have at most {most} characters, got {len(value)}"
+        return f"may have at most {most} items"
     if kind == "string_pattern_mismatch":
         return _pattern(loc, value)
     msg = " ".join(str(error.get("msg", kind)).split())
@@ -164,8 +169,11 @@ def _pattern(loc: Loc, value: object) -> str:
     if loc and loc[-1] == "target":
         return (f"a target must look like 'package.module:function' or "
                 f"'path/file.py:function', got {value!r}")
-    return "must not be blank" if isinstance(value, str) and not value.strip() else (
-        f"has the wrong form: {value!r:.60}")
+    if isinstance(value, str) and not value.strip():
+        return "must not be blank"
+    if loc and loc[-1] == "name":
+        return f"a name must not hold control characters (tabs, newlines...), got {value!r:.60}"
+    return f"has the wrong form: {value!r:.60}"
 
 
 def _shown(value: object) -> str:

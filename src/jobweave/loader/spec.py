@@ -34,6 +34,8 @@ from pydantic import (
 )
 from typing_extensions import TypeAliasType
 
+from jobweave.model.job import MAX_NAME, NAME_PATTERN
+
 ITEM_KEYS = {"target": "python-job", "shell": "shell-job", "sleep": "sleep-job",
              "batch": "group"}
 """The key that makes an item what it is → the tag pydantic reports it under."""
@@ -69,7 +71,7 @@ def _one_or_many(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
 
-Name = Annotated[str, Field(min_length=1, pattern=r"\S")]
+Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME, pattern=NAME_PATTERN)]
 Names = Annotated[
     list[Annotated[str, Field(min_length=1)]],
     BeforeValidator(_one_or_many, json_schema_input_type=Union[str, list[str]]),  # noqa: UP007

@@ -4,11 +4,35 @@ from __future__ import annotations
 
 import enum
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from jobweave.errors import DefinitionError
+
+MAX_NAME = 200
+"""Characters of a job name (and of any name in a definition file)."""
+
+NAME_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*\S[^\x00-\x1f\x7f-\x9f]*$"
+"""A name: not blank, and without control characters (no newlines, tabs, escapes)."""
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def name_problem(name: object) -> str | None:
+    """What is wrong with a job name (None when it is a usable one)."""
+    if isinstance(name, str) and name.isprintable() and len(name) <= MAX_NAME and name.strip():
+        return None  # the common case, kept cheap (isprintable is stricter than needed)
+    if not isinstance(name, str) or not name.strip():
+        return f"name must be a non-empty string, got {name!r:.60}"
+    if len(name) > MAX_NAME:
+        return f"name may have at most {MAX_NAME} characters, got {len(name)}"
+    bad = _CONTROL.search(name)
+    if bad is not None:
+        return (f"name must not hold control characters, got {bad.group()!r} at "
+                f"position {bad.start()}")
+    return None
 
 
 class JobState(enum.StrEnum):
@@ -108,9 +132,10 @@ class Job:
             _check_seconds("timeout", self.timeout, where)
             if self.timeout == 0:
                 raise DefinitionError("timeout must be positive", field=f"{where}.timeout")
-        if self.name is not None and (not isinstance(self.name, str) or not self.name.strip()):
-            raise DefinitionError(f"name must be a non-empty string, got {self.name!r}",
-                                  field="name")
+        if self.name is not None:
+            problem = name_problem(self.name)
+            if problem is not None:
+                raise DefinitionError(problem, field="name")
         if self.kind is JobKind.PYTHON and not (callable(self.target) or _is_ref(self.target)):
             raise DefinitionError(
                 f"target must be a callable or a 'module:function' reference, got {self.target!r}",
@@ -177,10 +202,27 @@ def job(
     execute_when_recovering: bool = False,
     when: Callable[[Any], Any] | str | None = None,
     continue_on_failure: bool = False,
-    **params: Any,
+    params: Mapping[str, Any] | None = None,
+    **kwargs: Any,
 ) -> Job:
-    """A job that calls ``target(**params)``; ``target`` is a callable or a reference."""
-    return Job(target, JobKind.PYTHON, name, dict(params), retries, retry_delay, backoff,
+    """A job that calls ``target(**params)``; ``target`` is a callable or a reference.
+
+    Parameters are the extra keyword arguments, and those of ``params``: a parameter
+    whose name is one of this function's options (``name``, ``timeout``, ``tags``,
+    ``after``, ``retries``, ``params``...) goes in ``params={"name": ...}``.
+    """
+    if params is None:
+        given = kwargs
+    elif not isinstance(params, Mapping) or not all(isinstance(k, str) for k in params):
+        raise DefinitionError(f"params= takes a mapping of parameter names to values, got "
+                              f"{params!r:.60}", field="params")
+    else:
+        twice = sorted(kwargs.keys() & params.keys())
+        if twice:
+            raise DefinitionError(f"parameter {twice[0]!r} is given twice (as a keyword and in "
+                                  "params=)", field=f"params.{twice[0]}")
+        given = {**kwargs, **params}
+    return Job(target, JobKind.PYTHON, name, dict(given), retries, retry_delay, backoff,
                timeout, tuple(tags), _flatten_after(after), run_anyway,
                execute_when_recovering, when, continue_on_failure)
 

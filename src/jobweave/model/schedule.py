@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from jobweave.errors import DefinitionError
 from jobweave.model.batch import Batch, batch
 from jobweave.model.job import Job
+
+_submitters: list[Callable[..., Any]] = []
+"""How :meth:`Schedule.submit` runs a schedule: set by ``jobweave.api`` when jobweave is
+imported (this layer holds definitions only and cannot import the engine)."""
+
+
+def set_submitter(submit: Callable[..., Any]) -> None:
+    """Make :meth:`Schedule.submit` call ``submit(schedule, **options)``."""
+    _submitters[:] = [submit]
 
 
 @dataclass(frozen=True, eq=False, slots=True)
@@ -17,6 +26,9 @@ class Schedule:
 
     A batch with ``continue_on_failure`` lets the next batch start even if one of its
     jobs did not complete; otherwise the schedule stops at the end of that batch.
+
+    The same class comes from :func:`jobweave.schedule` and from a ``kind: schedule``
+    file; :meth:`submit` runs it, or resumes its unfinished run.
     """
 
     batches: tuple[Batch, ...]
@@ -25,6 +37,8 @@ class Schedule:
     """The run's name; resubmitting a schedule of the same name and definition resumes it."""
     concurrency: int | None = None
     """Jobs running at once within a batch when the caller sets none."""
+    _run_id: str | None = field(default=None, init=False, repr=False, compare=False)
+    """The run :meth:`submit` last started or resumed."""
 
     def __post_init__(self) -> None:
         if not self.batches:
@@ -44,6 +58,30 @@ class Schedule:
     def jobs(self) -> tuple[Job, ...]:
         """Every job, batch by batch."""
         return tuple(j for b in self.batches for j in b.jobs)
+
+    @property
+    def run_id(self) -> str | None:
+        """The run this schedule last submitted, if any."""
+        return self._run_id
+
+    def submit(
+        self,
+        *,
+        store: str | None = None,
+        executor: str | None = None,
+        concurrency: int | None = None,
+        accept_changes: bool = False,
+        listeners: Sequence[Any] = (),
+    ) -> Any:
+        """Run the schedule, or resume its unfinished run, and wait; return its RunResult.
+
+        The run is found by this object's memory of it, or else as the newest run of the
+        same name and definition in the store that did not complete.
+        """
+        if not _submitters:  # pragma: no cover - importing jobweave.model imports jobweave
+            raise RuntimeError("import jobweave to submit a schedule")
+        return _submitters[0](self, store=store, executor=executor, concurrency=concurrency,
+                              accept_changes=accept_changes, listeners=listeners)
 
 
 def schedule(items: Iterable[Any], *, name: str | None = None,

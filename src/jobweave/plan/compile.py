@@ -11,6 +11,7 @@ from jobweave.errors import CycleError, DefinitionError
 from jobweave.model.batch import Batch, flatten
 from jobweave.model.flow import Flow
 from jobweave.model.job import Job, JobKind, OutputRef
+from jobweave.model.params import params_problem
 from jobweave.model.schedule import Schedule
 from jobweave.plan.flow import compile_flow, describe_when
 from jobweave.plan.nodes import BARRIER, Binding, Plan, PlanNode, make_definition
@@ -187,6 +188,10 @@ def _node(
             if fn_id not in described:
                 described[fn_id] = refs.describe(fn) if fn is not None else None
             target = described[fn_id]
+        problem = params_problem(fn, j.params) if fn is not None else None
+        if problem is not None:
+            where = f"{name}.params" + (f".{problem[1]}" if problem[1] else "")
+            raise DefinitionError(problem[0], field=where)
     else:
         target = j.target if isinstance(j.target, str) else None
     params: dict[str, Any] = dict(j.params)
