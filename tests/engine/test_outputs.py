@@ -78,7 +78,7 @@ def test_an_output_json_cannot_carry_faults_its_job_and_the_run_goes_on(
     assert first.job("fine").status == "completed"
     assert first.job("after_bad").status == "skipped"
     assert first.job("bad").status == "faulted"
-    assert f"output is not JSON-serialisable: " in (first.job("bad").error or "")
+    assert "output is not JSON-serialisable: " in (first.job("bad").error or "")
     assert why in (first.job("bad").error or "")
     # resuming runs it again: it faults the same clear way, and the engine stands
     again = jw.resume(first.run_id, store=store)

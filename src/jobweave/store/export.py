@@ -124,7 +124,7 @@ def _parse(text: str) -> dict[str, Any]:
                        f"{seal}, exactly as exported)")
     if f"{zlib.crc32((text[:-len(seal)] + '}').encode()):08x}" != crc:
         raise _Refused("checksum mismatch: the line was changed after it was sealed")
-    return record  # type: ignore[no-any-return]
+    return record
 
 
 def _first(record: dict[str, Any]) -> str:
