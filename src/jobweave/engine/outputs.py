@@ -21,6 +21,8 @@ MAX_DEPTH = 500
 decoder has to stay within Python's recursion limit, whatever called it)."""
 
 _SAME_DECODED = frozenset((type(None), bool, int, float, str))
+_encode = json.JSONEncoder(allow_nan=False).encode
+"""``json.dumps(value, allow_nan=False)`` without building an encoder per call."""
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 _BRACKETS = str.maketrans({c: None for c in map(chr, range(128)) if c not in "[]{}"})
 
@@ -34,7 +36,7 @@ def encode_output(value: Any) -> str:
     try:
         if type(value) is int:  # the common case, without the encoder's overhead
             return str(value)
-        text = json.dumps(value, allow_nan=False)
+        text = _encode(value)
     except RecursionError:
         raise OutputError(f"it nests deeper than {MAX_DEPTH} levels") from None
     except ValueError as exc:
@@ -43,7 +45,8 @@ def encode_output(value: Any) -> str:
         raise OutputError(str(exc)) from None
     except (TypeError, OverflowError) as exc:
         raise OutputError(str(exc)) from None
-    if text.count("[") + text.count("{") > MAX_DEPTH and _depth(text) > MAX_DEPTH:
+    if len(text) > 2 * MAX_DEPTH and text.count("[") + text.count("{") > MAX_DEPTH \
+            and _depth(text) > MAX_DEPTH:
         raise OutputError(f"it nests deeper than {MAX_DEPTH} levels")
     return text
 
