@@ -71,6 +71,10 @@ def test_a_job_after_an_added_one_runs_again(store_url: str) -> None:
     assert actions["added"] == ("run", "new in the definition")
     assert actions["later"] == ("rerun", "downstream of added")  # its batch follows
     assert actions["a"] == ("replay", "completed in the journal")
+    # --force replays what the journal holds: the new job runs, nothing else does
+    forced = _actions(jw.recovery_plan(first.run_id, sched(added), store=store_url, force=True))
+    assert forced["added"] == ("run", "new in the definition")
+    assert {forced[n][0] for n in ("a", "later", "other")} == {"replay"}
 
 
 def test_force_is_the_one_way_to_replay_a_changed_job(store_url: str) -> None:

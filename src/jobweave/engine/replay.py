@@ -159,13 +159,15 @@ def plan_recovery(plan: Plan, journal: JournalView, changed: Sequence[str] = (),
     """Jobs that run again for a reason of their own (the rest follow them downstream)."""
     forced: dict[int, str] = {}
     """Changed jobs that ``force`` replays anyway, with the change named."""
+    new: set[int] = set()
     if plan.digest != journal.digest:
         diff = diff_definitions(journal.definition, plan.definition)
         for name in diff.changed:
             what = f"definition changed ({', '.join(diff.fields.get(name, ())) or 'job'})"
             (forced if force else seeds)[index[name]] = what
-        for name in diff.added:
-            seeds[index[name]] = NEW
+        new = {index[name] for name in diff.added}
+        if not force:  # what follows a new job reruns, unless replaying is forced
+            seeds.update(dict.fromkeys(new, NEW))
     if selectors:
         selected = [i for i, d in enumerate(defs)
                     if any(_matches(d, k, p) for k, p in selectors)]
@@ -180,9 +182,10 @@ def plan_recovery(plan: Plan, journal: JournalView, changed: Sequence[str] = (),
         if node.kind == BARRIER:
             continue
         why = reason.get(node.index)
-        if node.name not in journal.completed:
-            decisions.append(Decision(node.name, RUN, NEW if why == NEW
-                                      else "not completed in the journal"))
+        if node.index in new:
+            decisions.append(Decision(node.name, RUN, NEW))
+        elif node.name not in journal.completed:
+            decisions.append(Decision(node.name, RUN, "not completed in the journal"))
         elif why is not None:
             decisions.append(Decision(node.name, RERUN, why))
         elif node.execute_when_recovering:
