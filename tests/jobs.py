@@ -193,3 +193,28 @@ def slow_step(label: str, seconds: float = 0.3) -> str:
     time.sleep(seconds)
     ORDER.append(label)
     return label
+
+
+# -- outputs travel as JSON (tests/engine/test_outputs.py) -----------------------------
+def mixed() -> dict[Any, Any]:
+    """An output JSON changes on the way: an int key, tuples, a nested tuple."""
+    return {1: "one", "t": (1, 2), "n": {"deep": (3, (4,))}, "s": "x", "f": 0.5}
+
+
+def describe(one: Any, many: Any, flag: str) -> str:
+    """What a job was handed, types included; faults until ``flag`` exists."""
+    if not os.path.exists(flag):
+        raise RuntimeError(f"{flag} does not exist yet")
+    return repr((one, many))
+
+
+def nested(depth: int) -> Any:
+    """A list nested ``depth`` levels deep."""
+    value: Any = 0
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def not_a_number(which: str = "nan") -> dict[str, float]:
+    return {"value": float(which)}

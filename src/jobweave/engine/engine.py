@@ -299,7 +299,7 @@ class Engine:
                 f"({len(diff.added)} added, {len(diff.removed)} removed, "
                 f"{len(diff.changed)} changed); say what changed with --changed, "
                 "or --force to replay it anyway")
-        return plan, plan_recovery(plan, journal, changed)
+        return plan, plan_recovery(plan, journal, changed, force=force)
 
     @gc_paused()
     def recover(self, journal: JournalView, definition: Any = None, *,

@@ -1,8 +1,9 @@
 """Recovery: replay a journal, reuse what it recorded, run what it did not.
 
 A recorded completion is *replayed* (its outputs reused, the job not invoked) unless
-the job was selected as changed, lies downstream of a changed job, or asks to be
-executed when recovering. Everything the journal did not complete runs as usual.
+the job was selected as changed, differs from the journal's definition of it, lies
+downstream of such a job or of a job the journal's definition did not have, or asks to
+be executed when recovering. Everything the journal did not complete runs as usual.
 """
 
 from __future__ import annotations
@@ -12,12 +13,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from jobweave.engine.resume import diff_definitions
 from jobweave.errors import DefinitionError
 from jobweave.plan.nodes import BARRIER, Plan
 
 REPLAY, RERUN, EXECUTE, RUN = "replay", "rerun", "execute", "run"
 """Decisions: reuse outputs; run again (changed); invoke with the old outputs; run (new)."""
 SELECTOR_KINDS = ("name", "tag", "data")
+NEW = "new in the definition"
+"""The reason given for a job the journal's definition did not have."""
 
 
 class Recorded(NamedTuple):
@@ -139,42 +143,76 @@ def _matches(node_def: dict[str, Any], kind: str, pattern: str) -> bool:
     return any(glob_match(n, pattern) for n in names)
 
 
-def plan_recovery(plan: Plan, journal: JournalView, changed: Sequence[str] = ()) -> RecoveryPlan:
-    """Decide, for every job of ``plan``, whether recovery replays or runs it."""
+def plan_recovery(plan: Plan, journal: JournalView, changed: Sequence[str] = (), *,
+                  force: bool = False) -> RecoveryPlan:
+    """Decide, for every job of ``plan``, whether recovery replays or runs it.
+
+    When ``plan`` is not the definition that wrote the journal, the jobs whose stored
+    definition differs from the journal's, and the jobs it did not have, run again with
+    everything downstream of them, whatever ``changed`` selects; ``force`` replays them
+    (and says so) instead.
+    """
     selectors = [parse_selector(c) for c in changed]
-    reason: dict[int, str] = {}
+    defs = plan.definition["nodes"]
+    index = {n.name: n.index for n in plan.nodes}
+    seeds: dict[int, str] = {}
+    """Jobs that run again for a reason of their own (the rest follow them downstream)."""
+    forced: dict[int, str] = {}
+    """Changed jobs that ``force`` replays anyway, with the change named."""
+    new: set[int] = set()
+    if plan.digest != journal.digest:
+        diff = diff_definitions(journal.definition, plan.definition)
+        for name in diff.changed:
+            what = f"definition changed ({', '.join(diff.fields.get(name, ())) or 'job'})"
+            (forced if force else seeds)[index[name]] = what
+        new = {index[name] for name in diff.added}
+        if not force:  # what follows a new job reruns, unless replaying is forced
+            seeds.update(dict.fromkeys(new, NEW))
     if selectors:
-        defs = plan.definition["nodes"]
         selected = [i for i, d in enumerate(defs)
                     if any(_matches(d, k, p) for k, p in selectors)]
         if not selected:
             raise DefinitionError("no job matches --changed " + " ".join(changed),
                                   field="changed")
-        reason = {i: "selected as changed" for i in selected}
-        down: list[list[int]] = [[] for _ in plan.nodes]
-        for node in plan.nodes:
-            for d in node.deps:
-                down[d].append(node.index)
-        stack = list(selected)
-        while stack:
-            i = stack.pop()
-            for d in down[i]:
-                if d not in reason:
-                    origin = plan.nodes[i].name if plan.nodes[i].kind != BARRIER else \
-                        reason[i].removeprefix("downstream of ")
-                    reason[d] = f"downstream of {origin}"
-                    stack.append(d)
+        for i in selected:
+            seeds.setdefault(i, "selected as changed")
+    reason = _downstream(plan, seeds)
     decisions = []
     for node in plan.nodes:
         if node.kind == BARRIER:
             continue
-        if node.name not in journal.completed:
+        why = reason.get(node.index)
+        if node.index in new:
+            decisions.append(Decision(node.name, RUN, NEW))
+        elif node.name not in journal.completed:
             decisions.append(Decision(node.name, RUN, "not completed in the journal"))
-        elif node.index in reason:
-            decisions.append(Decision(node.name, RERUN, reason[node.index]))
+        elif why is not None:
+            decisions.append(Decision(node.name, RERUN, why))
         elif node.execute_when_recovering:
             decisions.append(Decision(node.name, EXECUTE, "execute_when_recovering"))
+        elif node.index in forced:
+            decisions.append(Decision(node.name, REPLAY,
+                                      f"{forced[node.index]}; replayed (--force)"))
         else:
             decisions.append(Decision(node.name, REPLAY, "completed in the journal"))
     return RecoveryPlan(journal.run_id, tuple(decisions), plan.digest == journal.digest,
                         tuple(journal.dropped))
+
+
+def _downstream(plan: Plan, seeds: dict[int, str]) -> dict[int, str]:
+    """``seeds`` with every node downstream of one, each with the job it follows."""
+    reason = dict(seeds)
+    down: list[list[int]] = [[] for _ in plan.nodes]
+    for node in plan.nodes:
+        for d in node.deps:
+            down[d].append(node.index)
+    stack = list(seeds)
+    while stack:
+        i = stack.pop()
+        for d in down[i]:
+            if d not in reason:
+                origin = plan.nodes[i].name if plan.nodes[i].kind != BARRIER else \
+                    reason[i].removeprefix("downstream of ")
+                reason[d] = f"downstream of {origin}"
+                stack.append(d)
+    return reason

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from jobweave.plan.nodes import BARRIER, Plan
@@ -38,6 +38,8 @@ class DefinitionDiff:
     removed: list[str]
     changed: list[str]
     unchanged: list[str]
+    fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """For each changed job, what differs: ``params``, ``target``, ``bindings``, ..."""
 
     @property
     def empty(self) -> bool:
@@ -66,7 +68,10 @@ def diff_definitions(old: dict[str, Any], new: dict[str, Any]) -> DefinitionDiff
     removed = [n for n in before if n not in after]
     changed = [n for n in after if n in before and after[n] != before[n]]
     unchanged = [n for n in after if n in before and after[n] == before[n]]
-    return DefinitionDiff(added, removed, changed, unchanged)
+    fields = {n: tuple(sorted(k for k in after[n].keys() | before[n].keys()
+                              if after[n].get(k) != before[n].get(k)))
+              for n in changed}
+    return DefinitionDiff(added, removed, changed, unchanged, fields)
 
 
 def prior_state(store: SqlStore, run_id: str, plan: Plan) -> dict[int, Prior]:

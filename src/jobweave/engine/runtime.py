@@ -20,6 +20,7 @@ from typing import Any
 from jobweave.context import Context
 from jobweave.engine.bulk import gc_paused
 from jobweave.engine.conditions import condition_of
+from jobweave.engine.outputs import OutputError, encode_output, handed_on
 from jobweave.engine.result import RunResult
 from jobweave.engine.resume import Prior
 from jobweave.engine.retry import retry_delay
@@ -289,8 +290,8 @@ class Runtime(RunState):
                       json.dumps({"started": o.started, **o.captured}))
         if o.ok:
             try:
-                text = json.dumps(o.value)
-            except (TypeError, ValueError) as exc:
+                text = encode_output(o.value)
+            except OutputError as exc:
                 self._failed(i, o.attempt, f"output is not JSON-serialisable: {exc}", o.finished)
                 return
             self._completed(i, o.attempt, o.value, text, o.finished)
@@ -301,7 +302,7 @@ class Runtime(RunState):
 
     def _completed(self, i: int, attempt: int, value: Any, text: str, now: float) -> None:
         self.status[i] = COMPLETED
-        self.outputs[i] = value
+        self.outputs[i] = handed_on(value)  # outputs travel as JSON, decoded when used
         self.output_json[i] = text
         self.errors[i] = None  # an earlier attempt's error no longer describes the job
         self.finished[i] = now

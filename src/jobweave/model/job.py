@@ -125,7 +125,8 @@ class Job:
         where = self.name or _describe(self.target)
         _check_count("retries", self.retries, where)
         _check_seconds("retry_delay", self.retry_delay, where)
-        if not isinstance(self.backoff, (int, float)) or not self.backoff >= 1.0:
+        if (not isinstance(self.backoff, (int, float)) or not self.backoff >= 1.0
+                or not math.isfinite(self.backoff)):
             raise DefinitionError(f"backoff must be a number >= 1, got {self.backoff!r}",
                                   field=f"{where}.backoff")
         if self.timeout is not None:

@@ -228,8 +228,8 @@ def _find_unserialisable(nodes: Iterable[PlanNode]) -> None:
     for n in nodes:
         for key, value in n.params.items():
             try:
-                json.dumps(value)
-            except (TypeError, ValueError) as exc:
+                json.dumps(value, allow_nan=False)  # NaN and Infinity are not JSON either
+            except (TypeError, ValueError, RecursionError) as exc:
                 raise DefinitionError(f"parameter is not JSON-serialisable ({exc})",
                                       field=f"{n.name}.params.{key}") from None
 

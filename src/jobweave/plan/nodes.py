@@ -131,7 +131,8 @@ def digest_of(node_defs: Sequence[dict[str, Any]], extra: dict[str, Any]) -> str
     """A stable sha256 of a definition (node order and content, plus plan-level options)."""
     h = hashlib.sha256()
     h.update(json.dumps(extra, sort_keys=True).encode())
-    h.update(json.dumps(list(node_defs), sort_keys=True, separators=(",", ":")).encode())
+    h.update(json.dumps(list(node_defs), sort_keys=True, separators=(",", ":"),
+                        allow_nan=False).encode())  # NaN and Infinity are not JSON
     return h.hexdigest()
 
 
