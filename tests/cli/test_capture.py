@@ -129,7 +129,8 @@ import time
 
 def gate(context) -> str:
     print(f"gate waits on attempt {context.attempt}", flush=True)
-    open("started", "a").write(f"{context.attempt}\\n")
+    with open("started", "a") as fh:
+        fh.write(f"{context.attempt}\\n")
     deadline = time.monotonic() + 30
     while not os.path.exists("go"):
         if time.monotonic() > deadline:

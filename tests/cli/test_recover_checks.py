@@ -13,17 +13,18 @@ from tests.cli.test_durable import NIGHTLY, calls, completed_nightly, export
 
 
 def test_plan_and_run_rerun_a_changed_job_no_selector_names(
-        cli: Jobweave, cli_each: Callable[..., list], target: Callable[..., str], store: str,
+        cli_proc: Jobweave, target: Callable[..., str], store: str,
         tmp_path: Path, db: SqlStore) -> None:
+    cli = cli_proc  # the file changes: each command must load it afresh
     run_id = completed_nightly(target, tmp_path, store)
     export(db, run_id, tmp_path / "run.jsonl")
     # load_orders' parameter changed; the selector names another job
     target(NIGHTLY.replace('label="load_orders"', 'label="load_orders2"'))
 
-    table, as_json, forced = cli_each(
-        ["recover", "run.jsonl", "--changed", "name=extract", "--plan"],
-        ["recover", "run.jsonl", "--changed", "name=extract", "--plan", "--json"],
-        ["recover", "run.jsonl", "--force", "--plan", "--json"])
+    table, as_json, forced = (
+        cli("recover", "run.jsonl", "--changed", "name=extract", "--plan"),
+        cli("recover", "run.jsonl", "--changed", "name=extract", "--plan", "--json"),
+        cli("recover", "run.jsonl", "--force", "--plan", "--json"))
     assert table.returncode == 0, table.stderr
     rows = {c[0]: (c[1], c[2]) for c in (line.strip().split(None, 2)
                                          for line in table.stdout.splitlines())
