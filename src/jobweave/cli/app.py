@@ -15,7 +15,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from jobweave.engine import Engine
-from jobweave.errors import JobweaveError, RunNotFoundError
+from jobweave.errors import JobweaveError, RunNotFoundError, StoreUnavailable
 from jobweave.settings import Settings
 from jobweave.store import SqlStore, open_store
 
@@ -25,6 +25,10 @@ EXIT_FAILED = 1
 """A job faulted, was cancelled or skipped; or the run crashed."""
 EXIT_USAGE = 2
 """A bad command line, definition, store URL or run id: nothing ran."""
+EXIT_STORE = 3
+"""The store failed while a run was using it (unreachable for longer than jobweave retries,
+its file deleted or replaced, a commit it refused); the message says what became of the
+run."""
 EXIT_TIMEOUT = 124
 """``wait --timeout`` gave up while the run was still going (the convention of timeout(1))."""
 EXIT_INTERRUPTED = 130
@@ -151,6 +155,9 @@ def main(argv: list[str] | None = None) -> NoReturn:
     except CommandError as exc:
         say_error(str(exc))
         code = exc.code
+    except StoreUnavailable as exc:
+        say_error(str(exc))
+        code = EXIT_STORE
     except JobweaveError as exc:
         say_error(str(exc))
         code = EXIT_USAGE

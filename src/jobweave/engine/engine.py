@@ -176,13 +176,13 @@ class Engine:
         if plan is None:
             plan = self.load_plan(run_id)
         owner = owner_id()
-        next_seq = self.store.claim(run_id, owner)
+        next_seq, epoch = self.store.claim(run_id, owner)
         executor = make_executor(self.settings.executor, self._workers(concurrency))
         limit = concurrency or executor.size
         stop = threading.Event()
         runtime = Runtime(plan, self.store, run_id, executor, concurrency=limit, owner=owner,
-                          next_seq=next_seq, stop=stop, listeners=listeners, prior=prior,
-                          recovered=recovered)
+                          next_seq=next_seq, epoch=epoch, stop=stop, listeners=listeners,
+                          prior=prior, recovered=recovered)
         handle = RunHandle(run_id, runtime)
 
         def body() -> None:

@@ -6,12 +6,25 @@ import os
 import socket
 import time
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 LEASE_SECONDS = 15.0
 """A running run whose owner has not sent a heartbeat for this long is ``crashed``."""
 HEARTBEAT_SECONDS = 1.0
 """How often an owner renews its lease and looks for a cancel request."""
+
+
+
+class Claim(NamedTuple):
+    """What a claim hands its new owner: where its journal records start, and its epoch.
+
+    Every write of the owner is fenced by ``epoch``: once another process claimed the run
+    (bumping it), the old owner's commits are refused instead of mixing into the journal.
+    """
+
+    seq: int
+    epoch: int
+
 
 FINAL_RUN_STATES = frozenset({"completed", "failed", "cancelled"})
 """Run states no owner will change; ``paused`` and ``crashed`` runs can be resumed."""
