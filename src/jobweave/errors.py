@@ -83,6 +83,11 @@ class StoreUnavailable(StoreError):
     The message says what became of the run (left resumable, or recorded failed).
     """
 
+    def __init__(self, message: str, *, resumable: bool = True) -> None:
+        self.resumable = resumable
+        """Whether the run can be resumed once the store is back (not: its file is gone)."""
+        super().__init__(message)
+
 
 class RunNotFoundError(JobweaveError):
     """No run with the given id exists in the store."""

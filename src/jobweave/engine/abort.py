@@ -24,6 +24,8 @@ def abort(store: SqlStore, run_id: str, epoch: int, exc: Exception) -> Exception
     if isinstance(exc, RunOwnedError):
         return exc
     if isinstance(exc, StoreUnavailable):
+        if not exc.resumable:
+            return exc
         return StoreUnavailable(f"{exc}; run {run_id} was left as it was: resume it once "
                                 "the store is back")
     reason = _first_line(exc)

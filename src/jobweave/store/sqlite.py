@@ -48,7 +48,7 @@ class SqliteStore(SqlStore):
         if _identity(self.path) != self._identity:
             raise StoreUnavailable(
                 f"store file {self.path} was deleted or replaced while this process was "
-                "using it; what it wrote since is lost")
+                "using it; what it wrote since is lost", resumable=False)
 
     def commit(self, run_id: str, journal_rows: Sequence[tuple[Any, ...]],
                job_updates: Sequence[tuple[Any, ...]],
