@@ -99,6 +99,32 @@ def test_postgres_refusing_connections_for_seconds_the_run_carries_on(pg_url: st
     assert open_store(pg_url).get_run(handle.run_id).status == "completed"
 
 
+def test_postgres_gone_for_longer_than_the_retries_stops_the_run_in_one_line(
+        pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from jobweave.store import retry
+
+    monkeypatch.setattr(retry, "RECONNECT_SECONDS", 1.5)
+    admin, db = _admin(pg_url)
+    seen, listener = _started(5)
+    handle = jw.submit(_flow("gone", seconds=0.1), store=pg_url, listeners=[listener])
+    assert seen.wait(20)
+    admin.execute(f'ALTER DATABASE "{db}" ALLOW_CONNECTIONS false')  # type: ignore[attr-defined]
+    try:
+        _terminate(admin, db)
+        with pytest.raises(StoreUnavailable) as caught:
+            handle.wait(timeout=30)
+    finally:
+        admin.execute(f'ALTER DATABASE "{db}" ALLOW_CONNECTIONS true')  # type: ignore[attr-defined]
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.endswith(f"run {handle.run_id} was left as it was: resume it once the "
+                            "store is back")
+    assert "stayed unreachable for 2s" in message
+    journal = list(open_store(pg_url).journal(handle.run_id))
+    assert [e["seq"] for e in journal] == list(range(1, len(journal) + 1))
+    assert journal[-1]["event"] != "run_finished"
+
+
 def test_the_sqlite_file_deleted_mid_run_is_said_loudly(tmp_path: Path) -> None:
     path = tmp_path / "store.db"
     seen, listener = _started(2)
@@ -131,7 +157,7 @@ def test_a_commit_the_database_refuses_fails_the_run_and_frees_it(tmp_path: Path
             "CREATE TRIGGER refuse BEFORE INSERT ON jobweave_journal "
             "WHEN NEW.node = 'j3-0' BEGIN SELECT RAISE(ABORT, 'refused by a trigger'); END")
     handle = jw.submit(_flow("refused-commit"), store=str(path))
-    with pytest.raises(StoreUnavailable, match="refused by a trigger.*recorded failed"):
+    with pytest.raises(StoreUnavailable, match=r"refused by a trigger.*recorded failed"):
         handle.wait(timeout=30)
     record = db.get_run(handle.run_id)
     assert (record.status, record.owner) == ("failed", None)

@@ -34,13 +34,15 @@ def connection_error(exc: BaseException, kinds: tuple[type[BaseException], ...])
 
 
 def persist(attempt: Callable[[bool], T], transient: Callable[[BaseException], bool],
-            what: str, *, seconds: float = RECONNECT_SECONDS) -> T:
+            what: str, *, seconds: float | None = None) -> T:
     """Call ``attempt(retrying)`` until it returns, retrying transient errors with backoff
-    for up to ``seconds``; then raise :class:`StoreUnavailable` naming ``what``.
+    for up to ``seconds`` (``RECONNECT_SECONDS``); then raise :class:`StoreUnavailable`
+    naming ``what``.
 
     ``retrying`` is True from the second call on: a commit whose connection died during
     COMMIT first finds out whether it was committed.
     """
+    seconds = RECONNECT_SECONDS if seconds is None else seconds
     deadline = time.monotonic() + seconds
     pause = FIRST_PAUSE
     retrying = False
