@@ -308,8 +308,10 @@ class SqlStore(RunReads):
                 job_updates: Sequence[tuple[Any, ...]], run_update: dict[str, Any] | None,
                 epoch: int | None) -> None:
         with self._tx() as conn:
+            # the lease is renewed as of the last record (a paused run was last seen then)
+            seen = journal_rows[-1][2] if journal_rows else time.time()
             if epoch is not None and conn.exec_driver_sql(
-                    self._sql_fence, (time.time(), run_id, epoch)).rowcount != 1:
+                    self._sql_fence, (seen, run_id, epoch)).rowcount != 1:
                 raise lost_run(run_id, conn.execute(select(s.runs.c.owner).where(
                     s.runs.c.run_id == run_id)).scalar())
             if journal_rows:
