@@ -4,6 +4,7 @@ never leave a run both unfinished and owned by a process that gave up on it."""
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 import time
 from collections import Counter
@@ -125,12 +126,17 @@ def test_postgres_gone_for_longer_than_the_retries_stops_the_run_in_one_line(
     assert journal[-1]["event"] != "run_finished"
 
 
-def test_the_sqlite_file_deleted_mid_run_is_said_loudly(tmp_path: Path) -> None:
+@pytest.mark.parametrize("how", ["deleted", "replaced"])
+def test_the_sqlite_file_deleted_mid_run_is_said_loudly(tmp_path: Path, how: str) -> None:
     path = tmp_path / "store.db"
     seen, listener = _started(2)
-    handle = jw.submit(_flow("deleted", seconds=0.1), store=str(path), listeners=[listener])
+    handle = jw.submit(_flow(how, seconds=0.1), store=str(path), listeners=[listener])
     assert seen.wait(20)
-    os.remove(path)
+    if how == "deleted":
+        os.remove(path)
+    else:  # a copy moved over it (a restored backup): another file at the same path
+        shutil.copyfile(path, tmp_path / "copy.db")
+        os.replace(tmp_path / "copy.db", path)
     with pytest.raises(StoreUnavailable, match=f"store file {path} was deleted or replaced"):
         handle.wait(timeout=30)
 

@@ -41,11 +41,12 @@ class SqliteStore(SqlStore):
             cur.close()
 
         super().__init__(engine, path)
-        self._identity = _identity(path)
+        self._file = os.path.abspath(path)
+        self._identity = _identity(self._file)
         """The file this store opened (device, inode): a run notices it deleted or replaced."""
 
     def check(self) -> None:
-        if _identity(self.path) != self._identity:
+        if _identity(self._file) != self._identity:
             raise StoreUnavailable(
                 f"store file {self.path} was deleted or replaced while this process was "
                 "using it; what it wrote since is lost", resumable=False)
