@@ -9,6 +9,7 @@ jobweave itself failing, or being given something it cannot use, raises one of t
     │   ├── CycleError            jobs that wait for each other in a circle
     │   └── ExpressionError       an expression or template that cannot compile or evaluate
     ├── StoreError                the store cannot be opened, is foreign, or is too new
+    │   └── StoreUnavailable      the store failed while a run was using it
     ├── RunNotFoundError          no run with that id in the store
     ├── RunStateError             the run is not in a state that allows the request
     │   ├── RunOwnedError         another live process owns the run
@@ -89,6 +90,19 @@ class ExpressionError(DefinitionError):
 
 class StoreError(JobweaveError):
     """The store cannot be opened or used: wrong URL, foreign file, newer schema."""
+
+
+class StoreUnavailable(StoreError):
+    """The store failed while a run was using it: unreachable for longer than jobweave
+    retries, its file deleted or replaced, or a commit it refused.
+
+    The message says what became of the run (left resumable, or recorded failed).
+    """
+
+    def __init__(self, message: str, *, resumable: bool = True) -> None:
+        self.resumable = resumable
+        """Whether the run can be resumed once the store is back (not: its file is gone)."""
+        super().__init__(message)
 
 
 class RunNotFoundError(JobweaveError):

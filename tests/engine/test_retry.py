@@ -17,6 +17,10 @@ def test_retry_delay_grows_by_the_backoff_and_is_capped() -> None:
     assert retry_delay(1.0, 1.0, 7) == 1.0
     assert retry_delay(0.0, 5.0, 3) == 0.0
     assert retry_delay(10.0, 10.0, 9) == MAX_RETRY_DELAY
+    # far past the cap the power itself would overflow a float: it is never computed
+    assert retry_delay(1.0, 10.0, 2000) == MAX_RETRY_DELAY
+    assert retry_delay(0.0, 10.0, 2000) == 0.0
+    assert retry_delay(1.0, 0.5, 2000) == 0.0
 
 
 def test_a_job_that_fails_twice_then_succeeds_completes_on_its_third_attempt(

@@ -34,7 +34,7 @@ def takeover(store_url: str, seconds: float) -> tuple[jw.RunHandle, int]:
     assert started.wait(10)
     db = open_store(store_url)
     # the claim a resumer makes once it judges the lease gone (here: 100 s from now)
-    next_seq = db.claim(handle.run_id, ELSEWHERE, now=time.time() + 100)
+    next_seq = db.claim(handle.run_id, ELSEWHERE, now=time.time() + 100).seq
     return handle, next_seq
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from jobweave.errors import JobweaveError, RunNotFoundError
+from jobweave.errors import JobweaveError, RunNotFoundError, StoreUnavailable
 from jobweave.settings import Settings, store_path
 
 if TYPE_CHECKING:
@@ -27,6 +27,10 @@ EXIT_FAILED = 1
 """A job faulted, was cancelled or skipped; or the run crashed."""
 EXIT_USAGE = 2
 """A bad command line, definition, store URL or run id: nothing ran."""
+EXIT_STORE = 3
+"""The store failed while a run was using it (unreachable for longer than jobweave retries,
+its file deleted or replaced, a commit it refused); the message says what became of the
+run."""
 EXIT_TIMEOUT = 124
 """``wait --timeout`` gave up while the run was still going (the convention of timeout(1))."""
 EXIT_INTERRUPTED = 130
@@ -247,6 +251,9 @@ def main(argv: list[str] | None = None) -> NoReturn:
     except CommandError as exc:
         say_error(str(exc))
         code = exc.code
+    except StoreUnavailable as exc:
+        say_error(str(exc))
+        code = EXIT_STORE
     except JobweaveError as exc:
         say_error(str(exc))
         code = EXIT_USAGE

@@ -187,7 +187,7 @@ class Engine:
         if plan is None:
             plan = self.load_plan(run_id)
         owner = owner_id()
-        next_seq = self.store.claim(run_id, owner)
+        next_seq, epoch = self.store.claim(run_id, owner)
         # no job may run beside an attempt that an earlier owner on this host left
         groups.reap(run_id)
         executor = make_executor(self.settings.executor, self._workers(concurrency))
@@ -196,8 +196,8 @@ class Engine:
         kind = AfterCrashRuntime if after_crash or any(
             p.lost for p in (prior or {}).values()) else Runtime
         runtime = kind(plan, self.store, run_id, executor, concurrency=limit, owner=owner,
-                       next_seq=next_seq, stop=stop, listeners=listeners, prior=prior,
-                       recovered=recovered)
+                       next_seq=next_seq, epoch=epoch, stop=stop, listeners=listeners,
+                       prior=prior, recovered=recovered)
         handle = RunHandle(run_id, runtime)
 
         def body() -> None:

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import math
+
 MAX_RETRY_DELAY = 3600.0
-"""No single wait between attempts is longer than an hour."""
+"""No single wait between attempts is longer than an hour, whatever the backoff."""
 
 
 def retry_delay(delay: float, backoff: float, attempt: int) -> float:
-    """Seconds to wait after failed ``attempt`` (1-based): delay × backoff^(attempt-1)."""
+    """Seconds to wait after failed ``attempt`` (1-based): delay × backoff^(attempt-1),
+    capped at ``MAX_RETRY_DELAY`` (computed so that a large attempt never overflows)."""
+    if delay <= 0:
+        return 0.0
+    if backoff > 1 and (attempt - 1) * math.log(backoff) >= math.log(MAX_RETRY_DELAY / delay):
+        return MAX_RETRY_DELAY
     return float(min(delay * backoff ** (attempt - 1), MAX_RETRY_DELAY))

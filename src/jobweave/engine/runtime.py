@@ -18,6 +18,7 @@ from queue import Empty, SimpleQueue
 from typing import Any
 
 from jobweave.context import Context
+from jobweave.engine.abort import abort
 from jobweave.engine.bulk import gc_paused
 from jobweave.engine.conditions import condition_of
 from jobweave.engine.outputs import OutputError, encode_output, handed_on
@@ -35,12 +36,12 @@ from jobweave.engine.state import (
 )
 from jobweave.engine.targets import Targets
 from jobweave.engine.timers import RETRY, TIMEOUT, Timers
-from jobweave.errors import JobweaveError, RunOwnedError, StoreError
+from jobweave.errors import JobweaveError
 from jobweave.events import JobFinished, JobStarted, Listener, RunFinished, RunStarted
 from jobweave.executors.base import Executor, Outcome, Task
 from jobweave.plan.nodes import Plan, PlanNode
 from jobweave.store.base import HEARTBEAT_SECONDS
-from jobweave.store.sql import SqlStore, lost_run
+from jobweave.store.sql import SqlStore
 
 log = logging.getLogger("jobweave.engine")
 
@@ -61,6 +62,7 @@ class Runtime(RunState):
         concurrency: int,
         owner: str,
         next_seq: int,
+        epoch: int = 0,
         stop: threading.Event,
         listeners: Sequence[Listener] = (),
         prior: dict[int, Prior] | None = None,
@@ -70,6 +72,7 @@ class Runtime(RunState):
         self.executor = executor
         self.concurrency = max(1, concurrency)
         self.owner = owner
+        self.epoch = epoch
         self.stop = stop
         self.inbox: SimpleQueue[Outcome | None] = SimpleQueue()
         n = len(plan.nodes)
@@ -108,29 +111,24 @@ class Runtime(RunState):
     # -- the loop -----------------------------------------------------------------------
     def run(self) -> RunResult:
         started = time.time()
-        self.writer = self.store.writer()
+        self.writer = self.store.writer(self.run_id, self.epoch)
         self.executor.start(self.inbox.put)
         try:
-            self._seed()
-            self._emit(RunStarted(self.run_id, self.plan.name, self.plan.job_count,
-                                  sum(1 for i, s in enumerate(self.status)
-                                      if s == COMPLETED and not self.barrier[i])))
-            self._loop()
-        except RunOwnedError:  # the heartbeat found another owner
-            self._stop_inflight()
-            raise
-        except StoreError as exc:
-            self._stop_inflight()
-            owner = self.store.owner_of(self.run_id)
-            if owner == self.owner:
+            try:
+                self._seed()
+                self._emit(RunStarted(self.run_id, self.plan.name, self.plan.job_count,
+                                      sum(1 for i, s in enumerate(self.status)
+                                          if s == COMPLETED and not self.barrier[i])))
+                self._loop()
+            except Exception:
+                self._stop_inflight()  # a lost lease, a failed store, or a bug of ours
                 raise
-            # a commit collided with the records of a process that took the run over
-            # (our lease had run out): it is that process's now, nothing more is written
-            raise lost_run(self.run_id, owner) from exc
-        finally:
-            self.executor.shutdown()
-            self.writer.close()
-        return self._finish(started)
+            finally:
+                self.executor.shutdown()
+                self.writer.close()
+            return self._finish(started)
+        except Exception as exc:
+            raise abort(self.store, self.run_id, self.epoch, exc) from None
 
     def _loop(self) -> None:
         get, get_nowait = self.inbox.get, self.inbox.get_nowait
@@ -173,7 +171,7 @@ class Runtime(RunState):
                 self._release()
             if now >= next_beat:
                 next_beat = now + HEARTBEAT_SECONDS
-                control = self.store.heartbeat(self.run_id, self.owner)
+                control = self.store.heartbeat(self.run_id, self.owner, epoch=self.epoch)
                 if control == "pause" and not self.pausing:
                     self._pause_requested = True
                 elif control == "cancel":

@@ -55,6 +55,8 @@ class RunState:
         self.remaining = n
         """Nodes not yet final."""
         self.pending = Pending(run_id, next_seq)
+        self.epoch = 0
+        """The epoch this process claimed the run with: it fences every commit."""
 
     def _row(self, ts: float, event: str, node: str | None, attempt: int | None,
              data: str | None) -> None:
@@ -73,7 +75,7 @@ class RunState:
         if run_update is None:
             self.writer.commit(rows, updates)
         else:
-            self.store.commit(self.run_id, rows, updates, run_update)
+            self.store.commit(self.run_id, rows, updates, run_update, epoch=self.epoch)
 
     def _output(self, i: int) -> Any:
         """Job ``i``'s output, decoding a carried-over one on first use."""

@@ -7,7 +7,7 @@ import os
 import socket
 import time
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from jobweave.model.job import JobState
 
@@ -35,6 +35,17 @@ class RunStatus(enum.StrEnum):
     """It was cancelled."""
     CRASHED = "crashed"
     """Stored as running, but its owner is gone (no heartbeat): ``resume`` continues it."""
+
+
+class Claim(NamedTuple):
+    """What a claim hands its new owner: where its journal records start, and its epoch.
+
+    Every write of the owner is fenced by ``epoch``: once another process claimed the run
+    (bumping it), the old owner's commits are refused instead of mixing into the journal.
+    """
+
+    seq: int
+    epoch: int
 
 
 FINAL_RUN_STATES = frozenset({"completed", "failed", "cancelled"})

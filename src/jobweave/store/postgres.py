@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import create_engine
 
 from jobweave.errors import StoreError
+from jobweave.store.retry import connection_error
 from jobweave.store.sql import SqlStore
 
 
@@ -15,7 +16,7 @@ class PostgresStore(SqlStore):
 
     def __init__(self, url: str) -> None:
         try:
-            import psycopg  # noqa: F401
+            import psycopg
         except ImportError:
             raise StoreError("a postgresql:// store needs psycopg: "
                              "pip install 'jobweave[postgres]'") from None
@@ -25,7 +26,13 @@ class PostgresStore(SqlStore):
                 sa_url = "postgresql+psycopg://" + url[len(prefix):]
                 break
         engine = create_engine(sa_url, pool_pre_ping=True)
+        # a restarted server or a terminated backend: worth a new connection
+        self._connection_errors: tuple[type[BaseException], ...] = (
+            psycopg.OperationalError, psycopg.InterfaceError)
         super().__init__(engine, _redact(url))
+
+    def transient(self, exc: BaseException) -> bool:
+        return connection_error(exc, self._connection_errors)
 
 
 def _redact(url: str) -> str:

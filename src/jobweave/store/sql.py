@@ -11,10 +11,16 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, case, func, or_, select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from jobweave.errors import RunNotFoundError, RunOwnedError, RunStateError, StoreError
+from jobweave.errors import (
+    RunNotFoundError,
+    RunOwnedError,
+    RunStateError,
+    StoreError,
+)
 from jobweave.store import schema as s
-from jobweave.store.base import RunRecord, owner_alive
+from jobweave.store.base import Claim, RunRecord, owner_alive
 from jobweave.store.reads import RunReads
+from jobweave.store.retry import persist
 from jobweave.store.writer import Writer
 
 JOURNAL_COLUMNS = ("run_id", "seq", "ts", "event", "node", "attempt", "data")
@@ -61,6 +67,12 @@ class SqlStore(RunReads):
                              f"VALUES ({', '.join([p] * len(JOURNAL_COLUMNS))})")
         sets = ", ".join(f"{c} = {p}" for c in JOB_UPDATE_COLUMNS[:6])
         self._sql_job = f"UPDATE {s.jobs.name} SET {sets} WHERE run_id = {p} AND idx = {p}"
+        # the fence of every owner write: renews the lease only while the run is still
+        # the owner's epoch, and holds the run's row until the transaction ends
+        self._sql_fence = (f"UPDATE {s.runs.name} SET heartbeat_at = {p} "
+                           f"WHERE run_id = {p} AND epoch = {p}")
+        self._sql_journaled = (f"SELECT 1 FROM {s.journal.name} WHERE run_id = {p} "
+                               f"AND seq = {p}")
         self._sql_new_job = (f"INSERT INTO {s.jobs.name} (run_id, idx, name, kind, status, "
                              f"attempts, tags, output, started_at, finished_at) "
                              f"VALUES ({', '.join([p] * 10)})")
@@ -85,6 +97,11 @@ class SqlStore(RunReads):
 
     def _ensure_schema(self) -> None:
         try:
+            # a store that is ready needs no write lock: commands that only read never
+            # wait behind a run's writer
+            with self._read() as conn:
+                if self._check_or_create(conn, write=False):
+                    return
             with self._tx() as conn:
                 self._check_or_create(conn)
         except SQLAlchemyError as exc:
@@ -95,7 +112,9 @@ class SqlStore(RunReads):
 
         return set(inspect(conn).get_table_names())
 
-    def _check_or_create(self, conn: Connection) -> None:
+    def _check_or_create(self, conn: Connection, write: bool = True) -> bool:
+        """Check the store's schema; create or upgrade it if ``write`` (else return False
+        when that is needed). Returns True once the schema is current."""
         tables = self._existing_tables(conn)
         if s.meta.name not in tables:
             ours = {t.name for t in s.metadata.sorted_tables}
@@ -104,11 +123,13 @@ class SqlStore(RunReads):
             if tables and self._is_file_store():
                 raise StoreError(f"{self.url} is not a jobweave database "
                                  f"(it holds other tables: {', '.join(sorted(tables)[:3])})")
+            if not write:
+                return False
             s.metadata.create_all(conn)
             conn.execute(s.meta.insert(), [{"key": "app", "value": s.APP_ID},
                                            {"key": "schema_version",
                                             "value": str(s.SCHEMA_VERSION)}])
-            return
+            return True
         values = dict(conn.execute(select(s.meta.c.key, s.meta.c.value)).all())
         if values.get("app") != s.APP_ID:
             raise StoreError(f"{self.url} is not a jobweave database")
@@ -117,14 +138,39 @@ class SqlStore(RunReads):
             raise StoreError(f"{self.url} uses store schema {version}, newer than this jobweave "
                              f"understands ({s.SCHEMA_VERSION}); upgrade jobweave")
         if version < s.SCHEMA_VERSION:
+            if not write:
+                return False
             for step in range(version + 1, s.SCHEMA_VERSION + 1):
                 for statement in s.UPGRADES[step]:
                     conn.exec_driver_sql(statement)
             conn.execute(s.meta.update().where(s.meta.c.key == "schema_version")
                          .values(value=str(s.SCHEMA_VERSION)))
+        return True
 
     def _is_file_store(self) -> bool:
         return False
+
+    def transient(self, exc: BaseException) -> bool:
+        """Whether ``exc`` is a failure of the connection worth retrying on a new one
+        (dialects that have such failures override)."""
+        return False
+
+    def journaled(self, run_id: str, seq: int) -> bool:
+        """Whether the journal holds record ``seq`` of the run: how a commit whose
+        connection died during COMMIT learns whether it was committed."""
+        with self._read() as conn:
+            return conn.exec_driver_sql(self._sql_journaled, (run_id, seq)).first() is not None
+
+    def lost(self, run_id: str) -> RunOwnedError:
+        """The error of an owner whose epoch is gone: it names the run's owner now."""
+        try:
+            return lost_run(run_id, self.owner_of(run_id))
+        except StoreError:
+            return lost_run(run_id, None)
+
+    def check(self) -> None:
+        """Raise :class:`StoreUnavailable` if the store is no longer the one opened
+        (file stores override)."""
 
     def close(self) -> None:
         self.engine.dispose()
@@ -194,15 +240,16 @@ class SqlStore(RunReads):
                         2)
                 ])
 
-    def claim(self, run_id: str, owner: str, now: float | None = None) -> int:
-        """Take ownership of a run to execute it; return the next journal sequence number.
+    def claim(self, run_id: str, owner: str, now: float | None = None) -> Claim:
+        """Take ownership of a run to execute it; return the next journal sequence number
+        and the new owner's epoch (every claim bumps it, fencing out earlier owners).
 
         Refuses a run another live process owns, and a run that already finished.
         """
         now = time.time() if now is None else now
         with self._tx() as conn:
             row = conn.execute(select(s.runs.c.status, s.runs.c.owner, s.runs.c.heartbeat_at,
-                                      s.runs.c.control)
+                                      s.runs.c.control, s.runs.c.epoch)
                                .where(s.runs.c.run_id == run_id).with_for_update()).first()
             if row is None:
                 raise RunNotFoundError(run_id)
@@ -215,13 +262,14 @@ class SqlStore(RunReads):
             # a request made before a detached worker claimed the run still stands; any
             # other was answered by the owner that stopped
             control = row.control if row.status == "pending" else None
+            epoch = int(row.epoch or 0) + 1
             conn.execute(s.runs.update().where(s.runs.c.run_id == run_id).values(
                 status="running", owner=owner, heartbeat_at=now, started_at=now,
-                finished_at=None, exit_code=None, control=control))
+                finished_at=None, exit_code=None, control=control, epoch=epoch))
             conn.execute(s.journal.insert().values(
                 run_id=run_id, seq=seq, ts=now, event="run_started", node=None, attempt=None,
                 data=json.dumps({"owner": owner})))
-            return seq + 1
+            return Claim(seq + 1, epoch)
 
     def _next_seq(self, conn: Connection, run_id: str) -> int:
         top = conn.execute(select(func.max(s.journal.c.seq))
@@ -234,12 +282,38 @@ class SqlStore(RunReads):
         journal_rows: Sequence[tuple[Any, ...]],
         job_updates: Sequence[tuple[Any, ...]],
         run_update: dict[str, Any] | None = None,
+        *,
+        epoch: int | None = None,
     ) -> None:
         """Append journal records and update the projections in one transaction.
 
         Rows are tuples in the order of ``JOURNAL_COLUMNS`` and ``JOB_UPDATE_COLUMNS``.
+        With ``epoch`` (an owner's commit) the transaction is fenced like the
+        :class:`Writer`'s: ``RunOwnedError`` if another process claimed the run since,
+        and a failed connection is retried.
         """
+        if epoch is None:
+            self._commit(run_id, journal_rows, job_updates, run_update, None)
+            return
+        first = journal_rows[0][1] if journal_rows else None
+
+        def attempt(retrying: bool) -> None:
+            if retrying and first is not None and self.journaled(run_id, first):
+                return
+            self._commit(run_id, journal_rows, job_updates, run_update, epoch)
+
+        persist(attempt, self.transient, f"store {self.url}: run {run_id}")
+
+    def _commit(self, run_id: str, journal_rows: Sequence[tuple[Any, ...]],
+                job_updates: Sequence[tuple[Any, ...]], run_update: dict[str, Any] | None,
+                epoch: int | None) -> None:
         with self._tx() as conn:
+            # the lease is renewed as of the last record (a paused run was last seen then)
+            seen = journal_rows[-1][2] if journal_rows else time.time()
+            if epoch is not None and conn.exec_driver_sql(
+                    self._sql_fence, (seen, run_id, epoch)).rowcount != 1:
+                raise lost_run(run_id, conn.execute(select(s.runs.c.owner).where(
+                    s.runs.c.run_id == run_id)).scalar())
             if journal_rows:
                 conn.exec_driver_sql(self._sql_journal, list(journal_rows))
             if job_updates:
@@ -248,9 +322,9 @@ class SqlStore(RunReads):
                 conn.execute(s.runs.update().where(s.runs.c.run_id == run_id)
                              .values(**run_update))
 
-    def writer(self) -> Writer:
+    def writer(self, run_id: str, epoch: int) -> Writer:
         """A connection held for one runtime's per-job commits (see :class:`Writer`)."""
-        return Writer(self)
+        return Writer(self, run_id, epoch)
 
     def _raw_begin(self, cur: Any) -> None:
         """Start a write transaction on a raw driver cursor (dialects override)."""
@@ -261,22 +335,51 @@ class SqlStore(RunReads):
     def _raw_rollback(self, raw: Any, cur: Any) -> None:
         raw.rollback()
 
-    def heartbeat(self, run_id: str, owner: str, now: float | None = None) -> str | None:
+    def heartbeat(self, run_id: str, owner: str, now: float | None = None, *,
+                  epoch: int | None = None) -> str | None:
         """Renew the lease; return a request from outside (``cancel``/``pause``) if any.
 
-        Raises ``RunOwnedError`` when ``owner`` no longer owns the run: another process
-        took it over after the lease ran out.
+        Raises ``RunOwnedError`` when ``owner`` (at ``epoch``, when given) no longer owns
+        the run: another process took it over after the lease ran out. A failed
+        connection is retried (``StoreUnavailable`` once that takes too long).
         """
-        now = time.time() if now is None else now
-        with self._tx() as conn:
-            renewed = conn.execute(s.runs.update().where(and_(s.runs.c.run_id == run_id,
-                                                              s.runs.c.owner == owner))
-                                   .values(heartbeat_at=now)).rowcount
-            row = conn.execute(select(s.runs.c.control, s.runs.c.owner)
-                               .where(s.runs.c.run_id == run_id)).first()
+        self.check()
+        fence = s.runs.c.owner == owner if epoch is None else s.runs.c.epoch == epoch
+
+        def attempt(_retrying: bool) -> tuple[int, Any]:
+            stamp = time.time() if now is None else now
+            with self._tx() as conn:
+                renewed = conn.execute(s.runs.update().where(and_(
+                    s.runs.c.run_id == run_id, fence)).values(heartbeat_at=stamp)).rowcount
+                row = conn.execute(select(s.runs.c.control, s.runs.c.owner)
+                                   .where(s.runs.c.run_id == run_id)).first()
+            return renewed, row
+
+        renewed, row = persist(attempt, self.transient, f"store {self.url}: run {run_id}")
         if not renewed:
             raise lost_run(run_id, row.owner if row is not None else None)
         return str(row.control) if row is not None and row.control else None
+
+    def fail_run(self, run_id: str, epoch: int, error: str, now: float | None = None) -> bool:
+        """Record a run its owner could not finish as ``failed`` and release its lease,
+        unless another process claimed it since; return whether it was recorded.
+
+        Its running jobs go back to ``pending``: a resume runs them again.
+        """
+        now = time.time() if now is None else now
+        with self._tx() as conn:
+            if conn.exec_driver_sql(self._sql_fence, (now, run_id, epoch)).rowcount != 1:
+                return False
+            seq = self._next_seq(conn, run_id)
+            conn.execute(s.journal.insert().values(
+                run_id=run_id, seq=seq, ts=now, event="run_finished",
+                data=json.dumps({"status": "failed", "error": error})))
+            conn.execute(s.jobs.update().where(and_(
+                s.jobs.c.run_id == run_id, s.jobs.c.status == "running"))
+                .values(status="pending"))
+            conn.execute(s.runs.update().where(s.runs.c.run_id == run_id).values(
+                status="failed", finished_at=now, exit_code=1, owner=None, control=None))
+        return True
 
     def owner_of(self, run_id: str) -> str | None:
         """Who owns the run now (``host:pid``), if anyone."""
@@ -324,7 +427,7 @@ class SqlStore(RunReads):
                     s.jobs.c.run_id == run_id, s.jobs.c.status == "running"))
                     .values(status="pending", lost=s.jobs.c.lost + 1))
                 conn.execute(s.runs.update().where(s.runs.c.run_id == run_id).values(
-                    status="paused", owner=None, control=None))
+                    status="paused", owner=None, control=None, epoch=s.runs.c.epoch + 1))
         return self.get_run(run_id)
 
     def request_cancel(self, run_id: str, now: float | None = None) -> RunRecord:
@@ -346,7 +449,8 @@ class SqlStore(RunReads):
             s.jobs.c.status.in_(("pending", "running")))).values(status="cancelled",
                                                                 finished_at=now))
         conn.execute(s.runs.update().where(s.runs.c.run_id == run_id).values(
-            status="cancelled", finished_at=now, exit_code=1, owner=None, control=None))
+            status="cancelled", finished_at=now, exit_code=1, owner=None, control=None,
+            epoch=s.runs.c.epoch + 1))
         conn.execute(s.journal.insert().values(run_id=run_id, seq=seq, ts=now,
                                                event="run_finished",
                                                data=json.dumps({"status": "cancelled"})))

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, create_engine, event
 from sqlalchemy.exc import DBAPIError
 
-from jobweave.errors import StoreError
+from jobweave.errors import StoreError, StoreUnavailable
 from jobweave.store.sql import SqlStore
 
 BUSY_TIMEOUT_MS = 30_000
@@ -41,6 +41,24 @@ class SqliteStore(SqlStore):
             cur.close()
 
         super().__init__(engine, path)
+        self._file = os.path.abspath(path)
+        self._identity = _identity(self._file)
+        """The file this store opened (device, inode): a run notices it deleted or replaced."""
+
+    def check(self) -> None:
+        if _identity(self._file) != self._identity:
+            raise StoreUnavailable(
+                f"store file {self.path} was deleted or replaced while this process was "
+                "using it; what it wrote since is lost", resumable=False)
+
+    def commit(self, run_id: str, journal_rows: Sequence[tuple[Any, ...]],
+               job_updates: Sequence[tuple[Any, ...]],
+               run_update: dict[str, Any] | None = None, *, epoch: int | None = None) -> None:
+        if run_update is not None:  # a run's end: never report it into a file that is gone
+            self.check()
+        super().commit(run_id, journal_rows, job_updates, run_update, epoch=epoch)
+        if run_update is not None:
+            self.check()
 
     @contextmanager
     def _tx(self) -> Iterator[Connection]:
@@ -78,6 +96,14 @@ class SqliteStore(SqlStore):
 
     def _raw_rollback(self, raw: Any, cur: Any) -> None:
         cur.execute("ROLLBACK")
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def _check_file(path: str) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
-from jobweave.errors import StoreError
+from jobweave.errors import RunOwnedError, StoreError
+from jobweave.store.retry import persist
 
 if TYPE_CHECKING:
     from jobweave.store.sql import SqlStore
@@ -17,19 +19,48 @@ class Writer:
 
     Checking a connection out of the pool per commit (and the pool's reset on return)
     cost more than the commit itself; a chain of jobs commits once per job.
+
+    Every commit is fenced by the epoch the run was claimed with: its first statement
+    renews the lease on the run's row only while the epoch is still the owner's, which
+    also takes that row's lock until the commit ends (a claim takes it too). A commit
+    whose connection fails is retried on a new connection (see ``store.retry``).
     """
 
-    def __init__(self, store: SqlStore) -> None:
+    def __init__(self, store: SqlStore, run_id: str, epoch: int) -> None:
         self._store = store
-        self._raw = store.engine.raw_connection()
+        self.run_id = run_id
+        self.epoch = epoch
+        self._raw: Any = None
+        self._cur: Any = None
+        self._connect()
+
+    def _connect(self) -> None:
+        self._raw = self._store.engine.raw_connection()
         self._cur = self._raw.cursor()
 
     def commit(self, journal_rows: Sequence[tuple[Any, ...]],
                job_updates: Sequence[tuple[Any, ...]]) -> None:
         """Append journal records and update job projections in one transaction."""
+        try:
+            self._once(journal_rows, job_updates)
+        except (RunOwnedError, StoreError):
+            raise
+        except Exception as exc:
+            if not self._store.transient(exc):
+                raise StoreError(f"store {self._store.url}: {exc}") from exc
+            self._drop()
+            persist(lambda _retrying: self._again(journal_rows, job_updates),
+                    self._store.transient, f"store {self._store.url}: run {self.run_id}")
+
+    def _once(self, journal_rows: Sequence[tuple[Any, ...]],
+              job_updates: Sequence[tuple[Any, ...]]) -> None:
         store, raw, cur = self._store, self._raw, self._cur
         try:
             store._raw_begin(cur)
+            cur.execute(store._sql_fence, (time.time(), self.run_id, self.epoch))
+            if cur.rowcount != 1:
+                store._raw_rollback(raw, cur)
+                raise store.lost(self.run_id)
             if len(journal_rows) == 1:  # a chain commits one job at a time
                 cur.execute(store._sql_journal, journal_rows[0])
             elif journal_rows:
@@ -39,12 +70,42 @@ class Writer:
             elif job_updates:
                 cur.executemany(store._sql_job, job_updates)
             store._raw_commit(raw, cur)
+        except RunOwnedError:
+            raise
         except Exception as exc:
             with suppress(Exception):  # the original error is the one worth reporting
                 store._raw_rollback(raw, cur)
+            if store.transient(exc):
+                raise
             raise StoreError(f"store {store.url}: {exc}") from exc
 
-    def close(self) -> None:
+    def _again(self, journal_rows: Sequence[tuple[Any, ...]],
+               job_updates: Sequence[tuple[Any, ...]]) -> None:
+        """A retry on a new connection: first, did the failed attempt commit after all?"""
+        if self._raw is None:
+            self._connect()
+        try:
+            if journal_rows and self._store.journaled(self.run_id, journal_rows[0][1]):
+                return
+            self._once(journal_rows, job_updates)
+        except Exception:
+            self._drop()
+            raise
+
+    def _drop(self) -> None:
         with suppress(Exception):
             self._cur.close()
-        self._raw.close()
+        with suppress(Exception):
+            self._raw.invalidate()
+        with suppress(Exception):
+            self._raw.close()
+        self._raw = self._cur = None
+
+    def close(self) -> None:
+        if self._raw is None:
+            return
+        with suppress(Exception):
+            self._cur.close()
+        with suppress(Exception):
+            self._raw.close()
+        self._raw = self._cur = None
