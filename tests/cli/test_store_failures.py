@@ -48,7 +48,11 @@ def test_a_store_file_deleted_mid_run_exits_3_with_one_line(tmp_path: Path, stor
 
 def test_list_answers_while_another_process_holds_the_write_lock(cli: Jobweave,
                                                                  store: str) -> None:
-    assert cli("list").returncode == 0  # the store exists
+    from jobweave.store import close_all, open_store
+
+    open_store(store)  # the store exists (a read-only command would not create it)
+    close_all()
+    assert cli("list").returncode == 0
     holder = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(f"""
             import sqlite3, sys, time
@@ -65,5 +69,6 @@ def test_list_answers_while_another_process_holds_the_write_lock(cli: Jobweave,
     finally:
         holder.kill()
         holder.wait()
+        holder.stdout.close()
     assert done.returncode == 0, done.stderr
     assert took < 8, f"list waited {took:.1f}s behind the writer"

@@ -19,6 +19,15 @@ from jobweave.store import open_store
 CALLS: Counter[tuple[str, str]] = Counter()
 _lock = threading.Lock()
 
+# A connection the server terminated is discarded by the pool without psycopg hearing a
+# close(): psycopg then warns from its finaliser. That is the server's doing, not a leak.
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:.*was deleted while still open:ResourceWarning"),
+    pytest.mark.filterwarnings(
+        "ignore:Exception ignored in. <function BaseConnection.__del__"
+        ":pytest.PytestUnraisableExceptionWarning"),
+]
+
 
 def tally(key: str, label: str, seconds: float = 0.05) -> str:
     with _lock:
