@@ -342,7 +342,8 @@ flow = jw.batch(jw.job(local, name="local"), jw.job("tests.jobs:echo", name="rem
 
 
 def test_recover_on_a_machine_without_the_source_file_uses_the_stored_definition(
-        cli: Jobweave, target, tmp_path: Path, db: SqlStore) -> None:
+        cli_proc: Jobweave, target, tmp_path: Path, db: SqlStore) -> None:
+    cli = cli_proc  # as on another machine: no process that ever loaded the file
     target(MIXED)
     assert cli("run", "flow.py:flow", "--quiet").returncode == 0
     (tmp_path / "run.jsonl").write_text(cli("journal", "last").stdout)

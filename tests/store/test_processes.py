@@ -67,6 +67,9 @@ def test_a_run_whose_owner_was_killed_shows_as_crashed(backend_url: str, store: 
     finally:
         os.kill(owner.pid, signal.SIGKILL)
         owner.wait()
+        for pipe in (owner.stdout, owner.stderr):
+            if pipe is not None:
+                pipe.close()
 
     run = store.get_run(run_id)
     assert run.status == "crashed"

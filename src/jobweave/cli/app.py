@@ -80,7 +80,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "delete": ("retention", "Delete runs from the store with their jobs and journals, in "
                             "one transaction."),
     "prune": ("retention", "Delete the runs that finished longer ago than --older-than."),
-    "triggers": ("triggers", "The next fire times of the triggers in TARGET..., with their UTC "
+    "triggers": ("triggers", "Print the next fire times of each trigger, with their UTC "
                              "offsets."),
 }
 """Command name -> (module under jobweave.cli, its one-line help)."""
