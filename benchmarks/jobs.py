@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 SLEEP_SECONDS = 0.05
@@ -35,9 +36,14 @@ def nap(seconds: float = SLEEP_SECONDS) -> None:
 
 INVOKED: list[int] = []
 """Parameters of every ``counted`` call in this process (list.append is thread-safe)."""
+FINISHED_LOG: list[int] = []
+"""A file descriptor (when set) where ``counted`` notes each call as it returns: W5's
+victim keeps one, so the jobs it finished are known after its SIGKILL."""
 
 
 def counted(i: int) -> int:
     """``noop`` that also records its call, so W5 and W6 can count what really ran."""
     INVOKED.append(i)
+    if FINISHED_LOG:
+        os.write(FINISHED_LOG[0], b"%d\n" % i)
     return i % 7

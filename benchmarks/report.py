@@ -15,8 +15,8 @@ COLUMNS = ("workload", "N", "jobs", "build s", "run s", "jobs/s", "peak MiB", "b
            "x bare", "target")
 _RIGHT = {"N", "jobs", "build s", "run s", "jobs/s", "peak MiB", "bare s", "x bare"}
 DURABLE_COLUMNS = ("workload", "N", "start s", "first job s", "resume s", "CLI s",
-                   "recover s", "plan s", "done at kill", "peak MiB", "target")
-_DURABLE_RIGHT = set(DURABLE_COLUMNS) - {"workload", "done at kill", "target"}
+                   "recover s", "plan s", "done at kill", "ran again", "peak MiB", "target")
+_DURABLE_RIGHT = set(DURABLE_COLUMNS) - {"workload", "done at kill", "ran again", "target"}
 
 
 def machine_info() -> dict[str, Any]:
@@ -147,6 +147,7 @@ def _durable_row(case: dict[str, Any]) -> list[str]:
         _seconds(case.get("recover_s")),
         _seconds(case.get("plan_s")),
         "-" if not done else ", ".join(f"{d / case['n']:.0%}" for d in done),
+        "-" if not case.get("ran_again") else ", ".join(map(str, case["ran_again"])),
         f"{case['peak_mib']:.0f}",
         _targets(case),
     ]
@@ -165,7 +166,8 @@ def progress_line(case: dict[str, Any]) -> str:
     if case["workload"] == "W5":
         return (f"first job {_seconds(case['first_job_s'])} s, resumed in "
                 f"{_seconds(case['resume_s'])} s (+ {_seconds(case['startup_s'])} s start), "
-                f"jobweave resume {_seconds(case.get('cli_s'))} s")
+                f"jobweave resume {_seconds(case.get('cli_s'))} s; finished jobs run again "
+                f"{', '.join(map(str, case.get('ran_again', [])))}")
     return (f"recovered in {_seconds(case['recover_s'])} s, plan {_seconds(case['plan_s'])} s "
             f"(+ {_seconds(case['startup_s'])} s start)")
 
