@@ -3,8 +3,9 @@
 ``benchmarks.durable`` starts these and reads the one JSON line each writes on stdout:
 
 - ``start STORE N LOG``: the victim. Submits a schedule of N ``counted`` jobs, prints its
-  run id, and runs until it is killed; each job notes its number in LOG as it returns. A listener parks the run loop once HOLD_AT of the jobs
-  are committed, so that even a tiny run is still alive when the kill comes.
+  run id, and runs until it is killed; each job notes its number in LOG as it returns.
+  A listener parks the run loop once HOLD_AT of the jobs are committed, so that even a
+  tiny run is still alive when the kill comes.
 - ``resume STORE RUN``: times ``jobweave.resume`` from the call to the first newly
   started job and to the run's end; reports which jobs it ran (``invoked_ids``).
 - ``prepare STORE N JOURNAL``: runs a batch of N ``counted`` jobs to completion and
@@ -25,6 +26,7 @@ _T0 = time.perf_counter()
 
 import argparse  # noqa: E402  (after the clock: imports are part of what is measured)
 import json  # noqa: E402
+import os  # noqa: E402
 import resource  # noqa: E402
 import sys  # noqa: E402
 import threading  # noqa: E402
@@ -32,8 +34,6 @@ from collections.abc import Callable, Iterator  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
-
-import os  # noqa: E402
 
 import jobweave as jw  # noqa: E402
 from benchmarks.jobs import FINISHED_LOG, INVOKED, counted  # noqa: E402

@@ -24,6 +24,11 @@ def step(prev: int | None = None) -> int:
     return (prev or 0) + 1
 
 
+def gather(i: int = 0, parts: list[int] | None = None) -> int:
+    """A job of the workflow shapes (W8, W9): its number plus its inputs, kept small."""
+    return (i + sum(parts or ())) % 1000
+
+
 def layer_job(layer: int, i: int) -> int:
     """A job of the layered graph (W3); its dependencies are ordering only."""
     return layer

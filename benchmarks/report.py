@@ -11,9 +11,10 @@ from typing import Any
 
 from benchmarks.targets import targets_for
 
-COLUMNS = ("workload", "N", "jobs", "build s", "run s", "jobs/s", "peak MiB", "bare s",
-           "x bare", "target")
-_RIGHT = {"N", "jobs", "build s", "run s", "jobs/s", "peak MiB", "bare s", "x bare"}
+COLUMNS = ("workload", "N", "jobs", "build s", "compile µs/job", "run s", "jobs/s",
+           "peak MiB", "bare s", "x bare", "target")
+_RIGHT = {"N", "jobs", "build s", "compile µs/job", "run s", "jobs/s", "peak MiB", "bare s",
+          "x bare"}
 DURABLE_COLUMNS = ("workload", "N", "start s", "first job s", "resume s", "CLI s",
                    "recover s", "plan s", "done at kill", "ran again", "peak MiB", "target")
 _DURABLE_RIGHT = set(DURABLE_COLUMNS) - {"workload", "done at kill", "ran again", "target"}
@@ -126,6 +127,7 @@ def _row(case: dict[str, Any]) -> list[str]:
         f"{case['n']:,}",
         f"{case['jobs']:,}",
         _seconds(case.get("build_s")),
+        "-" if case.get("compile_us_per_job") is None else f"{case['compile_us_per_job']:.1f}",
         _seconds(case.get("run_s")),
         "-" if rate is None else f"{rate:,.0f}",
         f"{case['peak_mib']:.0f}",
