@@ -22,6 +22,7 @@ from typing import Any
 
 from jobweave.context import Context
 from jobweave.engine.bulk import gc_paused
+from jobweave.engine.pending import GROUP_ROWS
 from jobweave.engine.result import RunResult
 from jobweave.engine.resume import Prior
 from jobweave.engine.retry import retry_delay
@@ -178,6 +179,9 @@ class Runtime(RunState):
             for o in outcomes:
                 if o is not None:
                     self._on_outcome(o)
+                    if len(pending.rows) >= GROUP_ROWS:  # bounds what a crash can lose
+                        self._commit()
+                        self._release()
             now = time.monotonic()
             if self.timers and self.timers.next_at <= now:
                 self._fire_timers(now)
