@@ -63,8 +63,9 @@ def compile_once(workload: Workload, n: int) -> float:
         return time.thread_time() - t0
 
 
-def run_jobweave(workload: Workload, n: int) -> tuple[float, float]:
-    """One timed jobweave run: (seconds building the jobs, seconds inside ``jw.run``)."""
+def run_jobweave(workload: Workload, n: int) -> tuple[float, float, float]:
+    """One timed jobweave run: (seconds building the jobs, seconds inside ``jw.run``, CPU
+    seconds of the whole process inside ``jw.run``)."""
     folder = tempfile.mkdtemp(prefix="jobweave-bench-")
     try:
         store = os.path.join(folder, "bench.db")
@@ -74,12 +75,14 @@ def run_jobweave(workload: Workload, n: int) -> tuple[float, float]:
         t0 = time.perf_counter()
         definition, check = workload.build(n)
         t1 = time.perf_counter()
+        c1 = time.process_time()
         result = jw.run(definition, store=store, concurrency=workload.concurrency)
+        c2 = time.process_time()
         t2 = time.perf_counter()
         check(result)
         del result, definition
         gc.collect()  # lets the run's SQLite connections close before the folder goes
-        return t1 - t0, t2 - t1
+        return t1 - t0, t2 - t1, c2 - c1
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -95,11 +98,12 @@ def run_bare(workload: Workload, n: int) -> float:
 def measure(workload: Workload, n: int, repeat: int) -> dict[str, Any]:
     """Every figure of one case, as a JSON-ready dict."""
     baseline = rss_mib()
-    builds, runs = [], []
+    builds, runs, cpus = [], [], []
     for _ in range(repeat):
-        build_s, run_s = run_jobweave(workload, n)
+        build_s, run_s, cpu_s = run_jobweave(workload, n)
         builds.append(build_s)
         runs.append(run_s)
+        cpus.append(cpu_s)
     peak = peak_mib()
     bare = [run_bare(workload, n) for _ in range(repeat)]
     compiles = [compile_once(workload, n) for _ in range(repeat)]
@@ -116,6 +120,8 @@ def measure(workload: Workload, n: int, repeat: int) -> dict[str, Any]:
         "compile_us_per_job": statistics.median(compiles) / jobs * 1e6,
         "run_s": run_s,
         "runs_s": runs,
+        "cpu_s": statistics.median(cpus),
+        "cpu_us_per_job": statistics.median(cpus) / jobs * 1e6,
         "jobs_per_s": jobs / run_s if run_s > 0 else None,
         "peak_mib": peak,
         "baseline_mib": baseline,

@@ -163,8 +163,10 @@ def is_durable(case: dict[str, Any]) -> bool:
 def progress_line(case: dict[str, Any]) -> str:
     """The suite's one-line summary of a finished case."""
     if not is_durable(case):
+        cpu = case.get("cpu_us_per_job")
         return (f"{case['run_s']:.3f} s (bare {case['bare_s']:.3f} s), "
-                f"peak {case['peak_mib']:.0f} MiB")
+                f"peak {case['peak_mib']:.0f} MiB"
+                + ("" if cpu is None else f", CPU {cpu:.0f} µs/job"))
     if case["workload"] == "W5":
         return (f"first job {_seconds(case['first_job_s'])} s, resumed in "
                 f"{_seconds(case['resume_s'])} s (+ {_seconds(case['startup_s'])} s start), "

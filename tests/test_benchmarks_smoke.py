@@ -15,7 +15,7 @@ SPEED = {"W1", "W1+sum", "W2", "W3", "W4", "W7", "W8", "W9"}
 DURABLE = {"W5", "W6"}
 WORKLOADS = SPEED | DURABLE
 TINY_N = 20
-FIGURES = ("build_s", "compile_s", "compile_us_per_job", "run_s", "jobs_per_s", "peak_mib",
+FIGURES = ("build_s", "compile_s", "compile_us_per_job", "run_s", "cpu_s", "jobs_per_s", "peak_mib",
            "bare_s", "ratio")
 DURABLE_FIGURES = {
     "W5": ("startup_s", "import_s", "first_job_s", "resume_s", "peak_mib"),

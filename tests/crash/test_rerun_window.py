@@ -4,7 +4,6 @@ jobs running then plus one commit's worth run again on resume (docs/durability.m
 from __future__ import annotations
 
 import pytest
-
 from benchmarks.durable import _resume_once
 from benchmarks.targets import RERUN_BOUND
 

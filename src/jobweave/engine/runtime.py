@@ -2,11 +2,11 @@
 
 Run state is touched only by the thread holding the run's lock: the loop holds it except
 while it waits for outcomes. Executors deliver outcomes from their threads; when the loop
-is waiting, the delivering thread takes the lock and handles its outcome itself (see
-:meth:`Runtime._deliver`), so a chain of jobs needs no thread hand-off per link;
-otherwise the outcome goes into ``inbox`` and the loop drains it in batches, so one
-transaction commits every completion that is ready at once. A completion is committed
-before it releases downstream jobs or is reported.
+is waiting and the job was the only one running, the delivering thread takes the lock and
+handles its outcome itself (see :meth:`Runtime._deliver`), so a chain of jobs needs no
+thread hand-off per link; otherwise the outcome goes into ``inbox`` and the loop drains
+it in batches, so one transaction commits every completion that is ready at once. A
+completion is committed before it releases downstream jobs or is reported.
 """
 
 from __future__ import annotations
@@ -210,11 +210,14 @@ class Runtime(RunState):
     def _deliver(self, o: Outcome) -> None:
         """Take an outcome from an executor's thread.
 
-        When the loop is waiting, handle the outcome here, as the loop would (commit,
-        release, start what became ready), rather than hand it over: a hand-off between
-        threads costs more than the engine's own work for a short job.
+        When it is the only job running and the loop is waiting, handle the outcome here,
+        as the loop would (commit, release, start what became ready), rather than hand it
+        over: a hand-off between threads costs more than the engine's own work for a short
+        job, and a chain of jobs pays it on every link. With other jobs running, the loop
+        takes it: it handles the outcomes that arrive together in one pass and one commit,
+        where workers each taking the lock would contend for it and commit one by one.
         """
-        if not self._lock.acquire(blocking=False):
+        if len(self.inflight) > 1 or not self._lock.acquire(blocking=False):
             self.inbox.put(o)
             return
         try:
