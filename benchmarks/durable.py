@@ -2,7 +2,8 @@
 
 Each repetition runs its steps as fresh processes (``benchmarks.durable_child``), so
 the timed process starts cold, as it would after a crash: W5 starts a victim, SIGKILLs it
-about half way and times ``jobweave.resume`` in a new process; W6 runs a batch to
+about half way and times ``jobweave.resume`` in a new process (and counts the jobs the
+victim had finished that ran again: their completions were not committed yet); W6 runs a batch to
 completion once per case, exports its journal, then times ``jobweave.recover`` of the
 file into a new store, and ``jobweave.recovery_plan`` alone, each in a new process.
 """
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchmarks.targets import RERUN_BOUND
 from jobweave.store import close_all, open_store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,8 +76,12 @@ def _step(*args: str) -> dict[str, Any]:
 
 
 def _kill_half_way(store: str, n: int) -> tuple[str, int]:
-    """Start the victim, SIGKILL it once half its jobs are completed: (run id, done)."""
-    victim = subprocess.Popen(_command("start", store, str(n)), cwd=ROOT, env=_env(),
+    """Start the victim, SIGKILL it once half its jobs are completed: (run id, done).
+
+    The jobs the victim finished are listed in ``STORE.finished`` (see :func:`_finished`).
+    """
+    victim = subprocess.Popen(_command("start", store, str(n), store + ".finished"),
+                              cwd=ROOT, env=_env(),
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert victim.stdout is not None
@@ -103,6 +109,12 @@ def _kill_half_way(store: str, n: int) -> tuple[str, int]:
         if victim.poll() is None:
             victim.kill()
             victim.wait()
+
+
+def _finished(store: str) -> set[int]:
+    """The jobs whose function had returned in the victim when it was killed."""
+    with open(store + ".finished", encoding="ascii") as f:
+        return {int(line) for line in f if line.strip().isdigit()}
 
 
 def _check_journal(store: str, run_id: str, n: int) -> None:
@@ -133,6 +145,11 @@ def _resume_once(n: int) -> dict[str, Any]:
                                f"{n - done_before} ({done_before} were completed before it)")
         _check_journal(store, run_id, n)
         figures["done_before"] = done_before
+        # finished in the victim, yet run again: completions the kill lost
+        figures["ran_again"] = len(_finished(store) & set(figures.pop("invoked_ids")))
+        if figures["ran_again"] > RERUN_BOUND:
+            raise RuntimeError(f"{figures['ran_again']} jobs finished before the kill ran "
+                               f"again, more than {RERUN_BOUND}")
         return figures
     finally:
         close_all()
@@ -178,6 +195,8 @@ def measure_resume(n: int, repeat: int) -> dict[str, Any]:
         "resumes_s": [r["resume_s"] for r in reps],
         "done_before": [r["done_before"] for r in reps],
         "rerun": [r["invoked"] for r in reps],
+        "ran_again": [r["ran_again"] for r in reps],
+        "ran_again_max": max(r["ran_again"] for r in reps),
         "cli_s": statistics.median(cli) if cli else None, "clis_s": cli,
         "peak_mib": max(r["peak_mib"] for r in reps),
     }

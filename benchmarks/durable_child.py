@@ -2,11 +2,12 @@
 
 ``benchmarks.durable`` starts these and reads the one JSON line each writes on stdout:
 
-- ``start STORE N``: the victim. Submits a schedule of N ``counted`` jobs, prints its run
-  id, and runs until it is killed. A listener parks the run loop once HOLD_AT of the jobs
-  are committed, so that even a tiny run is still alive when the kill comes.
+- ``start STORE N LOG``: the victim. Submits a schedule of N ``counted`` jobs, prints its
+  run id, and runs until it is killed; each job notes its number in LOG as it returns.
+  A listener parks the run loop once HOLD_AT of the jobs are committed, so that even a
+  tiny run is still alive when the kill comes.
 - ``resume STORE RUN``: times ``jobweave.resume`` from the call to the first newly
-  started job and to the run's end.
+  started job and to the run's end; reports which jobs it ran (``invoked_ids``).
 - ``prepare STORE N JOURNAL``: runs a batch of N ``counted`` jobs to completion and
   exports its journal to a JSONL file.
 - ``recover JOURNAL STORE N``: times ``jobweave.recover`` of that file into a new store.
@@ -25,6 +26,7 @@ _T0 = time.perf_counter()
 
 import argparse  # noqa: E402  (after the clock: imports are part of what is measured)
 import json  # noqa: E402
+import os  # noqa: E402
 import resource  # noqa: E402
 import sys  # noqa: E402
 import threading  # noqa: E402
@@ -34,7 +36,7 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 import jobweave as jw  # noqa: E402
-from benchmarks.jobs import INVOKED, counted  # noqa: E402
+from benchmarks.jobs import FINISHED_LOG, INVOKED, counted  # noqa: E402
 from jobweave.store import open_store  # noqa: E402
 from jobweave.store.export import export_lines  # noqa: E402
 
@@ -86,7 +88,8 @@ def _check_outputs(result: jw.RunResult, n: int) -> None:
         raise SystemExit(f"wrong outputs: {len(outputs)} jobs, first {outputs[:5]!r}")
 
 
-def start(store: str, n: int) -> None:
+def start(store: str, n: int, log: str) -> None:
+    FINISHED_LOG.append(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644))
     hold_at = max(1, int(n * HOLD_AT))
     done = 0
     park = threading.Event()
@@ -121,7 +124,7 @@ def resume(store: str, run_id: str, profile: str | None) -> None:
         t1 = time.perf_counter()
     _emit({"status": result.status, "first_job_s": None if first is None else first - t0,
            "resume_s": t1 - t0, "started": started, "invoked": len(INVOKED),
-           "jobs": len(result.jobs)})
+           "invoked_ids": INVOKED, "jobs": len(result.jobs)})
 
 
 def prepare(store: str, n: int, journal: str) -> None:
@@ -164,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     s = sub.add_parser("start")
     s.add_argument("store")
     s.add_argument("n", type=int)
+    s.add_argument("log")
     s = sub.add_parser("resume")
     s.add_argument("store")
     s.add_argument("run_id")
@@ -182,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("n", type=int)
     args = p.parse_args(argv)
     steps: dict[str, Callable[[], None]] = {
-        "start": lambda: start(args.store, args.n),
+        "start": lambda: start(args.store, args.n, args.log),
         "resume": lambda: resume(args.store, args.run_id, args.profile),
         "prepare": lambda: prepare(args.store, args.n, args.journal),
         "recover": lambda: recover(args.journal, args.store, args.n, args.profile),

@@ -139,7 +139,7 @@ def profile(key: str, n: int, *, workers: bool, clock: str) -> tuple[pstats.Stat
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.profile",
                                 description=__doc__.split("\n")[0])
-    p.add_argument("workload", help="W1, W1+sum (W1S), W2, W3, W4, W5 or W6 (W5 and W6 "
+    p.add_argument("workload", help="W1, W1+sum (W1S), W2, W3, W4, W7-W9, W5 or W6 (W5, W6 "
                    "profile the resume or recover call in its own fresh process)")
     p.add_argument("--n", type=int, default=DEFAULT_N, help=f"size (default {DEFAULT_N:,})")
     p.add_argument("--limit", type=int, default=DEFAULT_LIMIT,

@@ -11,12 +11,13 @@ from typing import Any
 
 from benchmarks.targets import targets_for
 
-COLUMNS = ("workload", "N", "jobs", "build s", "run s", "jobs/s", "peak MiB", "bare s",
-           "x bare", "target")
-_RIGHT = {"N", "jobs", "build s", "run s", "jobs/s", "peak MiB", "bare s", "x bare"}
+COLUMNS = ("workload", "N", "jobs", "build s", "compile µs/job", "run s", "jobs/s",
+           "peak MiB", "bare s", "x bare", "target")
+_RIGHT = {"N", "jobs", "build s", "compile µs/job", "run s", "jobs/s", "peak MiB", "bare s",
+          "x bare"}
 DURABLE_COLUMNS = ("workload", "N", "start s", "first job s", "resume s", "CLI s",
-                   "recover s", "plan s", "done at kill", "peak MiB", "target")
-_DURABLE_RIGHT = set(DURABLE_COLUMNS) - {"workload", "done at kill", "target"}
+                   "recover s", "plan s", "done at kill", "ran again", "peak MiB", "target")
+_DURABLE_RIGHT = set(DURABLE_COLUMNS) - {"workload", "done at kill", "ran again", "target"}
 
 
 def machine_info() -> dict[str, Any]:
@@ -126,6 +127,7 @@ def _row(case: dict[str, Any]) -> list[str]:
         f"{case['n']:,}",
         f"{case['jobs']:,}",
         _seconds(case.get("build_s")),
+        "-" if case.get("compile_us_per_job") is None else f"{case['compile_us_per_job']:.1f}",
         _seconds(case.get("run_s")),
         "-" if rate is None else f"{rate:,.0f}",
         f"{case['peak_mib']:.0f}",
@@ -147,6 +149,7 @@ def _durable_row(case: dict[str, Any]) -> list[str]:
         _seconds(case.get("recover_s")),
         _seconds(case.get("plan_s")),
         "-" if not done else ", ".join(f"{d / case['n']:.0%}" for d in done),
+        "-" if not case.get("ran_again") else ", ".join(map(str, case["ran_again"])),
         f"{case['peak_mib']:.0f}",
         _targets(case),
     ]
@@ -160,12 +163,15 @@ def is_durable(case: dict[str, Any]) -> bool:
 def progress_line(case: dict[str, Any]) -> str:
     """The suite's one-line summary of a finished case."""
     if not is_durable(case):
+        cpu = case.get("cpu_us_per_job")
         return (f"{case['run_s']:.3f} s (bare {case['bare_s']:.3f} s), "
-                f"peak {case['peak_mib']:.0f} MiB")
+                f"peak {case['peak_mib']:.0f} MiB"
+                + ("" if cpu is None else f", CPU {cpu:.0f} µs/job"))
     if case["workload"] == "W5":
         return (f"first job {_seconds(case['first_job_s'])} s, resumed in "
                 f"{_seconds(case['resume_s'])} s (+ {_seconds(case['startup_s'])} s start), "
-                f"jobweave resume {_seconds(case.get('cli_s'))} s")
+                f"jobweave resume {_seconds(case.get('cli_s'))} s; finished jobs run again "
+                f"{', '.join(map(str, case.get('ran_again', [])))}")
     return (f"recovered in {_seconds(case['recover_s'])} s, plan {_seconds(case['plan_s'])} s "
             f"(+ {_seconds(case['startup_s'])} s start)")
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import jobweave as jw
+from benchmarks import shapes
 from benchmarks.durable import DURABLE, DurableWorkload
 from benchmarks.jobs import layer_job, nap, noop, step, total
 from jobweave.settings import DEFAULT_THREADS
@@ -174,11 +175,20 @@ SPEED: dict[str, Workload] = {w.key: w for w in (
     Workload("W4", "sleep fan-out", f"{SLEEP_JOBS} jobs sleeping 0.05 s, concurrency "
              f"{SLEEP_CONCURRENCY}", (SLEEP_JOBS,), (SLEEP_JOBS,), _sleeps, _sleeps_bare,
              concurrency=SLEEP_CONCURRENCY, fixed_size=True),
+    Workload("W7", "lanes", f"N/{shapes.LANE_LENGTH} lanes of {shapes.LANE_LENGTH} jobs, each "
+             "fed the previous one's output", (1_000, 10_000), (1_000,),
+             shapes.jobweave(shapes.lanes), shapes.bare(shapes.lanes)),
+    Workload("W8", "fan-in", f"{shapes.FANIN_LAYERS} layers; each job after the first fed "
+             f"the outputs of {shapes.FANIN} of the layer before", (1_000, 10_000), (1_000,),
+             shapes.jobweave(shapes.fan_in), shapes.bare(shapes.fan_in)),
+    Workload("W9", "diamonds", f"{shapes.DIAMOND_LANES} lanes of diamonds: one job fans out "
+             f"to {shapes.DIAMOND_WIDTH}, which fan back in to one", (1_000, 10_000), (1_000,),
+             shapes.jobweave(shapes.diamonds), shapes.bare(shapes.diamonds)),
 )}
 
 AnyWorkload = Workload | DurableWorkload
 WORKLOADS: dict[str, AnyWorkload] = {**SPEED, **{w.key: w for w in DURABLE}}
-"""Every workload by key: the speed ones (W1-W4), then the durability ones (W5, W6)."""
+"""Every workload by key: the speed ones (W1-W4, W7-W9), then the durability ones (W5, W6)."""
 
 _ALIASES = {"W1S": "W1+sum", "W1+SUM": "W1+sum", "W1SUM": "W1+sum"}
 

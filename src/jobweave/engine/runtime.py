@@ -1,9 +1,12 @@
 """The run loop: ready set → dispatch → outcomes → commit → release downstream.
 
-One thread owns all run state, so nothing here is locked. Executors deliver outcomes
-into ``inbox`` from their threads; the loop drains it in batches, so one transaction
-commits every completion that is ready at once. A completion is committed before it
-releases downstream jobs or is reported.
+Run state is touched only by the thread holding the run's lock: the loop holds it except
+while it waits for outcomes. Executors deliver outcomes from their threads; when the loop
+is waiting and the job was the only one running, the delivering thread takes the lock and
+handles its outcome itself (see :meth:`Runtime._deliver`), so a chain of jobs needs no
+thread hand-off per link; otherwise the outcome goes into ``inbox`` and the loop drains
+it in batches, so one transaction commits every completion that is ready at once. A
+completion is committed before it releases downstream jobs or is reported.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from jobweave.engine.abort import abort
 from jobweave.engine.bulk import gc_paused
 from jobweave.engine.conditions import condition_of
 from jobweave.engine.outputs import OutputError, encode_output, handed_on
+from jobweave.engine.pending import GROUP_ROWS
 from jobweave.engine.result import RunResult
 from jobweave.engine.resume import Prior
 from jobweave.engine.retry import retry_delay
@@ -96,6 +100,14 @@ class Runtime(RunState):
         self._prior = prior or {}
         self._recovered = recovered or {}
         """Jobs invoked although the recovered journal holds their outputs (by index)."""
+        self._lock = threading.Lock()
+        """Held by whichever thread touches run state: the loop, or a delivering worker."""
+        self._wake_at = 0.0
+        """When the waiting loop wakes by itself (monotonic): a delivering thread that
+        leaves earlier work (a commit window, a timer) wakes it sooner."""
+        self._closed = False
+        self._failure: BaseException | None = None
+        """What a delivering thread raised; the loop raises it."""
 
     # -- requests from other threads ---------------------------------------------------
     def cancel(self) -> None:
@@ -112,14 +124,14 @@ class Runtime(RunState):
     def run(self) -> RunResult:
         started = time.time()
         self.writer = self.store.writer(self.run_id, self.epoch)
-        self.executor.start(self.inbox.put)
+        self.executor.start(self._deliver)
         try:
             try:
                 self._seed()
                 self._emit(RunStarted(self.run_id, self.plan.name, self.plan.job_count,
                                       sum(1 for i, s in enumerate(self.status)
                                           if s == COMPLETED and not self.barrier[i])))
-                self._loop()
+                self._locked_loop()
             except Exception:
                 self._stop_inflight()  # a lost lease, a failed store, or a bug of ours
                 raise
@@ -147,19 +159,29 @@ class Runtime(RunState):
             if self.cancelling:
                 wait = min(wait, self.cancel_deadline - now)
             pending = self.pending
-            if pending.rows:
-                wait = 0.0 if pending.urgent or not self.inflight else min(
-                    wait, pending.flush_at - now)
+            if pending.rows and (pending.urgent or not self.inflight):
+                wait = 0.0
+            elif pending.waiting:
+                wait = min(wait, pending.next_at() - now)
             outcomes: list[Outcome | None] = []
+            self._wake_at = now + wait if wait > 0 else now
+            self._lock.release()  # while the loop waits, a delivering worker may step in
             try:
                 outcomes.append(get(timeout=wait) if wait > 0 else get_nowait())
                 while True:
                     outcomes.append(get_nowait())
             except Empty:
                 pass
+            finally:
+                self._lock.acquire()
+            if self._failure is not None:
+                raise self._failure
             for o in outcomes:
                 if o is not None:
                     self._on_outcome(o)
+                    if len(pending.rows) >= GROUP_ROWS:  # bounds what a crash can lose
+                        self._commit()
+                        self._release()
             now = time.monotonic()
             if self.timers and self.timers.next_at <= now:
                 self._fire_timers(now)
@@ -176,6 +198,65 @@ class Runtime(RunState):
                     self._pause_requested = True
                 elif control == "cancel":
                     self.stop.set()
+
+    def _locked_loop(self) -> None:
+        with self._lock:
+            try:
+                self._loop()
+            finally:
+                self._closed = True  # outcomes delivered from now on wait in the inbox
+
+    # -- outcomes handled on the delivering thread ---------------------------------------
+    def _deliver(self, o: Outcome) -> None:
+        """Take an outcome from an executor's thread.
+
+        When it is the only job running and the loop is waiting, handle the outcome here,
+        as the loop would (commit, release, start what became ready), rather than hand it
+        over: a hand-off between threads costs more than the engine's own work for a short
+        job, and a chain of jobs pays it on every link. With other jobs running, the loop
+        takes it: it handles the outcomes that arrive together in one pass and one commit,
+        where workers each taking the lock would contend for it and commit one by one.
+        """
+        if len(self.inflight) > 1 or not self._lock.acquire(blocking=False):
+            self.inbox.put(o)
+            return
+        try:
+            if self._closed or self._failure is not None:
+                self.inbox.put(o)
+                return
+            self._handle_here(o)
+        except BaseException as exc:  # the loop raises it, as if it had failed itself
+            self._failure = exc
+            self.inbox.put(None)
+        finally:
+            self._lock.release()
+
+    def _handle_here(self, o: Outcome) -> None:
+        self._on_outcome(o)
+        stopping = self.stop.is_set() or self._pause_requested
+        if not stopping:
+            self._dispatch()
+        now = time.monotonic()
+        pending = self.pending
+        if pending.due(now, idle=not self.inflight):
+            self._commit()
+            self._release()
+            if not stopping:
+                self._dispatch()
+        # wake the loop if it now has something to do before it would wake anyway
+        if stopping or not self.remaining or (self.pausing and not self.inflight):
+            wake = now
+        else:
+            wake = self._wake_at
+            if pending.rows and (pending.urgent or not self.inflight):
+                wake = now
+            elif pending.waiting:
+                wake = min(wake, pending.next_at())
+            if self.timers:
+                wake = min(wake, self.timers.next_at)
+        if wake < self._wake_at:
+            self._wake_at = wake
+            self.inbox.put(None)
 
     # -- starting jobs ----------------------------------------------------------------
     @gc_paused()
@@ -239,7 +320,7 @@ class Runtime(RunState):
         self.started[i] = now
         if node.timeout is not None:
             self.timers.add(time.monotonic() + node.timeout, TIMEOUT, i, attempt)
-        self.pending.started(i, now, node.name, attempt)
+        self.pending.started_later(i, time.monotonic())
         self._update(i)
         if self.listeners:
             self._emit(JobStarted(self.run_id, node.name, attempt))
@@ -314,6 +395,7 @@ class Runtime(RunState):
         self.to_release.append(i)
 
     def _failed(self, i: int, attempt: int, error: str, now: float) -> None:
+        self._journal_start(i)
         node = self.nodes[i]
         if attempt - self.base_attempts[i] <= node.retries and not self.cancelling:
             delay = retry_delay(node.retry_delay, node.backoff, attempt)
@@ -332,6 +414,7 @@ class Runtime(RunState):
         self._final(i, FAULTED, error, now)
 
     def _final(self, i: int, state: str, error: str | None, now: float) -> None:
+        self._journal_start(i)
         if self.down[i] and not self.pending.urgent:
             self._mark_urgent(i)
         if state == FAULTED and self.nodes[i].continue_on_failure:

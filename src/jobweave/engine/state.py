@@ -1,13 +1,14 @@
-"""A run's per-job state, held by the one thread that runs it, and how it is journaled.
+"""A run's per-job state, touched only under the run's lock, and how it is journaled.
 
-Every change of a job's state is staged in ``pending`` (a journal record and the job's
-projection row) and reaches the store with the next commit.
+Every change of a job's state is staged in ``pending`` (a journal record, and a mark that
+the job's projection row changed) and reaches the store with the next commit.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -63,15 +64,35 @@ class RunState:
         self.pending.row(ts, event, node, attempt, data)
 
     def _update(self, i: int) -> None:
-        self.pending.update(i, (self.status[i], self.attempts[i], self.output_json[i],
-                                self.errors[i], self.started[i], self.finished[i],
-                                self.run_id, i))
+        self.pending.dirty[i] = None  # the row is built from the state at commit time
+
+    def _journal_start(self, i: int) -> None:
+        """Journal job ``i``'s start now if it was left for later (its attempt ends in
+        something other than a completion, which does not carry the start time)."""
+        pending = self.pending
+        if pending.young and pending.young.pop(i, None) is not None:
+            pending.row(self.started[i] or time.time(), "started", self.nodes[i].name,
+                        self.attempts[i], None)
 
     def _commit(self, run_update: dict[str, Any] | None = None) -> None:
-        """Write what is pending in one transaction (with the run's own row, at the end)."""
-        if run_update is None and not self.pending.rows:
+        """Write what is pending in one transaction (with the run's own row, at the end).
+
+        Starts of jobs that have run ``START_AFTER`` seconds are journaled with it (all of
+        them with the run's own update); younger ones wait for a later commit.
+        """
+        pending = self.pending
+        if pending.young:
+            nodes, started, attempts = self.nodes, self.started, self.attempts
+            for i in pending.old_starts(time.monotonic(), everything=run_update is not None):
+                pending.row(started[i] or time.time(), "started", nodes[i].name,
+                            attempts[i], None)
+        if run_update is None and not pending.rows:
             return
-        rows, updates = self.pending.take()
+        rows, changed = pending.take()
+        status, attempts, out, errors = self.status, self.attempts, self.output_json, self.errors
+        started, finished, run_id = self.started, self.finished, self.run_id
+        updates = [(status[i], attempts[i], out[i], errors[i], started[i], finished[i],
+                    run_id, i) for i in changed]
         if run_update is None:
             self.writer.commit(rows, updates)
         else:

@@ -13,8 +13,19 @@ EAGER_WORKERS = 4
 """Workers started before ``start`` returns; the others start on a thread of their own."""
 
 
+class _Slot(threading.local):
+    """Per worker thread: a task submitted while this worker delivers its own outcome."""
+
+    open = False
+    task: Task | None = None
+
+
 class ThreadExecutor:
     """Worker threads pulling tasks from a queue: no per-task thread or future.
+
+    A task submitted by a worker while it delivers an outcome (the engine handles the
+    outcome on the worker's thread when its loop is idle) stays with that worker: a
+    chain of jobs then runs on one thread with no hand-off at all.
 
     A task abandoned on timeout may keep its thread busy, so a replacement thread is
     started and the pool shrinks back when the stuck one returns.
@@ -29,6 +40,7 @@ class ThreadExecutor:
         self._closed = False
         self._lock = threading.Lock()
         self._captures = False
+        self._slot = _Slot()
 
     def start(self, deliver: Deliver) -> None:
         self._deliver = deliver
@@ -60,20 +72,39 @@ class ThreadExecutor:
         get = self._queue.get
         deliver = self._deliver
         assert deliver is not None
+        slot = self._slot
         while True:
-            task = get()
+            task: Task | None = get()
             if task is None:
                 return
-            fn = task.fn
-            assert fn is not None
-            deliver(call(task, fn))
+            while task is not None:
+                fn = task.fn
+                assert fn is not None
+                outcome = call(task, fn)
+                slot.open = True
+                try:
+                    deliver(outcome)
+                finally:
+                    slot.open = False
+                task, slot.task = slot.task, None
+                if self._excess and self._retire():
+                    if task is not None:
+                        self._queue.put(task)
+                    return
+
+    def _retire(self) -> bool:
+        """Whether this worker leaves to shrink the pool back (after an abandon)."""
+        with self._lock:
             if self._excess:
-                with self._lock:
-                    if self._excess:
-                        self._excess -= 1
-                        return
+                self._excess -= 1
+                return True
+        return False
 
     def submit(self, task: Task) -> None:
+        slot = self._slot
+        if slot.open and slot.task is None:
+            slot.task = task  # the delivering worker runs it next
+            return
         self._queue.put(task)
 
     def abandon(self, task: Task) -> None:

@@ -196,12 +196,18 @@ def _node(
         target = j.target if isinstance(j.target, str) else None
     params: dict[str, Any] = dict(j.params)
     bindings = []
+    deps: tuple[int, ...] = ()
+    after = j.after
+    if after:
+        deps = tuple([position[id(d)] for d in after])
     for key, value in j.params.items():
         if isinstance(value, OutputRef):
-            bindings.append(Binding(key, tuple(position[id(s)] for s in value.jobs), value.many))
+            sources = tuple([position[id(s)] for s in value.jobs])
+            bindings.append(Binding(key, sources, value.many))
             del params[key]
-    upstream = j.upstream
-    deps = tuple(dict.fromkeys(position[id(d)] for d in upstream)) if upstream else ()
+            deps += sources
+    if len(deps) > 1:
+        deps = tuple(dict.fromkeys(deps))  # upstream order, each job once
     node = PlanNode(
         index=index, name=name, kind=j.kind.value, target=target, params=params, deps=deps,
         bindings=tuple(bindings), retries=j.retries, retry_delay=float(j.retry_delay),
@@ -235,7 +241,13 @@ def _find_unserialisable(nodes: Iterable[PlanNode]) -> None:
 
 
 def _check_acyclic(nodes: list[PlanNode]) -> None:
-    """Refuse a dependency cycle, naming the jobs in it (iterative DFS)."""
+    """Refuse a dependency cycle, naming the jobs in it (iterative DFS).
+
+    Jobs usually come after everything they wait for (a job is made after its upstream
+    jobs): then there is no cycle, and one pass over the edges shows it.
+    """
+    if all(not n.deps or max(n.deps) < n.index for n in nodes):
+        return
     WHITE, GREY, BLACK = 0, 1, 2
     color = [WHITE] * len(nodes)
     for root in range(len(nodes)):
