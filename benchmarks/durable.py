@@ -109,6 +109,9 @@ def _kill_half_way(store: str, n: int) -> tuple[str, int]:
         if victim.poll() is None:
             victim.kill()
             victim.wait()
+        for pipe in (victim.stdout, victim.stderr):
+            if pipe is not None:
+                pipe.close()
 
 
 def _finished(store: str) -> set[int]:

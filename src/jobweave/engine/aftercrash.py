@@ -112,12 +112,18 @@ class AfterCrashRuntime(Runtime):
         if self._solo is not None:
             self._deferred.append(i)
         elif i not in self._suspects:
-            super()._start(i)
+            self._begin(i)
         elif self.inflight:
             self._shelf.append(i)
         else:
             self._solo = i
-            super()._start(i)
+            self._begin(i)
+
+    def _begin(self, i: int) -> None:
+        super()._start(i)
+        # journaled now, not once the job has run a while: its start must be committed
+        # before it runs (the held executor releases it after that commit)
+        self._journal_start(i)
 
     def _dispatch(self) -> None:
         while not (self.cancelling or self.pausing):
