@@ -12,6 +12,7 @@ from jobweave.events import Listener
 from jobweave.model.batch import Batch, batch
 from jobweave.model.schedule import Schedule as _ScheduleData
 from jobweave.settings import Settings
+from jobweave.triggers import Trigger
 
 log = logging.getLogger("jobweave")
 
@@ -131,10 +132,13 @@ class Schedule(_ScheduleData):
 
 
 def schedule(items: Iterable[Any], *, name: str | None = None,
-             concurrency: int | None = None) -> Schedule:
-    """An ordered schedule of batches; a plain list or a job becomes a batch of its own."""
+             concurrency: int | None = None, triggers: Iterable[Trigger] = ()) -> Schedule:
+    """An ordered schedule of batches; a plain list or a job becomes a batch of its own.
+
+    ``triggers`` (``jw.cron``, ``jw.every``, ``jw.at``) say when ``jobweave serve`` starts it.
+    """
     batches = tuple(item if isinstance(item, Batch) else batch(item) for item in items)
-    return Schedule(batches, name, concurrency)
+    return Schedule(batches, name, concurrency, tuple(triggers))
 
 
 def recovery_plan(

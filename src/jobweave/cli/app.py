@@ -170,4 +170,4 @@ def main(argv: list[str] | None = None) -> NoReturn:
 
 # Imported last, for their side effect: each module registers its commands on `app`
 # (they import the names above, so they must come after them).
-from jobweave.cli import durable, inspect, run, triggers  # noqa: E402, F401
+from jobweave.cli import durable, inspect, run, serve, triggers  # noqa: E402, F401
