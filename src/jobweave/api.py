@@ -11,6 +11,7 @@ from jobweave.engine.replay import RecoveryPlan
 from jobweave.events import Listener
 from jobweave.model.batch import Batch, batch
 from jobweave.model.schedule import Schedule as _ScheduleData
+from jobweave.model.triggers import check_triggers
 from jobweave.settings import Settings
 from jobweave.triggers import Trigger
 
@@ -138,7 +139,7 @@ def schedule(items: Iterable[Any], *, name: str | None = None,
     ``triggers`` (``jw.cron``, ``jw.every``, ``jw.at``) say when ``jobweave serve`` starts it.
     """
     batches = tuple(item if isinstance(item, Batch) else batch(item) for item in items)
-    return Schedule(batches, name, concurrency, tuple(triggers))
+    return Schedule(batches, name, concurrency, check_triggers(triggers, name or "schedule"))
 
 
 def recovery_plan(

@@ -21,8 +21,8 @@ from typing import Any
 
 from jobweave import refs
 from jobweave.errors import CycleError, DefinitionError, ReferenceError_
-from jobweave.loader.source import Document, Loc, render_loc
 from jobweave.loader.file_triggers import file_triggers
+from jobweave.loader.source import Document, Loc, render_loc
 from jobweave.loader.spec import (
     BatchFile,
     DefinitionFile,

@@ -68,4 +68,4 @@ def batch(
 ) -> Batch:
     """Flatten jobs, lists, tuples, generators and batches, at any depth, into one batch."""
     return Batch(tuple(flatten(items)), name, continue_on_failure, concurrency,
-                 tuple(triggers))
+                 check_triggers(triggers, name or "batch"))

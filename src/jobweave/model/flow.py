@@ -148,4 +148,4 @@ def flow(
     else:
         source = tuple(element(e, f"{where}.elements[{k}]") for k, e in enumerate(elements))
     return Flow(tuple(steps), source, mode, name, filter, order_by, bool(reverse), concurrency,
-                bool(continue_on_failure), tuple(triggers))
+                bool(continue_on_failure), check_triggers(triggers, where))

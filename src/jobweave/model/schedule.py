@@ -56,4 +56,4 @@ def schedule(items: Iterable[Any], *, name: str | None = None,
              concurrency: int | None = None, triggers: Iterable[Trigger] = ()) -> Schedule:
     """An ordered schedule of batches; a plain list or job becomes a batch of its own."""
     batches = tuple(item if isinstance(item, Batch) else batch(item) for item in items)
-    return Schedule(batches, name, concurrency, tuple(triggers))
+    return Schedule(batches, name, concurrency, check_triggers(triggers, name or "schedule"))
