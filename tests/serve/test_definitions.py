@@ -28,8 +28,8 @@ def test_triggers_are_carried_but_stay_out_of_the_digest() -> None:
                         triggers=triggers)]
 
     for plain, triggered in zip(made([]), made(TRIGGERS), strict=True):
-        assert tuple(getattr(triggered, "triggers")) == tuple(TRIGGERS)
-        assert getattr(plain, "triggers") == ()
+        assert tuple(triggered.triggers) == tuple(TRIGGERS)
+        assert plain.triggers == ()
         assert _digest(plain) == _digest(triggered)
 
 
