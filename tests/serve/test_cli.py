@@ -117,3 +117,28 @@ def test_a_definition_without_triggers_is_one_error_line_and_exit_2(folder: Path
                           capture_output=True, text=True, timeout=30)
     assert done.returncode == 2
     assert "carries no triggers" in one_error_line(done.stderr)
+
+
+def test_a_run_still_going_at_sigterm_is_left_resumable(folder: Path) -> None:
+    (folder / "long.py").write_text(textwrap.dedent("""
+        import jobweave as jw
+        from tests import jobs
+
+        long = jw.batch(jw.job(jobs.hang, seconds=2.0, name="hang"), name="long",
+                        triggers=[jw.every("1h", emit_on_start=True)])
+    """))
+    db = str(folder / "s.db")
+    proc = subprocess.Popen([sys.executable, "-m", "jobweave", "serve", "long.py:long",
+                             "--store", db, "--grace", "0.2"], cwd=folder,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    store = open_store(db)
+    run_id = wait_for(lambda: [r.run_id for r in store.list_runs() if r.status == "running"],
+                      what="the run to start")[0]
+    out, took = _stop(proc)
+    assert took < 5 and f"run {run_id} still running" in out
+    assert store.get_run(run_id).status == "crashed"  # its owner is gone
+    done = subprocess.run([sys.executable, "-m", "jobweave", "resume", run_id, "--store", db],
+                          cwd=folder, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert store.get_run(run_id).status == "completed"
+    close_all()
