@@ -142,3 +142,17 @@ def test_a_run_still_going_at_sigterm_is_left_resumable(folder: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert store.get_run(run_id).status == "completed"
     close_all()
+
+
+def test_the_served_example_validates_and_lists_its_fire_times() -> None:
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    checked = subprocess.run([sys.executable, "-m", "jobweave", "validate", "served.yaml"],
+                             cwd=examples, capture_output=True, text=True, timeout=60)
+    assert checked.returncode == 0 and checked.stdout.startswith("ok: 2 jobs"), checked
+    listed = subprocess.run([sys.executable, "-m", "jobweave", "triggers", "served.yaml",
+                             "--from", "2026-10-23T00:00:00Z", "--count", "2"],
+                            cwd=examples, capture_output=True, text=True, timeout=60)
+    assert listed.returncode == 0, listed.stderr
+    assert "2026-10-23T00:00:00Z" in listed.stdout  # Friday 02:00+02:00
+    assert "2026-10-26T01:00:00Z" in listed.stdout  # Monday 02:00+01:00, after the change
+    assert "2026-10-24T04:00:00Z" in listed.stdout  # Saturday 06:00+02:00
