@@ -124,7 +124,7 @@ def test_a_run_still_going_at_sigterm_is_left_resumable(folder: Path) -> None:
         import jobweave as jw
         from tests import jobs
 
-        long = jw.batch(jw.job(jobs.hang, seconds=2.0, name="hang"), name="long",
+        long = jw.batch(jw.job(jobs.hang, seconds=4.0, name="hang"), name="long",
                         triggers=[jw.every("1h", emit_on_start=True)])
     """))
     db = str(folder / "s.db")

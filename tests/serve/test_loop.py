@@ -203,3 +203,18 @@ def test_the_loop_sleeps_until_the_next_fire_at_most_the_renew_interval(
 def test_a_definition_without_triggers_is_refused(tmp_path: Any) -> None:
     with pytest.raises(jw.DefinitionError, match="carries no triggers"):
         _server(str(tmp_path / "s.db"), jw.batch(jw.job(jobs.noop)))
+
+
+def test_a_deleted_trigger_row_is_served_anew(tmp_path: Any) -> None:
+    url = str(tmp_path / "s.db")
+    server = _server(url, _batch(jw.every("1m")))
+    server.tick(T0)
+    with server.engine.store.engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM jobweave_triggers")
+    server.served[0].wake = T0  # look at it again now
+    assert server.tick(T0 + timedelta(seconds=1)) == []
+    assert [r.last_fire for r in TriggerTable(server.engine.store).all()] == [None]
+    server.served[0].wake = T0
+    server.tick(T0 + timedelta(seconds=2))  # never served again: starts from now
+    assert [r.last_fire for r in TriggerTable(server.engine.store).all()] == [
+        (T0 + timedelta(seconds=2)).timestamp()]

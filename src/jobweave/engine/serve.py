@@ -134,7 +134,11 @@ class Server:
         rows = self.table.read([s.key for s in todo])
         out: list[Fire] = []
         for s in todo:
-            out.extend(self._step(s, rows[s.key], now))
+            row = rows.get(s.key)
+            if row is None:  # its row was deleted: serve it anew from the next round
+                self.table.register([(s.key, s.source, json.dumps(trigger_to_data(s.trigger)))])
+                continue
+            out.extend(self._step(s, row, now))
         return out
 
     def _renew(self, now: datetime) -> None:
@@ -211,9 +215,9 @@ class Server:
         if run_id is None:
             return False
         handle = self.handles.get(run_id)
-        if handle is not None:
-            return not handle.done
-        try:
+        if handle is not None and handle.done:
+            return False
+        try:  # the store decides: a run of ours may have finished before its thread ended
             return self.engine.store.get_run(run_id, counts=False).status in _LIVE
         except RunNotFoundError:
             return False
