@@ -211,10 +211,10 @@ def test_a_deleted_trigger_row_is_served_anew(tmp_path: Any) -> None:
     server.tick(T0)
     with server.engine.store.engine.begin() as conn:
         conn.exec_driver_sql("DELETE FROM jobweave_triggers")
-    server.served[0].wake = T0  # look at it again now
-    assert server.tick(T0 + timedelta(seconds=1)) == []
+    server.served[0].wake = T0  # look at it again at the next lease renewal
+    assert server.tick(T0 + timedelta(seconds=6)) == []
     assert [r.last_fire for r in TriggerTable(server.engine.store).all()] == [None]
     server.served[0].wake = T0
-    server.tick(T0 + timedelta(seconds=2))  # never served again: starts from now
+    server.tick(T0 + timedelta(seconds=7))  # never served again: starts from now
     assert [r.last_fire for r in TriggerTable(server.engine.store).all()] == [
-        (T0 + timedelta(seconds=2)).timestamp()]
+        (T0 + timedelta(seconds=7)).timestamp()]

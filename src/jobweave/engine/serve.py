@@ -19,7 +19,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,7 +28,7 @@ from jobweave.errors import DefinitionError, JobweaveError, RunNotFoundError
 from jobweave.events import RunFinished
 from jobweave.store.base import owner_id
 from jobweave.store.triggers import TriggerRow, TriggerTable
-from jobweave.triggers import Trigger, due, next_fire, on_overlap, trigger_to_data
+from jobweave.triggers import Overlap, Trigger, due, next_fire, on_overlap, trigger_to_data
 
 log = logging.getLogger("jobweave.serve")
 
@@ -111,6 +111,7 @@ class Server:
         """Set to end the current sleep early (a run finished, or a stop was asked)."""
         self.stopping = threading.Event()
         self._renewed: datetime | None = None
+        self._rows: dict[str, TriggerRow] = {}
         self.table.register((s.key, s.source, json.dumps(trigger_to_data(s.trigger)))
                             for s in self.served)
         start = self._now()
@@ -131,7 +132,10 @@ class Server:
                 or (s.queued and s.last_run in finished)]
         if not todo:
             return []
-        rows = self.table.read([s.key for s in todo])
+        # the row as this process last wrote it saves a read; if another process changed
+        # it since, the claim does not match and the row is read again
+        rows = self.table.read([s.key for s in todo if s.key not in self._rows])
+        rows.update((s.key, self._rows[s.key]) for s in todo if s.key in self._rows)
         out: list[Fire] = []
         for s in todo:
             row = rows.get(s.key)
@@ -143,6 +147,7 @@ class Server:
 
     def _renew(self, now: datetime) -> None:
         self._renewed = now
+        self._rows.clear()  # read every row afresh at least once per renew interval
         self.table.renew([s.key for s in self.served], self.owner, now.timestamp())
         for s in self.served:  # a queued fire behind another process's run: look again
             if s.queued:
@@ -153,7 +158,11 @@ class Server:
             fires = self._try(s, row, now)
             if fires is not None:
                 return fires
-            row = self.table.read([s.key])[s.key]  # another process moved it: look again
+            self._rows.pop(s.key, None)
+            fresh = self.table.read([s.key]).get(s.key)  # another process moved it: look again
+            if fresh is None:
+                break
+            row = fresh
         s.wake = now + timedelta(seconds=1)
         return []
 
@@ -168,7 +177,8 @@ class Server:
             s.queued = False
             return []
         decided = due(s.trigger, last, now, fired=row.fires)
-        running = self._running(row.last_run)
+        # "allow" starts whatever runs: no need to ask
+        running = s.trigger.overlap is not Overlap.ALLOW and self._running(row.last_run)
         queued = _instant(row.queued_fire)
         starts: list[datetime] = []
         out: list[Fire] = []
@@ -195,6 +205,9 @@ class Server:
         if not self.table.claim(row, self.owner, last_fire=new_last, started=len(starts),
                                 last_run=last_run, queued_fire=new_queued, now=stamp):
             return None
+        self._rows[s.key] = replace(row, last_fire=new_last, fires=row.fires + len(starts),
+                                    last_run=last_run, queued_fire=new_queued,
+                                    lease_owner=self.owner)
         self._settle(s, decided.next_fire, queued is not None, last_run)
         if decided.skipped:
             log.info("trigger %s: %d missed fire time(s) skipped (missed=%s)", s.label,
