@@ -105,7 +105,7 @@ SCHEDULE_CASES = [
     ("unknown-schedule-field", "kind: schedule\nbatchs: [{jobs: [{shell: a}]}]\n",
      2, "batchs", "unknown field 'batchs'; did you mean 'batches'?", DefinitionError),
     ("jobs-in-a-schedule", "kind: schedule\nname: x\njobs: [{shell: a}]\n",
-     3, "jobs", "unknown field 'jobs' (allowed: kind, name, concurrency, batches)",
+     3, "jobs", "unknown field 'jobs' (allowed: kind, name, concurrency, batches, triggers)",
      DefinitionError),
     ("batches-without-kind", "name: x\nbatches: [{jobs: [{shell: a}]}]\n",
      2, "batches", "unknown field 'batches'; a file of batches needs 'kind: schedule'",

@@ -214,7 +214,8 @@ def test_a_cancel_request_reaches_a_live_run(backend_url: str, store: SqlStore) 
 def test_a_store_from_an_older_jobweave_is_upgraded_in_place(backend_url: str,
                                                             store: SqlStore) -> None:
     result = jw.run(jw.job(jobs.noop), store=backend_url)
-    with store.engine.begin() as conn:  # back to schema 1: no fencing epoch, no lost count
+    with store.engine.begin() as conn:  # back to schema 1: no fencing epoch, no lost count,
+        conn.execute(text("DROP TABLE jobweave_triggers"))  # no trigger table
         conn.execute(text("ALTER TABLE jobweave_runs DROP COLUMN epoch"))
         conn.execute(text("ALTER TABLE jobweave_jobs DROP COLUMN lost"))
         conn.execute(text("UPDATE jobweave_meta SET value = '1' WHERE key = 'schema_version'"))
@@ -226,4 +227,14 @@ def test_a_store_from_an_older_jobweave_is_upgraded_in_place(backend_url: str,
                                  "WHERE key = 'schema_version'")).scalar() == str(SCHEMA_VERSION)
         assert conn.execute(text("SELECT epoch FROM jobweave_runs")).scalar() == 0
         assert conn.execute(text("SELECT lost FROM jobweave_jobs")).scalar() == 0
+        assert conn.execute(text("SELECT count(*) FROM jobweave_triggers")).scalar() == 0
     assert jw.run(jw.job(jobs.noop), store=backend_url).ok
+    from jobweave.store.triggers import TriggerTable
+
+    table = TriggerTable(upgraded)  # the upgraded table is the one serve uses
+    table.register([("k", "def", "{}")])
+    (row,) = table.all()
+    assert table.claim(row, "me", last_fire=5.0, started=1, last_run="r", queued_fire=None)
+    assert not table.claim(row, "other", last_fire=5.0, started=1, last_run="r2",
+                           queued_fire=None)
+    assert [(r.fires, r.last_run, r.lease_owner) for r in table.all()] == [(1, "r", "me")]

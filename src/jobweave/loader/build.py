@@ -20,6 +20,7 @@ from typing import Any
 
 from jobweave import refs
 from jobweave.errors import CycleError, DefinitionError, ReferenceError_
+from jobweave.loader.file_triggers import file_triggers
 from jobweave.loader.source import Document, Loc, render_loc
 from jobweave.loader.spec import (
     BatchFile,
@@ -44,13 +45,15 @@ def build(spec: DefinitionFile, doc: Document) -> Batch | Schedule:
     if isinstance(spec, BatchFile):
         builder.collect(spec.jobs, ("jobs",))
         (jobs,) = builder.build()
-        return batch(jobs, name=spec.name, concurrency=spec.concurrency)
+        return batch(jobs, name=spec.name, concurrency=spec.concurrency,
+                     triggers=file_triggers(spec.triggers, doc))
     if isinstance(spec, ScheduleFile):
         for k, part in enumerate(spec.batches):
             builder.collect(part.jobs, ("batches", k, "jobs"), label=part.name)
         batches = tuple(batch(jobs, name=part.name, continue_on_failure=part.continue_on_failure)
                         for part, jobs in zip(spec.batches, builder.build(), strict=True))
-        return Schedule(batches, spec.name, spec.concurrency)
+        return Schedule(batches, spec.name, spec.concurrency,
+                        file_triggers(spec.triggers, doc))
     raise AssertionError(f"unhandled definition kind {type(spec).__name__}")  # pragma: no cover
 
 

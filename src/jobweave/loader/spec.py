@@ -192,6 +192,26 @@ _FILE_NAME = "The run's name (shown in listings)."
 _CONCURRENCY = ("How many jobs run at once, unless the caller says otherwise "
                 "(e.g. `jobweave run --concurrency`).")
 _SCHEMA = "The JSON Schema this file follows (for editors); ignored by jobweave."
+_TRIGGERS = ("When `jobweave serve` starts a run of this file: each entry has one of `cron`, "
+             "`every`, `at` (see docs/triggers.md). Not part of the run's definition.")
+TRIGGER_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "title": "Trigger",
+    "description": "A time trigger: exactly one of cron, every, at, with its options.",
+    "properties": {
+        "cron": {"type": "string"}, "every": {"type": ["string", "number"]},
+        "at": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
+        "tz": {"type": "string"}, "days": {"anyOf": [{"type": "string"}, {
+            "type": "array", "items": {"type": "string"}}]},
+        "emit_on_start": {"type": "boolean"}, "anchor": {"type": "string"},
+        "missed": {"enum": ["skip", "once", "all"]},
+        "overlap": {"enum": ["skip", "queue", "allow"]},
+        "max_fires": {"type": "integer", "minimum": 0}, "name": {"type": "string"},
+    },
+    "additionalProperties": False,
+}
+TriggerData = Annotated[dict[str, Any], WithJsonSchema(TRIGGER_SCHEMA)]
+"""One trigger as data; :func:`jobweave.triggers.trigger_from_data` checks it."""
 
 
 class BatchFile(_Spec):
@@ -205,6 +225,7 @@ class BatchFile(_Spec):
     concurrency: int | None = Field(None, ge=1, description=_CONCURRENCY)
     jobs: list[Item] = Field(min_length=1, description=(
         "The jobs; items may be nested lists and groups, which are flattened."))
+    triggers: list[TriggerData] = Field(default_factory=list, description=_TRIGGERS)
 
 
 class ScheduleBatch(_Spec):
@@ -230,6 +251,7 @@ class ScheduleFile(_Spec):
     concurrency: int | None = Field(None, ge=1, description=_CONCURRENCY)
     batches: list[ScheduleBatch] = Field(min_length=1, description=(
         "The batches, in the order they run; job names are unique across all of them."))
+    triggers: list[TriggerData] = Field(default_factory=list, description=_TRIGGERS)
 
 
 def file_kind(value: Any) -> str | None:

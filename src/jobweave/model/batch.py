@@ -8,6 +8,8 @@ from typing import Any
 
 from jobweave.errors import DefinitionError
 from jobweave.model.job import Job
+from jobweave.model.triggers import check_triggers
+from jobweave.triggers import Trigger
 
 
 @dataclass(frozen=True, eq=False, slots=True)
@@ -22,6 +24,11 @@ class Batch:
     """In a schedule: start the next batch even if a job of this one did not complete."""
     concurrency: int | None = None
     """Jobs running at once when the batch is run on its own and the caller sets none."""
+    triggers: tuple[Trigger, ...] = ()
+    """When ``jobweave serve`` starts it; not part of the run's definition (nor its digest)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "triggers", check_triggers(self.triggers, self.name or "batch"))
 
     def __len__(self) -> int:
         return len(self.jobs)
@@ -57,6 +64,8 @@ def batch(
     name: str | None = None,
     continue_on_failure: bool = False,
     concurrency: int | None = None,
+    triggers: Iterable[Trigger] = (),
 ) -> Batch:
     """Flatten jobs, lists, tuples, generators and batches, at any depth, into one batch."""
-    return Batch(tuple(flatten(items)), name, continue_on_failure, concurrency)
+    return Batch(tuple(flatten(items)), name, continue_on_failure, concurrency,
+                 check_triggers(triggers, name or "batch"))

@@ -9,6 +9,8 @@ from typing import Any
 
 from jobweave.errors import DefinitionError
 from jobweave.model.job import Job, OutputRef
+from jobweave.model.triggers import check_triggers
+from jobweave.triggers import Trigger
 
 MAX_NESTING = 32
 """Child flows nested deeper than this are refused (a flow that contains itself)."""
@@ -54,9 +56,12 @@ class Flow:
     """Jobs running at once when the caller sets none."""
     continue_on_failure: bool = False
     """Keep going after a step faulted (every step of this flow tolerates failure)."""
+    triggers: tuple[Trigger, ...] = ()
+    """When ``jobweave serve`` starts it; not part of the run's definition (nor its digest)."""
 
     def __post_init__(self) -> None:
         where = self.name or "flow"
+        object.__setattr__(self, "triggers", check_triggers(self.triggers, where))
         if not self.steps:
             raise DefinitionError("a flow needs at least one step", field=f"{where}.steps")
         for k, step in enumerate(self.steps):
@@ -128,6 +133,7 @@ def flow(
     reverse: bool = False,
     concurrency: int | None = None,
     continue_on_failure: bool = False,
+    triggers: Iterable[Trigger] = (),
 ) -> Flow:
     """A flow of ``steps`` over ``elements`` in ``mode`` (``"serial"`` or ``"parallel"``)."""
     where = name or "flow"
@@ -142,4 +148,4 @@ def flow(
     else:
         source = tuple(element(e, f"{where}.elements[{k}]") for k, e in enumerate(elements))
     return Flow(tuple(steps), source, mode, name, filter, order_by, bool(reverse), concurrency,
-                bool(continue_on_failure))
+                bool(continue_on_failure), check_triggers(triggers, where))

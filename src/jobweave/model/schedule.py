@@ -9,6 +9,8 @@ from typing import Any
 from jobweave.errors import DefinitionError
 from jobweave.model.batch import Batch, batch
 from jobweave.model.job import Job
+from jobweave.model.triggers import check_triggers
+from jobweave.triggers import Trigger
 
 _submitters: list[Callable[..., Any]] = []
 """How :meth:`Schedule.submit` runs a schedule: set by ``jobweave.api`` when jobweave is
@@ -37,10 +39,14 @@ class Schedule:
     """The run's name; resubmitting a schedule of the same name and definition resumes it."""
     concurrency: int | None = None
     """Jobs running at once within a batch when the caller sets none."""
+    triggers: tuple[Trigger, ...] = ()
+    """When ``jobweave serve`` starts it; not part of the run's definition (nor its digest)."""
     _run_id: str | None = field(default=None, init=False, repr=False, compare=False)
     """The run :meth:`submit` last started or resumed."""
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "triggers",
+                           check_triggers(self.triggers, self.name or "schedule"))
         if not self.batches:
             raise DefinitionError("a schedule needs at least one batch", field="batches")
         seen: set[int] = set()
@@ -85,7 +91,7 @@ class Schedule:
 
 
 def schedule(items: Iterable[Any], *, name: str | None = None,
-             concurrency: int | None = None) -> Schedule:
+             concurrency: int | None = None, triggers: Iterable[Trigger] = ()) -> Schedule:
     """An ordered schedule of batches; a plain list or job becomes a batch of its own."""
     batches = tuple(item if isinstance(item, Batch) else batch(item) for item in items)
-    return Schedule(batches, name, concurrency)
+    return Schedule(batches, name, concurrency, check_triggers(triggers, name or "schedule"))

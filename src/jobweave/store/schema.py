@@ -14,7 +14,7 @@ from sqlalchemy import (
     Text,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Bumped on every change of the tables; a store from a newer version is refused, an older
 one is upgraded in place (``UPGRADES``)."""
 APP_ID = "jobweave"
@@ -80,8 +80,28 @@ journal = Table(
     Column("data", Text),
 )
 
+triggers = Table(
+    "jobweave_triggers", metadata,
+    # one row per served trigger: jobweave serve claims each fire here, so several serve
+    # processes on one store fire it once (see jobweave.store.triggers)
+    Column("key", String(255), primary_key=True),
+    Column("definition", Text, nullable=False),
+    Column("spec", Text, nullable=False),
+    Column("last_fire", Float),
+    Column("fires", Integer, nullable=False, server_default="0"),
+    Column("last_run", String(64)),
+    Column("queued_fire", Float),
+    Column("lease_owner", Text),
+    Column("lease_until", Float),
+    Column("updated_at", Float),
+)
+
 UPGRADES: dict[int, tuple[str, ...]] = {
     2: ("ALTER TABLE jobweave_runs ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0",
         "ALTER TABLE jobweave_jobs ADD COLUMN lost INTEGER NOT NULL DEFAULT 0"),
+    3: ("CREATE TABLE IF NOT EXISTS jobweave_triggers (key VARCHAR(255) NOT NULL PRIMARY KEY, "
+        "definition TEXT NOT NULL, spec TEXT NOT NULL, last_fire FLOAT, "
+        "fires INTEGER NOT NULL DEFAULT 0, last_run VARCHAR(64), queued_fire FLOAT, "
+        "lease_owner TEXT, lease_until FLOAT, updated_at FLOAT)",),
 }
 """The statements that bring a store from version ``k - 1`` to version ``k``."""

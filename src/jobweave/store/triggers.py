@@ -1,0 +1,144 @@
+"""The ``jobweave_triggers`` table: each served trigger's last fire, fire count and lease.
+
+``jobweave serve`` keeps one row per trigger it serves. A fire is *claimed* with one
+conditional UPDATE: it only changes the row if the row still holds the values the
+claimer read (last fire, fire count, queued fire). Of several processes that read the same
+row and decide the same fire, exactly one UPDATE matches; the others change nothing and
+read the row again. That is the whole "fire once" guarantee, and it needs nothing but
+the database's own row-level atomicity, in SQLite and in PostgreSQL alike.
+
+The lease (``lease_owner``, ``lease_until``) says which process serves a trigger now:
+the others leave it alone while the lease is live, so they do not race for every fire,
+and take it over when it runs out (its owner died or stopped).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import and_, or_, select
+
+from jobweave.store import schema as s
+from jobweave.store.base import owner_alive
+from jobweave.store.sql import SqlStore
+
+TRIGGER_LEASE_SECONDS = 15.0
+"""A serve process that has not renewed its lease on a trigger for this long loses it."""
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerRow:
+    """One trigger as stored. Times are seconds since the epoch (UTC)."""
+
+    key: str
+    definition: str
+    spec: str
+    last_fire: float | None
+    """The latest scheduled instant dealt with (fired or skipped); None: never served."""
+    fires: int
+    """Runs this trigger started so far."""
+    last_run: str | None
+    """The run the latest fire started."""
+    queued_fire: float | None
+    """A fire waiting for ``last_run`` to finish (``overlap="queue"``)."""
+    lease_owner: str | None
+    lease_until: float | None
+
+    def leased_to_other(self, owner: str, now: float) -> bool:
+        """Whether another live process holds this trigger's lease at ``now``."""
+        if self.lease_owner is None or self.lease_owner == owner:
+            return False
+        if self.lease_until is None or self.lease_until <= now:
+            return False
+        # a serve process on this host that died frees its leases at once
+        return owner_alive(self.lease_owner, now, now)
+
+
+class TriggerTable:
+    """Reads and claims on ``jobweave_triggers``, beside a :class:`SqlStore`."""
+
+    def __init__(self, store: SqlStore) -> None:
+        self.store = store
+        p = store.placeholder
+        self._sql_add = (f"INSERT INTO {s.triggers.name} (key, definition, spec, fires) "
+                         f"VALUES ({p}, {p}, {p}, 0) ON CONFLICT (key) DO NOTHING")
+
+    def register(self, rows: Iterable[tuple[str, str, str]]) -> None:
+        """Add a row per ``(key, definition, spec)`` that has none yet (never served)."""
+        values = list(rows)
+        if not values:
+            return
+        with self.store._tx() as conn:
+            conn.exec_driver_sql(self._sql_add, values)
+
+    def read(self, keys: Sequence[str]) -> dict[str, TriggerRow]:
+        """The stored rows of ``keys`` (a key with no row is left out)."""
+        out: dict[str, TriggerRow] = {}
+        t = s.triggers
+        with self.store._read() as conn:
+            for start in range(0, len(keys), 500):
+                chunk = list(keys[start:start + 500])
+                for r in conn.execute(select(t).where(t.c.key.in_(chunk))):
+                    out[r.key] = TriggerRow(r.key, r.definition, r.spec, r.last_fire,
+                                            int(r.fires), r.last_run, r.queued_fire,
+                                            r.lease_owner, r.lease_until)
+        return out
+
+    def claim(self, seen: TriggerRow, owner: str, *, last_fire: float | None,
+              started: int, last_run: str | None, queued_fire: float | None,
+              now: float | None = None) -> bool:
+        """Move a trigger on from the state ``seen``, in one conditional UPDATE.
+
+        Sets the last fire, adds ``started`` to the fire count, records the run and the
+        queued fire, and takes the lease for ``owner``. Returns False, changing nothing,
+        when the row no longer holds what ``seen`` read (another process claimed first).
+        """
+        now = time.time() if now is None else now
+        t = s.triggers
+        query = t.update().where(and_(
+            t.c.key == seen.key,
+            t.c.last_fire.is_not_distinct_from(seen.last_fire),
+            t.c.fires == seen.fires,
+            t.c.queued_fire.is_not_distinct_from(seen.queued_fire),
+            t.c.lease_owner.is_not_distinct_from(seen.lease_owner),
+        )).values(last_fire=last_fire, fires=t.c.fires + started, last_run=last_run,
+                  queued_fire=queued_fire, lease_owner=owner,
+                  lease_until=now + TRIGGER_LEASE_SECONDS, updated_at=now)
+        with self.store._tx() as conn:
+            return bool(conn.execute(query).rowcount == 1)
+
+    def renew(self, keys: Sequence[str], owner: str, now: float | None = None) -> int:
+        """Renew ``owner``'s leases on ``keys``, and take the free or expired ones.
+
+        Returns how many leases ``owner`` holds afterwards. A lease of a dead process on
+        this host is taken at its owner's next claim; here only expired ones are.
+        """
+        now = time.time() if now is None else now
+        t = s.triggers
+        held = 0
+        with self.store._tx() as conn:
+            for start in range(0, len(keys), 500):
+                chunk = list(keys[start:start + 500])
+                held += conn.execute(t.update().where(and_(
+                    t.c.key.in_(chunk),
+                    or_(t.c.lease_owner.is_(None), t.c.lease_owner == owner,
+                        t.c.lease_until.is_(None), t.c.lease_until < now),
+                )).values(lease_owner=owner, lease_until=now + TRIGGER_LEASE_SECONDS)).rowcount
+        return held
+
+    def release(self, owner: str) -> None:
+        """Give up every lease ``owner`` holds (a serve process that stops cleanly)."""
+        t = s.triggers
+        with self.store._tx() as conn:
+            conn.execute(t.update().where(t.c.lease_owner == owner)
+                         .values(lease_owner=None, lease_until=None))
+
+    def all(self) -> list[TriggerRow]:
+        """Every stored trigger, by key (for listings and tests)."""
+        t = s.triggers
+        with self.store._read() as conn:
+            rows = conn.execute(select(t).order_by(t.c.key)).all()
+        return [TriggerRow(r.key, r.definition, r.spec, r.last_fire, int(r.fires), r.last_run,
+                           r.queued_fire, r.lease_owner, r.lease_until) for r in rows]
