@@ -57,6 +57,9 @@ def _stop(proc: subprocess.Popen[str]) -> tuple[str, float]:
     # read through the file objects: a line read before stays in their buffers
     out = proc.stdout.read() if proc.stdout else ""
     err = proc.stderr.read() if proc.stderr else ""
+    for pipe in (proc.stdout, proc.stderr):
+        if pipe is not None:
+            pipe.close()
     assert proc.returncode == 0, err
     assert "Traceback" not in err, err
     return out, time.monotonic() - began

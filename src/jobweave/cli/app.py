@@ -80,7 +80,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "delete": ("retention", "Delete runs from the store with their jobs and journals, in "
                             "one transaction."),
     "prune": ("retention", "Delete the runs that finished longer ago than --older-than."),
-    "serve": ("serve", "Start runs of TARGET... when their triggers fire, until stopped."),
+    "serve": ("serve", "Start runs when their triggers fire; SIGTERM or Ctrl-C stops cleanly."),
     "triggers": ("triggers", "Print the next fire times of each trigger, with their UTC "
                              "offsets."),
 }
