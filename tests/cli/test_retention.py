@@ -50,7 +50,10 @@ def _age(db: SqlStore, run_id: str, days: float) -> None:
 def test_delete_removes_runs_with_their_jobs_and_journal(cli: Jobweave, store: str,
                                                          db: SqlStore) -> None:
     first, second, kept = _done(store), _done(store), _done(store)
-    p = cli("delete", first, second[:17])  # an id and a unique prefix
+    others = (first, kept)
+    prefix = next(second[:k] for k in range(8, len(second))
+                  if not any(o.startswith(second[:k]) for o in others))
+    p = cli("delete", first, prefix)  # an id and a unique prefix
     assert p.returncode == 0, p.stderr
     assert p.stdout == f"deleted run {first}\ndeleted run {second}\n"
     assert _rows(db, first) == _rows(db, second) == (0, 0, 0)

@@ -135,8 +135,9 @@ def test_a_run_still_going_at_sigterm_is_left_resumable(folder: Path) -> None:
                              "--store", db, "--grace", "0.2"], cwd=folder,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     store = open_store(db)
-    run_id = wait_for(lambda: [r.run_id for r in store.list_runs() if r.status == "running"],
-                      what="the run to start")[0]
+    run_id = wait_for(lambda: [r.run_id for r in store.list_runs() if r.status == "running"
+                               and r.counts.get("running")],  # its job has started
+                      what="the run's job to start")[0]
     out, took = _stop(proc)
     assert took < 5 and f"run {run_id} still running" in out
     assert store.get_run(run_id).status == "crashed"  # its owner is gone
