@@ -161,6 +161,36 @@ def _sleeps_bare(n: int) -> None:
     _expect(all(f.exception() is None for f in futures), "a bare sleep job failed")
 
 
+# -- W10/W11 element flows -----------------------------------------------------------
+FLOW_STEPS = 3
+"""Steps of the flow workloads: each runs for every element."""
+
+
+def _flow(mode: str) -> Callable[[int], tuple[Any, Check]]:
+    def build(n: int) -> tuple[Any, Check]:
+        steps = [jw.job(noop, name=f"s{k}", i=k) for k in range(FLOW_STEPS)]
+        return jw.flow(steps, elements=[f"e{i}" for i in range(n)], mode=mode,
+                       name=f"{mode}-flow"), _check_ok
+    return build
+
+
+def _parallel_flow_bare(n: int) -> None:
+    with ThreadPoolExecutor(max_workers=DEFAULT_THREADS) as pool:
+        for k in range(FLOW_STEPS):  # a step for every element, then the next step
+            results = list(pool.map(noop, [k] * n))
+    _expect(len(results) == n, "a bare flow step lost a job")
+
+
+def _serial_flow_bare(n: int) -> None:
+    with ThreadPoolExecutor(max_workers=DEFAULT_THREADS) as pool:
+        done = 0
+        for _ in range(n):  # every step of an element, then the next element
+            for k in range(FLOW_STEPS):
+                pool.submit(noop, k).result()
+                done += 1
+    _expect(done == n * FLOW_STEPS, "a bare serial flow lost a job")
+
+
 SPEED: dict[str, Workload] = {w.key: w for w in (
     Workload("W1", "fan-out", "N no-op jobs in one batch",
              (1_000, 10_000, 100_000), (1_000,), _fanout, _fanout_bare),
@@ -184,11 +214,18 @@ SPEED: dict[str, Workload] = {w.key: w for w in (
     Workload("W9", "diamonds", f"{shapes.DIAMOND_LANES} lanes of diamonds: one job fans out "
              f"to {shapes.DIAMOND_WIDTH}, which fan back in to one", (1_000, 10_000), (1_000,),
              shapes.jobweave(shapes.diamonds), shapes.bare(shapes.diamonds)),
+    Workload("W10", "parallel flow", f"{FLOW_STEPS} steps over N elements, step by step",
+             (1_000, 10_000), (1_000,), _flow("parallel"), _parallel_flow_bare,
+             jobs=lambda n: n * FLOW_STEPS),
+    Workload("W11", "serial flow", f"{FLOW_STEPS} steps over N elements, element by element",
+             (100, 1_000), (100,), _flow("serial"), _serial_flow_bare,
+             jobs=lambda n: n * FLOW_STEPS),
 )}
 
 AnyWorkload = Workload | DurableWorkload
 WORKLOADS: dict[str, AnyWorkload] = {**SPEED, **{w.key: w for w in DURABLE}}
-"""Every workload by key: the speed ones (W1-W4, W7-W9), then the durability ones (W5, W6)."""
+"""Every workload by key: the speed ones (W1-W4, W7-W11), then the durability ones (W5,
+W6)."""
 
 _ALIASES = {"W1S": "W1+sum", "W1+SUM": "W1+sum", "W1SUM": "W1+sum"}
 

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SPEED = {"W1", "W1+sum", "W2", "W3", "W4", "W7", "W8", "W9"}
+SPEED = {"W1", "W1+sum", "W2", "W3", "W4", "W7", "W8", "W9", "W10", "W11"}
 DURABLE = {"W5", "W6"}
 WORKLOADS = SPEED | DURABLE
 TINY_N = 20
@@ -44,7 +44,8 @@ def test_quick_suite_runs_every_workload_and_writes_json(tmp_path: Path) -> None
                 assert case[figure] > 0, (key, figure)
             continue
         assert case["n"] == (200 if key == "W4" else TINY_N)  # W4's size is fixed
-        assert case["jobs"] == case["n"] + (1 if key == "W1+sum" else 0)
+        per = 3 if key in ("W10", "W11") else 1  # a flow runs each of its 3 steps per element
+        assert case["jobs"] == case["n"] * per + (1 if key == "W1+sum" else 0)
         assert len(case["runs_s"]) == len(case["bare_runs_s"]) == 1
         for figure in FIGURES:
             assert case[figure] > 0, (key, figure)
