@@ -80,6 +80,15 @@ def watch(pgid: int, *, graceful: bool = False) -> None:
         _tell(f"{kind}{pgid}\n")
 
 
+def ready() -> None:
+    """Start this process's keeper now, if it has none, so that a group started next is
+    watched within microseconds of its birth (not after a keeper's start-up)."""
+    global _keeper
+    with _lock:
+        if _keeper is None or _keeper[0] != os.getpid():
+            _keeper = _start()
+
+
 def forget(pgid: int) -> None:
     """The group ended (or is someone else's business now): stop watching it."""
     with _lock:

@@ -39,16 +39,21 @@ def leftovers_dir(run_id: str | None = None) -> str:
     return base if run_id is None else os.path.join(base, run_id.replace(os.sep, "_"))
 
 
+def starting() -> None:
+    """Call before starting a group: its keeper is then ready to watch it at once."""
+    keeper.ready()
+
+
 def started(run_id: str, pgid: int) -> None:
     """Register a shell job's new process group (its leader's pid)."""
+    keeper.watch(pgid)  # first: the owner may die any moment from now
+    with _lock:
+        _groups[pgid] = run_id
     folder = leftovers_dir(run_id)
     with contextlib.suppress(OSError):  # no record: only a resume's safety net is missing
         os.makedirs(folder, exist_ok=True)
         with open(os.path.join(folder, str(pgid)), "w") as f:
             f.write(_start_time(pgid))
-    with _lock:
-        _groups[pgid] = run_id
-    keeper.watch(pgid)
 
 
 def ended(pgid: int) -> None:

@@ -67,6 +67,7 @@ def run(
     full_env = None
     if env is not None:
         full_env = {**os.environ, **env}
+    groups.starting()
     proc = subprocess.Popen(
         command, shell=True, cwd=cwd, env=full_env, stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
