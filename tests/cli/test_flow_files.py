@@ -42,3 +42,25 @@ def test_validate_counts_a_flow_files_jobs(cli: Jobweave, tmp_path: Path) -> Non
     done = cli("validate", "f.yaml")
     assert done.returncode == 0, done.stderr
     assert "4 jobs (flow 'f')" in done.stdout
+
+
+def test_a_flow_files_run_resumes_from_the_file(cli: Jobweave, tmp_path: Path) -> None:
+    """resume loads the file again: the same definition (no digest change), and what
+    completed is not run again."""
+    (tmp_path / "f.yaml").write_text(
+        "kind: flow\nname: gated\nelements: hosts.csv\n"
+        "filter: \"element.context.up == 'yes'\"\n"
+        "steps:\n  - {name: first, shell: echo first}\n"
+        "  - {name: gate, shell: test -e go, when: \"{{ current == last }}\"}\n")
+    (tmp_path / "hosts.csv").write_text("name,up\na,yes\nb,no\nc,yes\n")
+    failed = cli("run", "f.yaml")
+    assert failed.returncode == 1, failed
+    assert _job_rows(failed.stdout)["gate[c]"] == ("faulted", "1")
+    (tmp_path / "go").write_text("")
+    resumed = cli("resume", "last")
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    rows = _job_rows(cli("show", "last").stdout)
+    assert rows["first[a]"] == rows["first[c]"] == ("completed", "1")
+    assert rows["gate[a]"] == ("skipped", "0")
+    assert rows["gate[c]"] == ("completed", "2")
+    assert "b]" not in "".join(rows)

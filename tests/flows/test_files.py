@@ -91,6 +91,8 @@ elements:
   - {{name: b, context: {{rank: 1, zone: y}}}}
   - {{name: c, context: {{rank: 2, zone: x}}}}
   - d
+  - 7
+  - {{name: 8}}
 filter: "{{{{ element.context.zone is defined }}}}"
 order_by: element.context.rank
 reverse: true

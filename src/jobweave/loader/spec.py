@@ -282,11 +282,22 @@ class FlowSleepJob(SleepJob, _Step):
     """A step that waits."""
 
 
+def _number_as_text(value: Any) -> Any:
+    """An element named ``7`` is named ``"7"``."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+ElementName = Annotated[
+    str, Field(min_length=1, pattern=r"\S"),
+    BeforeValidator(_number_as_text, json_schema_input_type=Union[str, int]),  # noqa: UP007
+]
+
+
 class ElementSpec(_Spec):
     """One element: a name and a mapping of attributes."""
 
-    name: Annotated[str, Field(min_length=1, pattern=r"\S")] = Field(
-        description="The element's name (in job names: `step[name]`).")
+    name: ElementName = Field(
+        description="The element's name (in job names: `step[name]`); a number is read as text.")
     context: dict[str, Any] = Field(default_factory=dict, description="The element's attributes.")
 
 
@@ -302,8 +313,8 @@ def _text_or(tag_text: str, tag_other: str) -> Callable[[Any], str]:
 Text = Annotated[str, Field(min_length=1)]
 Element = Annotated[
     Union[Annotated[ElementSpec, Tag("element-map")],  # noqa: UP007
-          Annotated[Text, Tag("element-name")]],
-    Discriminator(_text_or("element-name", "element-map"))]
+          Annotated[ElementName, Tag("element-name")]],
+    Discriminator(lambda v: "element-map" if isinstance(v, dict) else "element-name")]
 Elements = Annotated[
     Union[Annotated[list[Element], Tag("element-list")],  # noqa: UP007
           Annotated[Text, Tag("elements-file")]],
