@@ -188,3 +188,31 @@ def test_a_referenced_file_must_be_a_flow(tmp_path: Path) -> None:
     with pytest.raises(DefinitionError, match="is not a flow file") as caught:
         load_file(path)
     assert caught.value.line == 4
+
+
+def test_files_reused_many_times_over_are_refused_quickly(tmp_path: Path) -> None:
+    """f0 uses f1 twice, f1 uses f2 twice, ...: 2**40 steps if expanded. Each file is read
+    once and the expanded size is counted as it grows, so the load stops at the limit."""
+    import time
+
+    from jobweave.loader.limits import MAX_FLOW_STEPS
+
+    depth = 40
+    for k in range(depth):
+        head = "kind: flow\nelements: [x]\n" if k == 0 else "kind: flow\n"
+        _write(tmp_path, f"f{k}.yaml", head + f"steps:\n  - flow: f{k + 1}.yaml\n"
+               f"  - flow: f{k + 1}.yaml\n")
+    _write(tmp_path, f"f{depth}.yaml", "kind: flow\nsteps: [{shell: echo}]\n")
+    started = time.monotonic()
+    with pytest.raises(DefinitionError, match=f"more than {MAX_FLOW_STEPS} steps") as caught:
+        load_file(str(tmp_path / "f0.yaml"))
+    assert time.monotonic() - started < 2
+    # 2**14 > 10,000: the file whose flow first grows past the limit is reported
+    assert caught.value.path == str(tmp_path / f"f{depth - 14}.yaml")
+    assert (caught.value.line, caught.value.field) == (2, "steps")
+    # below the limit a shared file is fine, and built once
+    _write(tmp_path, "g.yaml", "kind: flow\nelements: [x]\nsteps:\n  - flow: f38.yaml\n"
+           "  - flow: f38.yaml\n")
+    loaded = load_file(str(tmp_path / "g.yaml"))
+    assert isinstance(loaded, jw.Flow)
+    assert loaded.steps[0] is loaded.steps[1]

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from jobweave import expr
 from jobweave.errors import DefinitionError
 from jobweave.loader.file_triggers import file_triggers
+from jobweave.loader.limits import MAX_FLOW_STEPS
 from jobweave.loader.source import Document, Loc, read_document, render_loc
 from jobweave.loader.spec import (
     ChildFlow,
@@ -32,19 +34,32 @@ Validate = Callable[[Document], Any]
 """Checks a parsed document against the file format (passed in: no import cycle)."""
 
 
+@dataclass(slots=True)
+class _Load:
+    """What one load of a flow file shares across the files it reads."""
+
+    files: dict[str, Flow] = field(default_factory=dict)
+    """Flow files built so far, by absolute path: each file is read once."""
+    sizes: dict[int, int] = field(default_factory=dict)
+    """id of a built flow → its job steps with every child flow expanded."""
+
+
 def build_flow(spec: FlowFile, doc: Document, validate: Validate,
-               stack: tuple[str, ...] = ()) -> Flow:
+               stack: tuple[str, ...] = (), load: _Load | None = None) -> Flow:
     """The flow a validated file describes; ``stack`` holds the files that refer to it."""
     here = (*stack, os.path.abspath(doc.path))
     if not stack and spec.elements is None:
         raise doc.error("a flow file run on its own needs elements", ())
-    return _FlowBuilder(doc, validate, here).flow(spec, (), spec.concurrency,
-                                                   file_triggers(spec.triggers, doc))
+    builder = _FlowBuilder(doc, validate, here, _Load() if load is None else load)
+    return builder.flow(spec, (), spec.concurrency, file_triggers(spec.triggers, doc))
 
 
 class _FlowBuilder:
-    def __init__(self, doc: Document, validate: Validate, stack: tuple[str, ...]) -> None:
+    def __init__(self, doc: Document, validate: Validate, stack: tuple[str, ...],
+                 load: _Load) -> None:
         self.doc = doc
+        self.load = load
+        self.sizes = load.sizes
         self.validate = validate
         self.stack = stack
         self.base_dir = os.path.dirname(os.path.abspath(doc.path))
@@ -52,13 +67,19 @@ class _FlowBuilder:
     def flow(self, spec: FlowFile | InlineFlow, loc: Loc, concurrency: int | None = None,
              triggers: tuple[Any, ...] = ()) -> Flow:
         steps = [self._step(step, (*loc, "steps", k)) for k, step in enumerate(spec.steps)]
+        # checked before the flow is made: a file reused many times over must not cost
+        # time or memory exponential in its size (shared child flows are counted each use)
+        size = sum(self.sizes.get(id(s), 1) for s in steps)
+        if size > MAX_FLOW_STEPS:
+            raise self.doc.error(f"the flow has more than {MAX_FLOW_STEPS} steps once its "
+                                 "child flows are expanded", (*loc, "steps"))
         elements: Any = spec.elements
         if isinstance(elements, str):
             elements = self._path(elements)
         elif elements is not None:
             elements = [e if isinstance(e, str) else e.model_dump() for e in elements]
         try:
-            return flow(steps, elements=elements, mode=spec.mode, name=spec.name,
+            made = flow(steps, elements=elements, mode=spec.mode, name=spec.name,
                         filter=self._predicate(spec.filter, (*loc, "filter")),
                         order_by=self._predicate(spec.order_by, (*loc, "order_by")),
                         reverse=spec.reverse, concurrency=concurrency,
@@ -67,6 +88,8 @@ class _FlowBuilder:
             if exc.path is not None:
                 raise
             raise self._at(exc, loc, spec) from None
+        self.sizes[id(made)] = size
+        return made
 
     def _at(self, exc: DefinitionError, loc: Loc, spec: Any) -> DefinitionError:
         """``exc`` located in this file: at the field it names, if the spec has one."""
@@ -130,6 +153,9 @@ class _FlowBuilder:
         if full in self.stack:
             chain = " -> ".join(os.path.basename(p) for p in (*self.stack, full))
             raise self.doc.error(f"the flow file refers back to itself ({chain})", loc)
+        done = self.load.files.get(full)
+        if done is not None:
+            return done
         try:
             doc = read_document(full)
         except DefinitionError as exc:
@@ -137,7 +163,9 @@ class _FlowBuilder:
         spec = self.validate(doc)
         if not isinstance(spec, FlowFile):
             raise self.doc.error(f"{path} is not a flow file (it needs 'kind: flow')", loc)
-        return build_flow(spec, doc, self.validate, self.stack)
+        made = build_flow(spec, doc, self.validate, self.stack, self.load)
+        self.load.files[full] = made
+        return made
 
     # -- expressions ------------------------------------------------------------------------
 
