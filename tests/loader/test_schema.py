@@ -32,7 +32,7 @@ def test_schema_describes_the_format() -> None:
     assert schema["$schema"].startswith("https://json-schema.org/")
     assert schema["title"] == "jobweave definition"
     files = {d["$ref"].rpartition("/")[2] for d in schema["oneOf"]}
-    assert files == {"BatchFile", "ScheduleFile"}
+    assert files == {"BatchFile", "ScheduleFile", "FlowFile"}
     defs = schema["$defs"]
     assert defs["BatchFile"]["required"] == ["jobs"]
     assert defs["BatchFile"]["additionalProperties"] is False
@@ -40,6 +40,11 @@ def test_schema_describes_the_format() -> None:
     assert defs["ScheduleFile"]["required"] == ["kind", "batches"]
     assert defs["ScheduleFile"]["properties"]["kind"]["const"] == "schedule"
     assert defs["ScheduleBatch"]["required"] == ["jobs"]
+    assert set(defs["FlowFile"]["required"]) == {"kind", "steps"}
+    assert defs["FlowFile"]["properties"]["kind"]["const"] == "flow"
+    assert defs["FlowFile"]["properties"]["mode"]["enum"] == ["serial", "parallel"]
+    steps = {d.get("$ref", "").rpartition("/")[2] for d in defs["Step"]["oneOf"]}
+    assert steps == {"FlowPythonJob", "FlowShellJob", "FlowSleepJob", "ChildFlow"}
     assert defs["ScheduleBatch"]["properties"]["continue_on_failure"]["type"] == "boolean"
     kinds = {d.get("$ref", "").rpartition("/")[2] for d in defs["Item"]["oneOf"]}
     assert {"PythonJob", "ShellJob", "SleepJob", "Group"} <= kinds

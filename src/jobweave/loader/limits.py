@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from jobweave.model.job import MAX_NAME, NAME_PATTERN
 
-__all__ = ["MAX_ALIASES", "MAX_ALIAS_VALUES", "MAX_DEPTH", "MAX_FILE_BYTES", "MAX_INT_DIGITS",
-           "MAX_NAME", "MAX_STRING", "NAME_PATTERN"]
+__all__ = ["MAX_ALIASES", "MAX_ALIAS_VALUES", "MAX_DEPTH", "MAX_FILE_BYTES", "MAX_FLOW_STEPS",
+           "MAX_INT_DIGITS", "MAX_NAME", "MAX_STRING", "NAME_PATTERN"]
 
 MAX_FILE_BYTES = 1024 * 1024
 """Size of a definition file (1 MiB: some 10,000 jobs)."""
@@ -30,3 +30,7 @@ MAX_INT_DIGITS = 100
 
 MAX_STRING = 100_000
 """Characters of one string (a value or a key)."""
+
+MAX_FLOW_STEPS = 10_000
+"""Steps of a flow file once its child flows are expanded (each file reference counts as
+often as it is made; against flow files that refer to each other many times over)."""

@@ -18,11 +18,14 @@ from jobweave.errors import DefinitionError
 from jobweave.loader.source import Document, Loc
 from jobweave.loader.spec import (
     FILE_KIND_ERROR,
+    FLOW_TAGS,
     ITEM_KEYS,
     KIND_MODELS,
     KIND_TAGS,
     KINDS,
     LIST_TAG,
+    STEP_KEYS,
+    STEP_MODELS,
     TAG_MODELS,
     BatchFile,
     ScheduleBatch,
@@ -68,7 +71,7 @@ def _clean_loc(raw: tuple[int | str, ...]) -> Loc:
     for i, part in enumerate(raw):
         after_index = i > 0 and isinstance(raw[i - 1], int)
         if isinstance(part, str) and ((after_index and part in _ITEM_TAGS)
-                                      or (i == 0 and part in KIND_TAGS)):
+                                      or (i == 0 and part in KIND_TAGS) or part in FLOW_TAGS):
             continue
         out.append(part)
     return tuple(out)
@@ -89,6 +92,8 @@ def describe(error: ErrorDetails, loc: Loc) -> str:
         return "this field is required"
     if kind == "item_kind":
         return _item_kind(value)
+    if kind == "step_kind":
+        return _step_kind(value)
     if kind == FILE_KIND_ERROR:
         return _file_kind(value)
     if kind in _EXPECTED:
@@ -127,6 +132,9 @@ def _unknown_field(name: str, error: ErrorDetails) -> str:
         model = KIND_MODELS.get(str(tag))
     elif len(raw) == 4 and raw[0] == KINDS["schedule"] and raw[1] == "batches":
         model, tag = ScheduleBatch, "batch of a schedule"
+    elif (isinstance(tag, str) and tag in STEP_MODELS
+          and ("steps" in raw or tag not in TAG_MODELS)):
+        model = STEP_MODELS[tag]  # a flow's step: a job item and its flow options
     else:
         model = TAG_MODELS.get(tag) if isinstance(tag, str) else None
     message = f"unknown field {name!r}"
@@ -145,12 +153,25 @@ def _unknown_field(name: str, error: ErrorDetails) -> str:
 
 def _what(tag: object) -> str:
     return {"python-job": "python job (target)", "shell-job": "shell job",
-            "sleep-job": "sleep job", "group": "group (batch)"}.get(str(tag), str(tag))
+            "sleep-job": "sleep job", "group": "group (batch)", "child-flow": "flow step",
+            "inline-flow": "child flow", "element-map": "flow element"}.get(str(tag), str(tag))
 
 
 def _file_kind(value: object) -> str:
     kind = value.get("kind") if isinstance(value, dict) else value
-    return f"must be {' or '.join(repr(k) for k in KINDS)}, got {kind!r:.60}"
+    *most, last = (repr(k) for k in KINDS)
+    return f"must be {', '.join(most)} or {last}, got {kind!r:.60}"
+
+
+def _step_kind(value: object) -> str:
+    keys = ", ".join(STEP_KEYS)
+    if isinstance(value, dict):
+        found = [k for k in STEP_KEYS if k in value]
+        if found:
+            return f"a step has {' and '.join(repr(k) for k in found)}; give exactly one of {keys}"
+        has = ", ".join(repr(k) for k in value) or "no keys"
+        return f"a step needs one of {keys} (it has {has})"
+    return f"expected a step (a mapping with one of {keys}), got {_shown(value)}"
 
 
 def _item_kind(value: object) -> str:

@@ -10,8 +10,9 @@ from jobweave.loader.spec import DefinitionFile
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_TITLE = "jobweave definition"
-SCHEMA_DESCRIPTION = ("A jobweave definition file: a batch of jobs (the default kind) or, "
-                      "with `kind: schedule`, batches that run one after another.")
+SCHEMA_DESCRIPTION = ("A jobweave definition file: a batch of jobs (the default kind), with "
+                      "`kind: schedule` batches that run one after another, or with "
+                      "`kind: flow` steps applied to a list of elements.")
 
 
 def json_schema() -> dict[str, Any]:

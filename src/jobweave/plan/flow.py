@@ -184,6 +184,11 @@ def describe_when(when: Any) -> tuple[str | None, Callable[..., Any] | None]:
 def _call(fn: Callable[[Any], Any], value: Any, where: str) -> Any:
     try:
         return fn(value)
+    except DefinitionError as exc:
+        if exc.path is None:  # a located one comes from a definition file's expression
+            raise DefinitionError(f"raised {exc!r} on element {value.get('name')!r}",
+                                  field=where) from None
+        raise
     except Exception as exc:
         raise DefinitionError(f"raised {exc!r} on element {value.get('name')!r}",
                               field=where) from None
