@@ -9,6 +9,7 @@ The loader reports the first problem in the file (by line) as
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import ValidationError
@@ -164,26 +165,25 @@ def _file_kind(value: object) -> str:
 
 
 def _step_kind(value: object) -> str:
-    keys = ", ".join(STEP_KEYS)
-    if isinstance(value, dict):
-        found = [k for k in STEP_KEYS if k in value]
-        if found:
-            return f"a step has {' and '.join(repr(k) for k in found)}; give exactly one of {keys}"
-        has = ", ".join(repr(k) for k in value) or "no keys"
-        return f"a step needs one of {keys} (it has {has})"
-    return f"expected a step (a mapping with one of {keys}), got {_shown(value)}"
+    return _one_key(value, "a step", STEP_KEYS,
+                    f"expected a step (a mapping with one of {', '.join(STEP_KEYS)})")
 
 
 def _item_kind(value: object) -> str:
-    keys = ", ".join(ITEM_KEYS)
+    return _one_key(value, "an item", ITEM_KEYS,
+                    f"expected a job (a mapping with one of {', '.join(ITEM_KEYS)}) or a list")
+
+
+def _one_key(value: object, what: str, choices: Iterable[str], expected: str) -> str:
+    """Why ``value`` is not exactly one of the mappings ``choices`` name (one key each)."""
+    keys = ", ".join(choices)
     if isinstance(value, dict):
-        found = [k for k in ITEM_KEYS if k in value]
+        found = [k for k in choices if k in value]
         if found:
-            return (f"an item has {' and '.join(repr(k) for k in found)}; "
-                    f"give exactly one of {keys}")
-        return (f"an item needs one of {keys} (it has "
-                f"{', '.join(repr(k) for k in value) or 'no keys'})")
-    return f"expected a job (a mapping with one of {keys}) or a list, got {_shown(value)}"
+            return f"{what} has {' and '.join(repr(k) for k in found)}; give exactly one of {keys}"
+        has = ", ".join(repr(k) for k in value) or "no keys"
+        return f"{what} needs one of {keys} (it has {has})"
+    return f"{expected}, got {_shown(value)}"
 
 
 def _pattern(loc: Loc, value: object) -> str:
