@@ -60,3 +60,8 @@ def upgrade_flow() -> Any:
     return jw.flow([jw.job(slow_record, name="drain", path=record),
                     jw.job(slow_record, name="upgrade", path=record)],
                    elements=_hosts(), name="rolling-upgrade")
+
+
+def say(label: str) -> str:
+    """Return what it was given (a parameter filled per element)."""
+    return label

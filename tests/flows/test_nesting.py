@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import pytest
 
@@ -109,3 +110,25 @@ def test_when_as_an_expression(store_url: str) -> None:
     status = {j.name: j.status for j in jw.run(f, store=store_url).jobs}
     assert [n for n, s in sorted(status.items()) if s == "completed"] == \
         ["first[a]", "odd[b]"]
+
+
+def test_step_commands_and_parameters_are_filled_per_element(store_url: str,
+                                                             tmp_path: Path) -> None:
+    out = tmp_path / "said.txt"
+    f = jw.flow([jw.shell(f"echo 'draining {{{{ element.name }}}} "
+                          f"({{{{ current + 1 }}}}/{{{{ last + 1 }}}})' >> {out}", name="drain"),
+                 jw.job(steps.say, name="role", label="{{ element.context.role }}")],
+                elements=[{"name": "db1", "context": {"role": "replica"}},
+                          {"name": "db2", "context": {"role": "leader"}}], name="f")
+    result = jw.run(f, store=store_url)
+    assert result.ok, [(j.name, j.error) for j in result.jobs]
+    assert out.read_text().splitlines() == ["draining db1 (1/2)", "draining db2 (2/2)"]
+    outputs = {j.name: j.output for j in result.jobs if j.name.startswith("role")}
+    assert outputs == {"role[db1]": "replica", "role[db2]": "leader"}
+
+
+def test_a_bad_step_template_is_refused_before_anything_runs(store_url: str) -> None:
+    f = jw.flow([jw.shell("echo {{ element.name.__class__ }}", name="x")],
+                elements=["a"], name="f")
+    with pytest.raises(jw.DefinitionError, match=r"x\[a\]\.shell"):
+        jw.run(f, store=store_url)

@@ -138,13 +138,17 @@ class FlowCompiler:
         base = f"{prefix}{step.name or default_name(step)}"
         tolerate = step.continue_on_failure or tolerate
         names, nodes = self.names, self.nodes
+        per_element = _templated(tpl)
         out = []
         for k in which:
             name = f"{base}[{items[k]['name']}]"
             if name in names:
                 name = self._numbered(name)
             names.add(name)
-            node = PlanNode(len(nodes), name, tpl.kind, tpl.target, tpl.params, entry,
+            target, params = tpl.target, tpl.params
+            if per_element:
+                target, params = _render_for(tpl, items, k, name)
+            node = PlanNode(len(nodes), name, tpl.kind, target, params, entry,
                             tpl.bindings, tpl.retries, tpl.retry_delay, tpl.backoff,
                             tpl.timeout, tpl.tags, tpl.run_anyway,
                             tpl.execute_when_recovering, 0, tpl.fn, scope, k, tpl.when,
@@ -168,6 +172,29 @@ class FlowCompiler:
                         kind=BARRIER, target=None, params={}, deps=exits)
         self.nodes.append(node)
         return (node.index,)
+
+
+def _templated(tpl: PlanNode) -> bool:
+    """Whether a step's command or string parameters hold ``{{ ... }}`` templates."""
+    if tpl.kind == "shell" and tpl.target and "{{" in tpl.target:
+        return True
+    return any(isinstance(v, str) and "{{" in v for v in tpl.params.values())
+
+
+def _render_for(tpl: PlanNode, items: Elements, k: int,
+                name: str) -> tuple[str | None, dict[str, Any]]:
+    """A step's command and parameters for element ``k``: templates filled with
+    ``element``, ``elements``, ``current``, ``first`` and ``last`` (sandboxed)."""
+    from jobweave import expr
+
+    variables = {"element": items[k], "elements": items, "current": k, "first": 0,
+                 "last": len(items) - 1}
+    target = tpl.target
+    if tpl.kind == "shell" and target and "{{" in target:
+        target = str(expr.render(target, variables, field=f"{name}.shell"))
+    params = {key: expr.render(v, variables, field=f"{name}.params.{key}")
+              if isinstance(v, str) and "{{" in v else v for key, v in tpl.params.items()}
+    return target, params
 
 
 def describe_when(when: Any) -> tuple[str | None, Callable[..., Any] | None]:
