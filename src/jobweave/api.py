@@ -80,13 +80,18 @@ def submit(
     concurrency: int | None = None,
     name: str | None = None,
     listeners: Sequence[Listener] = (),
+    input: Any = None,
 ) -> RunHandle:
-    """Store a run and start it in the background; return its handle at once."""
+    """Store a run and start it in the background; return its handle at once.
+
+    ``input`` is a graph run's input (what its source nodes receive)."""
     skipped = _skipped("submit", definition, name)
     if skipped is not None:
         return _NotStarted(skipped)
-    return _engine(store, executor, workers).submit(
-        definition, name=name, concurrency=concurrency, listeners=listeners)
+    engine = _engine(store, executor, workers)
+    if input is not None:
+        definition = engine.plan(definition, name=name, input=input)
+    return engine.submit(definition, name=name, concurrency=concurrency, listeners=listeners)
 
 
 def run(
@@ -98,13 +103,18 @@ def run(
     concurrency: int | None = None,
     name: str | None = None,
     listeners: Sequence[Listener] = (),
+    input: Any = None,
 ) -> RunResult:
-    """Submit and wait: return when every job has stopped (``result.exit_code``)."""
+    """Submit and wait: return when every job has stopped (``result.exit_code``).
+
+    ``input`` is a graph run's input (what its source nodes receive)."""
     skipped = _skipped("run", definition, name)
     if skipped is not None:
         return skipped
-    return _engine(store, executor, workers).run(
-        definition, name=name, concurrency=concurrency, listeners=listeners)
+    engine = _engine(store, executor, workers)
+    if input is not None:
+        definition = engine.plan(definition, name=name, input=input)
+    return engine.run(definition, name=name, concurrency=concurrency, listeners=listeners)
 
 
 def resume(

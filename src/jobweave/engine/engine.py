@@ -13,6 +13,7 @@ from typing import Any
 from jobweave.components import groups
 from jobweave.engine.aftercrash import AfterCrashRuntime
 from jobweave.engine.bulk import gc_paused
+from jobweave.engine.graph import GraphRuntime
 from jobweave.engine.replay import (
     EXECUTE,
     REPLAY,
@@ -112,7 +113,8 @@ class Engine:
 
     @gc_paused()
     def plan(self, definition: Any, *, name: str | None = None,
-             source: str | None = None, recorded: dict[str, Any] | None = None) -> Plan:
+             source: str | None = None, recorded: dict[str, Any] | None = None,
+             input: Any = None) -> Plan:
         """Validate and compile a definition without storing anything.
 
         ``recorded`` is the stored definition of a run being resumed (a flow reuses the
@@ -120,7 +122,8 @@ class Engine:
         """
         if isinstance(definition, Plan):
             return definition
-        return compile_plan(definition, name=name, source=source, recorded=recorded)
+        return compile_plan(definition, name=name, source=source, recorded=recorded,
+                            input=input)
 
     @gc_paused()
     def create(
@@ -193,11 +196,18 @@ class Engine:
         executor = make_executor(self.settings.executor, self._workers(concurrency))
         limit = concurrency or executor.size
         stop = threading.Event()
-        kind = AfterCrashRuntime if after_crash or any(
-            p.lost for p in (prior or {}).values()) else Runtime
+        extra: dict[str, Any] = {}
+        kind: type[Runtime]
+        if plan.graph is not None:  # a graph's firings replay from its journal
+            kind = GraphRuntime
+            extra["fired"] = self.store.firings(run_id) if prior is not None else None
+        elif after_crash or any(p.lost for p in (prior or {}).values()):
+            kind = AfterCrashRuntime
+        else:
+            kind = Runtime
         runtime = kind(plan, self.store, run_id, executor, concurrency=limit, owner=owner,
                        next_seq=next_seq, epoch=epoch, stop=stop, listeners=listeners,
-                       prior=prior, recovered=recovered)
+                       prior=prior, recovered=recovered, **extra)
         handle = RunHandle(run_id, runtime)
 
         def body() -> None:

@@ -2,6 +2,7 @@
 
 from jobweave.model.batch import Batch, batch, flatten
 from jobweave.model.flow import Flow, FlowMode, flow
+from jobweave.model.graph import Graph, graph
 from jobweave.model.job import Job, JobKind, JobState, OutputRef, job, output, shell, sleep
 from jobweave.model.schedule import Schedule, schedule
 
@@ -9,6 +10,7 @@ __all__ = [
     "Batch",
     "Flow",
     "FlowMode",
+    "Graph",
     "Job",
     "JobKind",
     "JobState",
@@ -17,6 +19,7 @@ __all__ = [
     "batch",
     "flatten",
     "flow",
+    "graph",
     "job",
     "output",
     "schedule",

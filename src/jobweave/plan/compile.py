@@ -10,10 +10,12 @@ from jobweave import refs
 from jobweave.errors import CycleError, DefinitionError
 from jobweave.model.batch import Batch, flatten
 from jobweave.model.flow import Flow
+from jobweave.model.graph import Graph
 from jobweave.model.job import Job, JobKind, OutputRef
 from jobweave.model.params import params_problem
 from jobweave.model.schedule import Schedule
 from jobweave.plan.flow import compile_flow, describe_when
+from jobweave.plan.graph import compile_graph
 from jobweave.plan.nodes import BARRIER, Binding, Plan, PlanNode, make_definition
 
 NAME_PARAM_LIMIT = 40
@@ -21,12 +23,17 @@ NAME_PARAM_LIMIT = 40
 
 
 def compile_plan(definition: Any, *, name: str | None = None, source: str | None = None,
-                 recorded: dict[str, Any] | None = None) -> Plan:
-    """Compile a schedule, a flow, a job, a batch, or any nesting of lists of them.
+                 recorded: dict[str, Any] | None = None, input: Any = None) -> Plan:
+    """Compile a schedule, a flow, a graph, a job, a batch, or any nesting of lists of them.
 
     ``recorded`` is the stored definition of the run being resumed: a flow takes the
-    element lists its inventories gave then instead of asking them again.
+    element lists its inventories gave then instead of asking them again. ``input`` is
+    a graph run's input (``recorded`` carries it on a resume).
     """
+    if isinstance(definition, Graph):
+        if input is None and recorded is not None:
+            input = recorded.get("input")
+        return compile_graph(definition, name, source, input)
     if isinstance(definition, Flow):
         return compile_flow(definition, name, source, recorded, _node, _base_dir(source))
     if isinstance(definition, Schedule):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from jobweave.errors import DefinitionError
@@ -113,6 +113,8 @@ class Plan:
     """The definition's own concurrency, used when the caller gives none."""
     scopes: tuple[tuple[dict[str, Any], ...], ...] = ()
     """A flow's element lists, as its nodes' ``scope`` indexes them."""
+    graph: Any = None
+    """A graph's wiring (:class:`jobweave.plan.graph.Wiring`); ``None`` for other plans."""
 
     def __len__(self) -> int:
         return len(self.nodes)
@@ -158,6 +160,12 @@ def plan_from_definition(
     """
     if definition.get("format") != DEFINITION_FORMAT:
         raise DefinitionError(f"unknown definition format {definition.get('format')!r}")
+    if definition.get("kind") == "graph":
+        from jobweave.plan.graph import compile_graph, graph_from_definition
+
+        plan = compile_graph(graph_from_definition(definition), definition["name"], source,
+                             definition.get("input"))
+        return plan if digest is None else replace(plan, digest=digest)
     defs = definition["nodes"]
     index = {d["name"]: i for i, d in enumerate(defs)}
     nodes = []

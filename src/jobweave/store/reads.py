@@ -159,6 +159,16 @@ class RunReads:
                        "node": r.node, "attempt": r.attempt,
                        "data": json.loads(r.data) if r.data is not None else None}
 
+    def firings(self, run_id: str, node: str | None = None) -> list[tuple[float, str, str]]:
+        """A graph run's ``fired`` records in order, as ``(ts, node, data)``: every
+        firing of the run (of ``node`` only, when given)."""
+        j = s.journal.c
+        q = select(j.ts, j.node, j.data).where(j.run_id == run_id, j.event == "fired")
+        if node is not None:
+            q = q.where(j.node == node)
+        with self._read() as conn:
+            return [(r.ts, r.node, r.data) for r in conn.execute(q.order_by(j.seq)).all()]
+
     def attempts(self, run_id: str, names: Sequence[str] | None = None, *,
                  live: bool = False) -> dict[str, list[Attempt]]:
         """Each job's attempts (of the jobs ``names``, or all), oldest first: status,
