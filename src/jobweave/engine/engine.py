@@ -16,6 +16,8 @@ from jobweave.engine.bulk import gc_paused
 from jobweave.engine.graph import GraphRuntime
 from jobweave.engine.replay import (
     EXECUTE,
+    RERUN,
+    RUN,
     REPLAY,
     JournalView,
     RecoveryPlan,
@@ -181,11 +183,14 @@ class Engine:
         prior: dict[int, Prior] | None = None,
         recovered: dict[int, Any] | None = None,
         after_crash: bool = False,
+        replay: tuple[list[Any], frozenset[str]] | None = None,
     ) -> RunHandle:
         """Claim a stored run and execute it on a background thread.
 
         ``after_crash`` (a resume of a run whose owner died) runs it with
         :class:`AfterCrashRuntime`, which makes a job that kills its process count.
+        ``replay`` (a graph's recovery) is the recovered journal's firings and the nodes
+        whose firings run again.
         """
         if plan is None:
             plan = self.load_plan(run_id)
@@ -200,7 +205,10 @@ class Engine:
         kind: type[Runtime]
         if plan.graph is not None:  # a graph's firings replay from its journal
             kind = GraphRuntime
-            extra["fired"] = self.store.firings(run_id) if prior is not None else None
+            if replay is not None:
+                extra.update(fired=replay[0], rerun=replay[1], copy=True)
+            elif prior is not None:
+                extra["fired"] = self.store.firings(run_id)
         elif after_crash or any(p.lost for p in (prior or {}).values()):
             kind = AfterCrashRuntime
         else:
@@ -327,6 +335,9 @@ class Engine:
         groups.reap(journal.run_id)  # what the journal's run left running on this host
         if concurrency is None:
             concurrency = plan.concurrency
+        if plan.graph is not None:
+            return decisions, self._recover_graph(journal, plan, decisions, concurrency,
+                                                  listeners)
         index = {n.name: n.index for n in plan.nodes}
         prior: dict[int, Prior] = {}
         replayed: dict[int, tuple[int, str, float | None, float | None]] = {}
@@ -356,6 +367,24 @@ class Engine:
         handle = self.start(run_id, plan, concurrency=concurrency, listeners=listeners,
                             prior=prior, recovered=recovered)
         return decisions, handle
+
+    def _recover_graph(self, journal: JournalView, plan: Plan, decisions: RecoveryPlan,
+                       concurrency: int | None, listeners: Sequence[Listener]) -> RunHandle:
+        """A graph's recovery: the new run replays the journal's firings (journaling
+        them as its own), except those of the nodes that run again; what follows
+        from those fires anew."""
+        again = frozenset(d.name for d in decisions.decisions if d.action == EXECUTE or (
+            d.action in (RERUN, RUN) and not d.reason.startswith("downstream of")))
+        run_id = new_run_id()
+        options = {"executor": self.settings.executor, "workers": self.settings.workers,
+                   "concurrency": concurrency, "recovered_from": journal.run_id}
+        self.store.create_run(
+            run_id=run_id, name=plan.name, kind=plan.kind, source=plan.source,
+            definition=plan.definition, digest=plan.digest, options=options,
+            jobs=[(n.index, n.name, n.kind, n.tags) for n in plan.jobs],
+            parent_run=journal.run_id)
+        return self.start(run_id, plan, concurrency=concurrency, listeners=listeners,
+                          replay=(journal.fired, again))
 
     def _refuse_live(self, run_id: str) -> None:
         try:

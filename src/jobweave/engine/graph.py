@@ -62,6 +62,7 @@ class GraphRuntime(Runtime):
     and no source will emit again (or on cancel, pause, or a node's fault)."""
 
     def __init__(self, *args: Any, fired: list[tuple[Any, ...]] | None = None,
+                 rerun: frozenset[str] = frozenset(), copy: bool = False,
                  **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         w: Wiring = self.plan.graph
@@ -88,14 +89,17 @@ class GraphRuntime(Runtime):
         self.failing = False
         self.faulted: set[int] = set()
         self._fired = fired or []
+        self._rerun, self._copy = rerun, copy
         self._replay: Replay | None = None
+        self._previous: dict[str, Any] = {}
+        """Recover: earlier outputs of the firings that run again, by firing id."""
         self._shell = [compile_template(node.params, field=f"node {node.name!r}: settings")
                        if node.kind == "shell" else None for node in self.nodes]
         self.remaining = 1
 
     # -- start -----------------------------------------------------------------------
     def _seed(self) -> None:
-        replay = Replay(self, self._fired) if self._fired else None
+        replay = Replay(self, self._fired, self._rerun, self._copy) if self._fired else None
         self._replay = replay
         for i in self.w.sources:
             self._arrive(Firing(i, start_id(self.names[i]), self.w.input))
@@ -105,6 +109,7 @@ class GraphRuntime(Runtime):
             self._replay = None
             base = replay.tick_base or base
             later = replay.later
+            self._previous = replay.previous
         else:
             later = []
         self._tick_base = base
@@ -321,8 +326,12 @@ class GraphRuntime(Runtime):
         except JobweaveError as exc:
             self._finish_firing(key, f, None, str(exc), time.time())
             return
-        ctx = Context(self.run_id, node.name, f.attempt, tags=node.tags,
-                      execution=self.execution)
+        if f.fid in self._previous:
+            ctx = Context(self.run_id, node.name, f.attempt, tags=node.tags, recovered=True,
+                          previous_outputs=self._previous[f.fid], execution=self.execution)
+        else:
+            ctx = Context(self.run_id, node.name, f.attempt, tags=node.tags,
+                          execution=self.execution)
         task = Task(key, f.attempt, fn, ref, kwargs, ctx, self.targets.wants_context(fn))
         self.inflight[key] = task
         f.started = time.time()
@@ -345,9 +354,10 @@ class GraphRuntime(Runtime):
                       json.dumps({"started": o.started, "id": f.fid, **o.captured}))
         if self.cancelling:
             self._drop(key)
-            return
-        self._finish_firing(key, f, o.value if o.ok else None, None if o.ok else (
-            o.error or "failed"), o.finished)
+        else:
+            self._finish_firing(key, f, o.value if o.ok else None, None if o.ok else (
+                o.error or "failed"), o.finished)
+        self._settle()
 
     def _finish_firing(self, key: int, f: Firing, value: Any, error: str | None,
                        now: float) -> None:

@@ -24,13 +24,24 @@ if TYPE_CHECKING:
 class Replay:
     """One pass over a graph run's ``fired`` records (seq order)."""
 
-    def __init__(self, rt: GraphRuntime, fired: Iterable[tuple[Any, ...]]) -> None:
+    def __init__(self, rt: GraphRuntime, fired: Iterable[tuple[Any, ...]],
+                 rerun: frozenset[str] = frozenset(), copy: bool = False) -> None:
         self.rt = rt
-        self.records = [(ts, node, json.loads(data)) for ts, node, data in fired]
-        self.done = {d["id"] for _, _, d in self.records if "out" in d}
+        self.records = [(ts, node, json.loads(data) if isinstance(data, str) else data)
+                        for ts, node, data in fired]
+        self.rerun = rerun
+        """Nodes whose firings run again (recover: changed, or execute_when_recovering)."""
+        self.copy = copy
+        """Journal each applied record again (recover: the new run's journal stands alone)."""
+        self.done = {d["id"] for _, node, d in self.records
+                     if "out" in d and node not in rerun}
+        self.previous: dict[str, Any] = {d["id"]: d["out"] for _, node, d in self.records
+                                         if "out" in d and node in rerun}
+        """Outputs of the firings that run again, for ``context.previous_outputs``."""
         self.waiting: dict[str, Firing] = {}
         self.later: list[Firing] = []
         self.tick_base: float | None = None
+        self._tainted = self._downstream_joins()
 
     def take(self, f: Firing) -> bool:
         """Hold a firing that arrived during the replay; always True (it is handled)."""
@@ -45,7 +56,7 @@ class Replay:
         index = {name: i for i, name in enumerate(rt.names)}
         for ts, node, d in self.records:
             i = index.get(node)
-            if i is None:
+            if i is None or node in self.rerun:
                 continue
             if "out" not in d:  # a firing that faulted: it fires again
                 rt.errors[i] = d.get("error")
@@ -54,6 +65,10 @@ class Replay:
             f = self.waiting.pop(fid, None)
             if f is None:
                 f = self._unrouted(i, fid, d, ts)
+                if f is None:  # its message comes from a firing that runs again
+                    continue
+            if self.copy:
+                rt._row(ts, "fired", node, 1, json.dumps(d, separators=(",", ":")))
             rt.count[i] += 1
             seen = rt.seen[i]
             if seen is not None and f.group < 0:
@@ -66,16 +81,18 @@ class Replay:
         self.later.extend(f for f in self.waiting.values())
         self.waiting.clear()
 
-    def _unrouted(self, i: int, fid: str, d: dict[str, Any], ts: float) -> Firing:
-        """A record no routed message led to: a ticker's emission, a group a join closed
-        because its ports went quiet, or a firing of an earlier definition."""
+    def _unrouted(self, i: int, fid: str, d: dict[str, Any], ts: float) -> Firing | None:
+        """A record no routed message led to: a ticker's emission, or a group a join closed
+        because its ports went quiet. Any other (downstream of a firing that runs again,
+        or of an earlier definition) is not applied: ``None``."""
         rt = self.rt
         if i in rt.ticks:
             rt.ticks[i] += 1
             if self.tick_base is None:
                 self.tick_base = ts
+            return Firing(i, fid, d.get("in"))
         live = d.get("live")
-        if live is not None and i in rt.joins:
+        if live is not None and i in rt.joins and i not in self._tainted:
             ports = frozenset(live)
             rt.live[i] = ports
             found = None
@@ -86,6 +103,15 @@ class Replay:
                     found = gf
                 else:
                     self.take(gf)
-            if found is not None:
-                return found
-        return Firing(i, fid, d.get("in"))
+            return found
+        return None
+
+    def _downstream_joins(self) -> set[int]:
+        """Joins a firing that runs again can reach: a group they closed early may
+        have lacked its tokens, so it is not taken from the journal."""
+        if not self.rerun:
+            return set()
+        rt = self.rt
+        again = {i for i, name in enumerate(rt.names) if name in self.rerun}
+        return {j for j in rt.joins
+                if any(again & feeders for feeders in rt.w.feeders[j].values())}

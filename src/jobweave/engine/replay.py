@@ -45,6 +45,8 @@ class JournalView:
     dropped: list[str] = field(default_factory=list)
     options: dict[str, Any] = field(default_factory=dict)
     """The run's stored options (executor, workers, concurrency) as first submitted."""
+    fired: list[tuple[float, str, dict[str, Any]]] = field(default_factory=list)
+    """A graph run's firings, in order: ``(ts, node, record data)``."""
 
 
 class Decision(NamedTuple):
@@ -91,9 +93,15 @@ def view_journal(records: Iterable[dict[str, Any]], dropped: Sequence[str] = ())
     source = None
     options: dict[str, Any] = {}
     completed: dict[str, Recorded] = {}
+    fired: list[tuple[float, str, dict[str, Any]]] = []
     for r in records:
         event = r["event"]
-        if event == "completed":
+        if event == "fired":
+            data = r["data"]
+            fired.append((r["ts"], r["node"], data))
+            if "out" in data:
+                completed[r["node"]] = Recorded(r.get("attempt") or 0, None, None, r["ts"])
+        elif event == "completed":
             data = r.get("data") or {}
             completed[r["node"]] = Recorded(r.get("attempt") or 0, data.get("output"),
                                             data.get("started"), r["ts"])
@@ -112,7 +120,8 @@ def view_journal(records: Iterable[dict[str, Any]], dropped: Sequence[str] = ())
                 completed = {k: v for k, v in completed.items() if k in kept}
     if definition is None:
         raise DefinitionError("the journal has no 'submitted' record: it is not a run journal")
-    return JournalView(run_id, definition, digest, source, completed, list(dropped), options)
+    return JournalView(run_id, definition, digest, source, completed, list(dropped), options,
+                       fired)
 
 
 def parse_selector(text: str) -> tuple[str, str]:
@@ -206,6 +215,9 @@ def _downstream(plan: Plan, seeds: dict[int, str]) -> dict[int, str]:
     for node in plan.nodes:
         for d in node.deps:
             down[d].append(node.index)
+    if plan.graph is not None:  # a graph's edges, by output port
+        for i, routes in enumerate(plan.graph.routes):
+            down[i] = [r.target for rs in routes.values() for r in rs]
     stack = list(seeds)
     while stack:
         i = stack.pop()
