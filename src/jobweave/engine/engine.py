@@ -16,9 +16,9 @@ from jobweave.engine.bulk import gc_paused
 from jobweave.engine.graph import GraphRuntime
 from jobweave.engine.replay import (
     EXECUTE,
+    REPLAY,
     RERUN,
     RUN,
-    REPLAY,
     JournalView,
     RecoveryPlan,
     plan_recovery,
