@@ -173,3 +173,50 @@ def test_a_failed_graph_resumes_without_refiring_what_finished(
     square_runs = sorted(p.name for p in tmp_path.glob("square-*"))
     # boom[0] completed before the fault: it is not fired again
     assert "boom-0" in ran_before and "square-0" not in square_runs
+
+
+def test_recover_changed_inside_a_loop_refires_from_that_firing_on(
+        store: str, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv(shapes.COUNTS_ENV, str(tmp_path))
+    first = jw.run(shapes.pages(last=4), input={}, store=store)
+    assert first.status == "completed"
+    before = {p.name: len(p.read_text()) for p in tmp_path.glob("page-*")}
+    assert before == {f"page-{k}": 1 for k in range(1, 5)}
+    result = jw.recover(first.run_id, changed=["name=more"], store=store)
+    assert result.status == "completed"
+    after = {p.name: len(p.read_text()) for p in tmp_path.glob("page-*")}
+    # the first fetch precedes every firing of 'more': it is replayed; the pages after
+    # it follow a firing of 'more' and are fetched again
+    assert after == {"page-1": 1, "page-2": 2, "page-3": 2, "page-4": 2}
+    recs = firings(store, result.run_id)
+    assert [d["in"]["page"] for node, d in recs if node == "fetch"] == [1, 2, 3, 4]
+    assert by_name(result)["done"].output["page"] == 4
+
+
+def test_recover_without_changes_fires_nothing_again(
+        store: str, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv(shapes.COUNTS_ENV, str(tmp_path))
+    first = jw.run(shapes.pages(last=3), input={}, store=store)
+    result = jw.recover(first.run_id, store=store)
+    assert result.status == "completed"
+    assert {p.name: len(p.read_text()) for p in tmp_path.glob("page-*")} == {
+        f"page-{k}": 1 for k in range(1, 4)}
+    # the new run's journal stands alone: every firing is in it
+    assert len(firings(store, result.run_id)) == len(firings(store, first.run_id))
+
+
+def remember(msg: dict, context: jw.Context) -> dict:
+    return {"i": msg.get("i", 0), "recovered": context.recovered,
+            "previous": context.previous_outputs}
+
+
+def test_execute_when_recovering_fires_again_with_the_previous_outputs(store: str) -> None:
+    g = jw.graph("again")
+    a = g.node("a", "modify")
+    g.edge(a, g.node("r", "python", target=remember, execute_when_recovering=True))
+    first = jw.run(g, input={"i": 7}, store=store)
+    assert by_name(first)["r"].output["recovered"] is False
+    result = jw.recover(first.run_id, store=store)
+    out = by_name(result)["r"].output
+    assert out["recovered"] is True
+    assert out["previous"] == [["out", {"i": 7, "recovered": False, "previous": None}]]
