@@ -220,3 +220,11 @@ def test_execute_when_recovering_fires_again_with_the_previous_outputs(store: st
     out = by_name(result)["r"].output
     assert out["recovered"] is True
     assert out["previous"] == [["out", {"i": 7, "recovered": False, "previous": None}]]
+
+
+def test_a_graph_carries_a_default_input(store: str) -> None:
+    g = jw.graph("defaults", input={"who": "default"})
+    g.node("a", "modify")
+    assert by_name(jw.run(g, store=store))["a"].output == {"who": "default"}
+    assert by_name(jw.run(g, input={"who": "given"}, store=store))["a"].output == {
+        "who": "given"}

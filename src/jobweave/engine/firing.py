@@ -67,6 +67,21 @@ class Firing:
         """For a group a join closed early: the input ports that were still live."""
 
 
+_encode = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+
+
+def passed_on(fid: str, msg: Any, port: str) -> str:
+    """The record of a firing that emitted its input unchanged on ``port``: the message
+    is encoded once (``modify``, ``log``)."""
+    text = _encode(msg)
+    return f'{{"id":"{fid}","in":{text},"out":[["{port}",{text}]]}}'
+
+
+def encoded(fid: str, msg: Any, emitted: list[tuple[str, Any]]) -> str:
+    """The record of a finished firing (the common case of :func:`record`)."""
+    return f'{{"id":"{fid}","in":{_encode(msg)},"out":{_encode(emitted)}}}'
+
+
 def record(fid: str, msg: Any, emitted: list[tuple[str, Any]] | None,
            error: str | None = None, live: list[str] | None = None) -> str:
     """The JSON text of a firing's journal record."""

@@ -33,7 +33,9 @@ from jobweave.engine.firing import (
     FIRED,
     Firing,
     child_id,
+    encoded,
     group_id,
+    passed_on,
     record,
     start_id,
     tick_id,
@@ -71,6 +73,11 @@ class GraphRuntime(Runtime):
         n = len(self.nodes)
         self.names = [node.name for node in self.nodes]
         self.comps = w.components
+        self._routes = [
+            {port: tuple((r.target, r.port, r.data, f"{self.names[r.target]}:{r.port}",
+                          isinstance(w.components[r.target], Joiner)) for r in rs)
+             for port, rs in out.items()} for out in w.routes]
+        """Per node and output port: (target, its port, data template, label, joins)."""
         self.acts: dict[int, Firing] = {}
         """Firings queued for the executor, running, waiting for a retry, or finished
         and waiting for the commit that releases their outputs; by activation key."""
@@ -164,24 +171,24 @@ class GraphRuntime(Runtime):
 
     def _route(self, f: Firing, emitted: list[tuple[str, Any]]) -> None:
         """Send a firing's messages along the edges leaving their ports."""
-        routes = self.w.routes[f.node]
+        routes = self._routes[f.node]
         if not routes:
             return
-        env = self.env
+        env, fid = self.env, f.fid
         for k, (port, msg) in enumerate(emitted):
-            for r in routes.get(port, ()):
+            for target, to_port, data, label, joins in routes.get(port, ()):
                 m, error = msg, None
-                if r.data is not None:
+                if data is not None:
                     try:
-                        m = r.data.render({**env, "msg": msg})
+                        m = data.render({**env, "msg": msg})
                     except JobweaveError as exc:
                         error = str(exc)
-                if r.target in self.joins:
-                    self._join(r.target, r.port, m)
+                if joins:
+                    self._join(target, to_port, m)
                     continue
-                c = Firing(r.target, child_id(f.fid, port, k, f"{self.names[r.target]}:{r.port}"),
-                           m)
-                c.error = error
+                c = Firing(target, child_id(fid, port, k, label), m)
+                if error is not None:
+                    c.error = error
                 self._arrive(c)
 
     def _join(self, i: int, port: str, msg: Any) -> None:
@@ -233,7 +240,12 @@ class GraphRuntime(Runtime):
                     emitted = comp.fire_group(Group(f.group, f.msg), env)
                 else:
                     emitted = comp.fire(f.msg, env)  # type: ignore[union-attr]
-                text = record(f.fid, f.msg, emitted, live=f.live)
+                if f.live is not None:
+                    text = record(f.fid, f.msg, emitted, live=f.live)
+                elif len(emitted) == 1 and emitted[0][1] is f.msg:
+                    text = passed_on(f.fid, f.msg, emitted[0][0])
+                else:
+                    text = encoded(f.fid, f.msg, emitted)
             except (JobweaveError, TypeError, ValueError, ArithmeticError, LookupError) as exc:
                 self._fault(f, f"{type(exc).__name__}: {exc}" if not isinstance(
                     exc, JobweaveError) else str(exc))

@@ -77,6 +77,8 @@ class Graph:
     """Every node keeps going after a failed firing."""
     concurrency: int | None = None
     """Firings running at once on the executor when the caller sets none."""
+    input: Any = None
+    """The run's input when the caller gives none: what source nodes receive."""
     nodes: dict[str, GraphNode] = field(default_factory=dict)
     edges: list[Edge] = field(default_factory=list)
     triggers: tuple[Trigger, ...] = ()
@@ -141,9 +143,10 @@ def _check_positive(name: str, value: object, where: str) -> None:
 
 
 def graph(name: str, *, max_firings: int = MAX_FIRINGS, continue_on_error: bool = False,
-          concurrency: int | None = None) -> Graph:
-    """A new, empty dataflow graph."""
-    return Graph(name, max_firings, continue_on_error, concurrency)
+          concurrency: int | None = None, input: Any = None) -> Graph:
+    """A new, empty dataflow graph; ``input`` is what its runs get when the caller gives
+    none (``jw.run(g, input=...)``)."""
+    return Graph(name, max_firings, continue_on_error, concurrency, input)
 
 
 Target = Callable[..., Any] | str

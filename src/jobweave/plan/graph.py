@@ -61,6 +61,8 @@ def compile_graph(g: Graph, name: str | None, source: str | None,
     """The plan of graph ``g`` (settings, templates and targets checked)."""
     if not g.nodes:
         raise DefinitionError(f"graph {g.name!r} has no nodes", field="nodes")
+    if input is None:
+        input = g.input
     order = list(g.nodes)
     index = {n: i for i, n in enumerate(order)}
     nodes: list[PlanNode] = []
