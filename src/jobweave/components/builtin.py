@@ -1,3 +1,6 @@
 """Imports every built-in graph component, so each registers itself."""
 
-from jobweave.components import modify  # noqa: F401
+from jobweave.components import (
+    executed,  # noqa: F401
+    modify,  # noqa: F401
+)

@@ -25,8 +25,7 @@ import time
 from collections import deque
 from typing import Any
 
-from jobweave.components import shell as shell_job
-from jobweave.components import sleep as sleep_job
+from jobweave.components.executed import Executed
 from jobweave.components.node import ERROR, Group, Joiner, JoinState
 from jobweave.context import Context
 from jobweave.engine.firing import (
@@ -49,7 +48,6 @@ from jobweave.engine.timers import RETRY, TIMEOUT
 from jobweave.errors import JobweaveError
 from jobweave.events import RunFinished, RunStarted
 from jobweave.executors.base import Outcome, Task
-from jobweave.expr import compile_template
 from jobweave.plan.graph import Wiring
 
 TICK = 2
@@ -100,8 +98,6 @@ class GraphRuntime(Runtime):
         self._replay: Replay | None = None
         self._previous: dict[str, Any] = {}
         """Recover: earlier outputs of the firings that run again, by firing id."""
-        self._shell = [compile_template(node.params, field=f"node {node.name!r}: settings")
-                       if node.kind == "shell" else None for node in self.nodes]
         self.remaining = 1
 
     # -- start -----------------------------------------------------------------------
@@ -160,7 +156,7 @@ class GraphRuntime(Runtime):
             seen.add(text)
         if self.failing or self.cancelling:
             return
-        if self.comps[i] is not None:
+        if self.comps[i].inline:
             self.inline.append(f)
         else:
             key = self._next_key
@@ -239,7 +235,7 @@ class GraphRuntime(Runtime):
                     assert isinstance(comp, Joiner)
                     emitted = comp.fire_group(Group(f.group, f.msg), env)
                 else:
-                    emitted = comp.fire(f.msg, env)  # type: ignore[union-attr]
+                    emitted = comp.fire(f.msg, env)
                 if f.live is not None:
                     text = record(f.fid, f.msg, emitted, live=f.live)
                 elif len(emitted) == 1 and emitted[0][1] is f.msg:
@@ -323,18 +319,11 @@ class GraphRuntime(Runtime):
         if f.error is not None:
             self._finish_firing(key, f, None, f.error, time.time())
             return
+        comp = self.comps[i]
+        assert isinstance(comp, Executed)
+        fn, ref = comp.fn, comp.ref
         try:
-            if node.kind == "python":
-                fn, ref = self.targets.resolve(node)
-                kwargs = {str(self.w.msg_param[i]): f.msg}
-            elif node.kind == "shell":
-                fn, ref = shell_job.run, "jobweave.components.shell:run"
-                template = self._shell[i]
-                assert template is not None
-                kwargs = template.render({**self.env, "msg": f.msg})
-            else:
-                fn, ref = sleep_job.run, "jobweave.components.sleep:run"
-                kwargs = {"seconds": node.params["seconds"]}
+            kwargs = comp.arguments(f.msg, self.env)
         except JobweaveError as exc:
             self._finish_firing(key, f, None, str(exc), time.time())
             return
@@ -376,12 +365,9 @@ class GraphRuntime(Runtime):
         i = f.node
         node = self.nodes[i]
         if error is None:
-            if node.kind == "python":
-                emitted = [] if value is None else [("out", value)]
-            elif node.kind == "shell":
-                emitted = [("out", value)]
-            else:
-                emitted = [("out", f.msg)]
+            comp = self.comps[i]
+            assert isinstance(comp, Executed)
+            emitted = comp.emitted(value, f.msg)
             try:
                 text = record(f.fid, f.msg, emitted)
             except (TypeError, ValueError, RecursionError) as exc:

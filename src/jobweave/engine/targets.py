@@ -6,14 +6,10 @@ from collections.abc import Callable
 from typing import Any
 
 from jobweave import refs
-from jobweave.components import shell as shell_job
-from jobweave.components import sleep as sleep_job
+from jobweave.components.executed import runner
 from jobweave.components.python import wants_context
 from jobweave.errors import DefinitionError
 from jobweave.plan.nodes import PlanNode
-
-SHELL_REF = "jobweave.components.shell:run"
-SLEEP_REF = "jobweave.components.sleep:run"
 
 
 class Targets:
@@ -34,10 +30,10 @@ class Targets:
 
         Raises :class:`~jobweave.errors.JobweaveError` when the reference does not load.
         """
-        if node.kind == "shell":
-            return shell_job.run, SHELL_REF
-        if node.kind == "sleep":
-            return sleep_job.run, SLEEP_REF
+        if node.kind != "python":
+            fixed = runner(node.kind)
+            if fixed is not None:
+                return fixed
         fn = self._fns[node.index]
         if fn is None:
             fn = node.fn

@@ -8,20 +8,16 @@ What only graphs need (the built components, the edges by output port with their
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from jobweave import refs
+from jobweave.components.executed import Python, Shell
 from jobweave.components.node import ERROR, Component, Joiner, build
 from jobweave.errors import DefinitionError
 from jobweave.expr import Template, compile_template
 from jobweave.model.graph import MAX_FIRINGS, Edge, Graph, GraphNode
 from jobweave.plan.nodes import Plan, PlanNode, make_definition
-
-EXECUTED = frozenset({"python", "shell", "sleep"})
-"""Components that run on the executor (the rest fire on the run loop's thread)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +33,8 @@ class Route:
 class Wiring:
     """What a graph run needs beyond its plan nodes, indexed like them."""
 
-    components: tuple[Component | None, ...]
-    """Built components; ``None`` for the ones an executor runs (python, shell, sleep)."""
+    components: tuple[Component, ...]
+    """Built components (``inline`` ones fire on the loop's thread)."""
     routes: tuple[dict[str, tuple[Route, ...]], ...]
     """Per node: output port → where its messages go."""
     sources: tuple[int, ...]
@@ -50,8 +46,6 @@ class Wiring:
     """On a loop: such a node refuses a message it has already received."""
     feeders: tuple[dict[str, frozenset[int]], ...]
     """Per joining node: input port → the nodes whose firings can still reach it."""
-    msg_param: tuple[str | None, ...]
-    """The parameter a python node's message is passed as."""
     input: Any
     """The run's input."""
 
@@ -66,14 +60,11 @@ def compile_graph(g: Graph, name: str | None, source: str | None,
     order = list(g.nodes)
     index = {n: i for i, n in enumerate(order)}
     nodes: list[PlanNode] = []
-    components: list[Component | None] = []
-    msg_param: list[str | None] = []
+    components: list[Component] = []
     for i, n in enumerate(order):
-        gn = g.nodes[n]
-        node, comp, param = _node(i, gn)
+        node, comp = _node(i, g.nodes[n])
         nodes.append(node)
         components.append(comp)
-        msg_param.append(param)
     routes: list[dict[str, list[Route]]] = [{} for _ in order]
     incoming: list[set[str]] = [set() for _ in order]
     for e in g.edges:
@@ -86,7 +77,7 @@ def compile_graph(g: Graph, name: str | None, source: str | None,
     for i, comp in enumerate(components):
         if isinstance(comp, Joiner):
             comp.connect(tuple(sorted(incoming[i], key=_port_key)))
-    tickers = tuple(i for i, c in enumerate(components) if c is not None and c.source)
+    tickers = tuple(i for i, c in enumerate(components) if c.source)
     for i in tickers:
         if incoming[i]:
             raise DefinitionError("a ticker takes no incoming edges",
@@ -98,7 +89,7 @@ def compile_graph(g: Graph, name: str | None, source: str | None,
         tuple(components), frozen, sources, tickers,
         tuple(g.nodes[n].max_firings or g.max_firings for n in order),
         tuple(g.nodes[n].continue_on_error or g.continue_on_error for n in order),
-        _in_cycle(frozen), feeders, tuple(msg_param), input)
+        _in_cycle(frozen), feeders, input)
     extra = {"edges": [_edge_def(e) for e in g.edges], "input": input}
     if g.max_firings != MAX_FIRINGS:
         extra["max_firings"] = g.max_firings
@@ -132,77 +123,31 @@ def graph_from_definition(definition: dict[str, Any]) -> Graph:
     return g
 
 
-def _node(i: int, gn: GraphNode) -> tuple[PlanNode, Component | None, str | None]:
-    settings = dict(gn.settings)
-    where = f"node {gn.name!r}"
+def _node(i: int, gn: GraphNode) -> tuple[PlanNode, Component]:
+    comp = build(gn.component, gn.name, gn.settings)
+    settings = dict(comp.settings)
     target: str | None = None
     fn: Callable[..., Any] | None = None
-    comp: Component | None = None
-    param: str | None = None
-    if gn.component == "python":
-        _only(settings, {"target"}, where, "python")
-        raw = settings.pop("target", None)
-        if isinstance(raw, str):
-            fn = refs.resolve_callable(raw)
-            target = raw
-        elif callable(raw):
-            fn, target = raw, refs.describe(raw)
-        else:
-            raise DefinitionError("a python node needs a target: a callable or a "
-                                  "'module:function' reference", field=f"{where}: settings.target")
-        param = _message_param(fn, where)
-    elif gn.component == "shell":
-        _only(settings, {"command", "cwd", "env"}, where, "shell")
-        command = settings.get("command")
-        if not isinstance(command, str) or not command.strip():
-            raise DefinitionError("a shell node needs a command",
-                                  field=f"{where}: settings.command")
-        compile_template(settings, field=f"{where}: settings")
-        target = command
-    elif gn.component == "sleep":
-        _only(settings, {"seconds"}, where, "sleep")
-        seconds = settings.get("seconds")
-        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
-            raise DefinitionError(f"seconds must be a number >= 0, got {seconds!r}",
-                                  field=f"{where}: settings.seconds")
-    else:
-        comp = build(gn.component, gn.name, settings)
+    if isinstance(comp, Python):
+        target, fn = comp.ref, comp.fn
+        settings.pop("target", None)
+    elif isinstance(comp, Shell):
+        target = settings["command"]
     node = PlanNode(i, gn.name, gn.component, target, settings, retries=gn.retries,
                     retry_delay=float(gn.retry_delay), backoff=float(gn.backoff),
                     timeout=gn.timeout, tags=gn.tags,
                     execute_when_recovering=gn.execute_when_recovering, fn=fn,
                     continue_on_failure=gn.continue_on_error)
-    return node, comp, param
+    return node, comp
 
 
-def _only(settings: dict[str, Any], names: set[str], where: str, kind: str) -> None:
-    for key in settings:
-        if key not in names:
-            raise DefinitionError(
-                f"unknown setting (a {kind} node takes: {', '.join(sorted(names))})",
-                field=f"{where}: settings.{key}")
-
-
-def _message_param(fn: Callable[..., Any], where: str) -> str:
-    """The name of the parameter a python node's message goes to: its first one."""
-    try:
-        params = [p for p in inspect.signature(fn).parameters.values()
-                  if p.name != "context" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
-    except (TypeError, ValueError):
-        params = []
-    if not params:
-        raise DefinitionError("a python node's target must take the message as a parameter",
-                              field=f"{where}: settings.target")
-    return params[0].name
-
-
-def _check_ports(e: Edge, source: Component | None, target: Component | None) -> None:
+def _check_ports(e: Edge, source: Component, target: Component) -> None:
     where = f"edge {e.source!r} -> {e.target!r}"
-    outs = source.out_ports() if source is not None else ("out",)
+    outs = source.out_ports()
     if e.from_port != ERROR and e.from_port not in outs:
         raise DefinitionError(f"{e.source!r} has no output port {e.from_port!r} "
                               f"(it has: {', '.join((*outs, ERROR))})", field=f"{where}: from")
-    ins = target.in_ports() if target is not None else ("in",)
+    ins = target.in_ports()
     if ins is None:
         if not e.to_port.isdigit():
             raise DefinitionError(f"{e.target!r} takes input ports 0, 1, 2, ..., "
@@ -253,7 +198,7 @@ def _in_cycle(routes: tuple[dict[str, tuple[Route, ...]], ...]) -> tuple[bool, .
 
 
 def _feeders(routes: tuple[dict[str, tuple[Route, ...]], ...],
-             components: list[Component | None]) -> tuple[dict[str, frozenset[int]], ...]:
+             components: list[Component]) -> tuple[dict[str, frozenset[int]], ...]:
     reach = _reach_into(routes)
     out: list[dict[str, frozenset[int]]] = [{} for _ in routes]
     for s, ports in enumerate(routes):
