@@ -1,3 +1,3 @@
 """Imports every built-in graph component, so each registers itself."""
 
-from jobweave.components import modify  # noqa: F401
+from jobweave.components import barrier, iterator, modify, router, ticker  # noqa: F401
