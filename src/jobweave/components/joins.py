@@ -45,10 +45,7 @@ class AllTokens(_Ports):
         self.closed = False
 
     def receive(self, port: str, msg: Any) -> list[Group]:
-        self._check(port)
-        if self.closed:
-            raise ComponentError("barrier got a token after its only group (grouping: all) "
-                                 "was closed")
+        self._check(port)  # once the group closed, every port is closed
         self.tokens.append((port, msg))
         return []
 
