@@ -99,9 +99,8 @@ def build(kind: str, node: str, settings: Mapping[str, Any]) -> Component:
 
 
 def _load_builtins() -> None:
-    if _REGISTRY:
-        return
-    from jobweave.components import builtin  # noqa: F401  (registers on import)
+    # not "if _REGISTRY": importing one component module directly registers it alone
+    from jobweave.components import builtin  # noqa: F401  (registers on first import)
 
 
 class Group:
