@@ -235,3 +235,8 @@ def test_firing_a_group_again_gives_the_same_tokens() -> None:
     node = barrier(("0", "1"), output="single")
     group = Group(0, [("1", {"status": BAD}), ("0", {"status": OK})])
     assert node.fire_group(group, ENV) == node.fire_group(group, ENV)
+
+
+@pytest.mark.parametrize("criteria", ["and", "or", {"at_least": 1}, {"ratio": 0.5}])
+def test_an_empty_group_emits_nothing(criteria: Any) -> None:
+    assert barrier(criteria=criteria).fire_group(Group(0, []), ENV) == []

@@ -94,6 +94,8 @@ class Barrier(Joiner):
         return Tuples(connected) if self.grouping == "tuple" else AllTokens(connected)
 
     def fire_group(self, group: Group, env: Mapping[str, Any]) -> Emitted:
+        if not group.tokens:
+            return []  # a group no token reached is not judged (never made by joins.py)
         ordered = [token for _, token in sorted(enumerate(group.tokens),
                                                 key=lambda t: (int(t[1][0]), t[0]))]
         failed = []
