@@ -16,6 +16,7 @@ jobweave itself failing, or being given something it cannot use, raises one of t
     │   └── DefinitionChanged     resume found a different definition than the run's
     ├── JournalError              a journal that cannot be read back
     │   └── JournalMismatch       the journal belongs to a different definition
+    ├── ComponentError            a graph component could not handle a message
     └── JobFailure                raised inside a job to fault it with a clean message
 
     Interrupted (BaseException)   a cancel delivered into user code; ``except Exception``
@@ -161,6 +162,12 @@ class JournalError(JobweaveError):
 
 class JournalMismatch(JournalError):
     """The journal was written by a different definition than the one given."""
+
+
+class ComponentError(JobweaveError):
+    """A graph component could not handle a message (an iterator given no list, a router
+    comparing a number with text). The runtime sends it to the node's ``error`` port, or
+    faults the node when that port is not connected."""
 
 
 class JobFailure(JobweaveError):

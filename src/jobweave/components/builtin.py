@@ -1,6 +1,10 @@
 """Imports every built-in graph component, so each registers itself."""
 
-from jobweave.components import (
-    executed,  # noqa: F401
-    modify,  # noqa: F401
+from jobweave.components import (  # noqa: F401
+    barrier,
+    executed,
+    iterator,
+    modify,
+    router,
+    ticker,
 )

@@ -99,6 +99,7 @@ def build(kind: str, node: str, settings: Mapping[str, Any]) -> Component:
 
 
 def _load_builtins() -> None:
+    # not "if _REGISTRY": importing one component module directly registers it alone
     from jobweave.components import builtin  # noqa: F401  (registers on first import)
 
 
