@@ -14,6 +14,7 @@ ENV: dict[str, Any] = {"input": {}, "secrets": {}}
 
 
 def barrier(ports: tuple[str, ...] = ("0", "1", "2"), **settings: Any) -> Barrier:
+    settings.setdefault("grouping", "all")  # the tests of tuple grouping say so
     node = build("barrier", "wait", settings)
     assert isinstance(node, Barrier)
     node.connect(ports)
@@ -240,3 +241,10 @@ def test_firing_a_group_again_gives_the_same_tokens() -> None:
 @pytest.mark.parametrize("criteria", ["and", "or", {"at_least": 1}, {"ratio": 0.5}])
 def test_an_empty_group_emits_nothing(criteria: Any) -> None:
     assert barrier(criteria=criteria).fire_group(Group(0, []), ENV) == []
+
+
+def test_the_defaults_are_cloveretls() -> None:
+    node = build("barrier", "wait", {})
+    assert isinstance(node, Barrier)
+    assert (node.grouping, node.settings.get("criteria", "and"),
+            node.settings.get("output", "single")) == ("tuple", "and", "single")

@@ -71,7 +71,7 @@ BAD = [
     ("iterator", {"array_field": ""}, "array_field", "non-empty text"),
     ("iterator", {"array_field": "a."}, "array_field", "dotted path"),
     ("iterator", {"batchSize": 2}, "batchSize", "unknown setting"),
-    ("barrier", {"grouping": "tuples"}, "grouping", "must be all or tuple, not 'tuples'"),
+    ("barrier", {"grouping": "tuples"}, "grouping", "must be tuple or all, not 'tuples'"),
     ("barrier", {"output": "many"}, "output", "must be single or all"),
     ("barrier", {"criteria": "AND"}, "criteria", "must be and, or, {at_least: N}"),
     ("barrier", {"criteria": {"at_least": 0}}, "criteria.at_least", ">= 1, not 0"),

@@ -4,7 +4,7 @@ it on to port ``0`` (succeeded) or ``1`` (failed). CloverETL's Barrier, plus quo
 Input ports are ``0``, ``1``, ... ``n`` (any number; ``0`` need not be connected).
 Settings:
 
-- ``grouping`` (default ``all``): ``all`` makes one group of every token, closed when no
+- ``grouping`` (default ``tuple``, as in CloverETL): ``all`` makes one group of every token, closed when no
   message in flight can still reach a connected input port; ``tuple`` makes group k of
   the k-th token of each connected port, closed when each port has sent its k-th token
   or can send nothing more. A branch that faulted or emitted nothing never leaves the
@@ -28,8 +28,7 @@ Settings:
 Ports: in ``0`` … ``n``; out ``0`` (successful groups) and ``1`` (failed groups). A
 token sent to an output port with no edge is dropped, as in CloverETL.
 
-One difference from CloverETL: its default grouping is ``tuple``; jobweave's is
-``all``, the common case of waiting for a set of parallel jobs.
+CloverETL's defaults are kept: ``tuple``, ``and``, ``single``.
 """
 
 from __future__ import annotations
@@ -64,7 +63,7 @@ class Barrier(Joiner):
 
     def __init__(self, node: str, settings: Mapping[str, Any]) -> None:
         super().__init__(node, settings)
-        self.grouping = self._choice("grouping", ("all", "tuple"))
+        self.grouping = self._choice("grouping", ("tuple", "all"))
         self.output = self._choice("output", ("single", "all"))
         self.evaluate = checks.expression(self, "evaluate",
                                           self.settings.get("evaluate", DEFAULT_EVALUATE))

@@ -440,10 +440,11 @@ class GraphRuntime(Runtime):
         if i not in self.ticking or self.cancelling or self.pausing:
             return
         comp: Any = self.comps[i]
-        f = Firing(i, tick_id(self.names[i], n), None)
-        emitted = comp.fire(None, self.env)
+        at = comp.due_at(self._tick_base, n)
+        f = Firing(i, tick_id(self.names[i], n), comp.tick_message(n, at))
+        emitted = comp.fire(f.msg, self.env)
         now = time.time()
-        self._row(now, FIRED, self.names[i], 1, record(f.fid, None, emitted))
+        self._row(now, FIRED, self.names[i], 1, record(f.fid, f.msg, emitted))
         self._fired_once(i, now, emitted)
         self.count[i] += 1
         self.ticks[i] = n + 1
