@@ -33,9 +33,23 @@ def square_fan(n: int) -> jw.Graph:
     return g
 
 
+def square_join(n: int) -> jw.Graph:
+    """spread(n) → three python branches → a tuple barrier emitting every token → sink."""
+    g = jw.graph("joins")
+    src = g.node("src", "t_spread")
+    wait = g.node("wait", "barrier", grouping="tuple", output="all")
+    for k in range(3):
+        b = g.node(f"b{k}", "python", target=shapes.square)
+        g.edge(src, b, data={"i": "{{ msg.i }}", "k": k})
+        g.edge(b, wait, to_port=str(k), data={"i": "{{ msg.i }}", "from": k,
+                                              "status": "completed"})
+    g.edge(wait, g.node("sink", "modify"), from_port="0")
+    return g
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tests.graph_engine.driver")
-    parser.add_argument("mode", choices=("pages", "fan", "resume"))
+    parser.add_argument("mode", choices=("pages", "fan", "join", "resume"))
     parser.add_argument("store")
     parser.add_argument("run_id", nargs="?")
     parser.add_argument("--last", type=int, default=50)
@@ -46,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     elif args.mode == "pages":
         result = jw.run(shapes.pages(args.last), input={}, store=args.store,
                         listeners=[_announce])
+    elif args.mode == "join":
+        result = jw.run(square_join(args.n), input={"n": args.n}, store=args.store,
+                        concurrency=4, listeners=[_announce])
     else:
         result = jw.run(square_fan(args.n), input={"n": args.n}, store=args.store,
                         concurrency=4, listeners=[_announce])

@@ -86,7 +86,7 @@ def boom(msg: dict[str, Any]) -> dict[str, Any]:
 
 
 def square(msg: dict[str, Any]) -> dict[str, Any]:
-    _note("square", msg["i"])
+    _note("square", f"{msg['i']}-{msg['k']}" if "k" in msg else msg["i"])
     return {"i": msg["i"], "sq": msg["i"] ** 2}
 
 

@@ -110,3 +110,26 @@ def test_a_fan_out_killed_and_resumed_runs_each_item_once(
     # only what a kill can catch runs twice: the 4 firings in flight, and finished ones
     # whose records waited for their group commit (at most GROUP_ROWS)
     assert sum(calls.values()) <= n + (4 + GROUP_ROWS) * kills
+
+
+def test_a_barrier_killed_and_resumed_takes_every_token_once(
+        tmp_path: Path, children: Children) -> None:
+    rng = random.Random(f"{crash_seed()}:join")
+    counts = tmp_path / "counts"
+    counts.mkdir()
+    store = str(tmp_path / "s.db")
+    n = 60
+    run_id, kills = _kill_and_resume(children, counts, store, ["join", store, "--n", str(n)],
+                                     3, rng, "square-*")
+    assert kills >= 1
+    s = open_store(store)
+    try:
+        groups = [json.loads(d) for _, _, d in s.firings(run_id, "wait")]
+        sunk = [json.loads(d)["in"] for _, _, d in s.firings(run_id, "sink")]
+    finally:
+        s.close()
+    assert len(groups) == n and len({g["id"] for g in groups}) == n
+    for k in range(3):  # each branch's every token is in exactly one group
+        assert sorted(m["i"] for m in sunk if m["from"] == k) == list(range(n))
+    for g in groups:  # a tuple group holds one token of each port
+        assert sorted(port for port, _ in g["in"]) == ["0", "1", "2"]
