@@ -4,8 +4,9 @@ it on to port ``0`` (succeeded) or ``1`` (failed). CloverETL's Barrier, plus quo
 Input ports are ``0``, ``1``, ... ``n`` (any number; ``0`` need not be connected).
 Settings:
 
-- ``grouping`` (default ``tuple``, as in CloverETL): ``all`` makes one group of every token, closed when no
-  message in flight can still reach a connected input port; ``tuple`` makes group k of
+- ``grouping`` (default ``tuple``, as in CloverETL): ``all`` makes one group of every
+  token, closed when no message in flight can still reach a connected input port;
+  ``tuple`` makes group k of
   the k-th token of each connected port, closed when each port has sent its k-th token
   or can send nothing more. A branch that faulted or emitted nothing never leaves the
   barrier waiting: its group is judged with the tokens that arrived (see
