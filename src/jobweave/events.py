@@ -46,6 +46,19 @@ class JobFinished:
 
 
 @dataclass(frozen=True, slots=True)
+class NodesFired:
+    """A graph run's firings so far, by node: sent at most every ``FIRED_EVERY`` seconds
+    while the run moves, and when it stops."""
+
+    run_id: str
+    firings: dict[str, int]
+
+
+FIRED_EVERY = 0.1
+"""Seconds between two :class:`NodesFired` events of one run."""
+
+
+@dataclass(frozen=True, slots=True)
 class RunFinished:
     """A run stopped; ``status`` is the run's final status."""
 
@@ -54,5 +67,5 @@ class RunFinished:
     exit_code: int
 
 
-Event = RunStarted | JobStarted | JobFinished | RunFinished
+Event = RunStarted | JobStarted | JobFinished | NodesFired | RunFinished
 Listener = Callable[[Any], None]

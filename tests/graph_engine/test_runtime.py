@@ -228,3 +228,18 @@ def test_a_graph_carries_a_default_input(store: str) -> None:
     assert by_name(jw.run(g, store=store))["a"].output == {"who": "default"}
     assert by_name(jw.run(g, input={"who": "given"}, store=store))["a"].output == {
         "who": "given"}
+
+
+def test_listeners_hear_the_firings_per_node(store: str) -> None:
+    heard: list[object] = []
+    result = jw.run(shapes.pages(last=3), input={}, store=store, listeners=[heard.append])
+    fired = [e for e in heard if type(e).__name__ == "NodesFired"]
+    assert fired, heard
+    assert fired[-1].firings == {j.name: j.attempts for j in result.jobs}  # type: ignore[attr-defined]
+    assert isinstance(heard[-1], jw.RunFinished)
+
+
+def test_the_progress_line_names_the_busiest_nodes() -> None:
+    from jobweave.cli.progress import per_node
+
+    assert per_node({"a": 1, "b": 5, "c": 0}) == "b 5 · a 1"

@@ -13,7 +13,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from jobweave.events import JobFinished, JobStarted, RunFinished, RunStarted
+from jobweave.events import JobFinished, JobStarted, NodesFired, RunFinished, RunStarted
 from jobweave.store import RunRecord
 
 
@@ -33,6 +33,8 @@ class Tally:
         self.retries = 0
         self.running: set[str] = set()
         self.finished = False
+        self.firings: dict[str, int] = {}
+        """A graph run's firings by node."""
 
     def __call__(self, event: object) -> None:
         if isinstance(event, JobStarted):
@@ -45,6 +47,9 @@ class Tally:
             self.done += 1
             if event.state == "faulted":
                 self.faulted += 1
+        elif isinstance(event, NodesFired):
+            self.firings = event.firings
+            self.done = sum(event.firings.values())
         elif isinstance(event, RunStarted):
             self.run_id, self.name = event.run_id, event.name
             self.total, self.done = event.total, event.already_done
@@ -101,6 +106,8 @@ class RunScreen:
         self._progress.refresh()
 
     def show_tally(self, tally: Tally, note: str = "") -> None:
+        if tally.firings and not note:
+            note = per_node(tally.firings)
         self.show(done=tally.done, total=tally.total, running=len(tally.running),
                   faulted=tally.faulted, note=note, label=tally.name)
 
@@ -109,3 +116,14 @@ class RunScreen:
         done = sum(n for s, n in counts.items() if s not in ("pending", "running", "interrupted"))
         self.show(done=done, total=record.total, running=counts.get("running", 0),
                   faulted=counts.get("faulted", 0), note=note, label=record.name)
+
+
+SHOWN_NODES = 6
+"""Nodes named in a graph run's progress line (the busiest)."""
+
+
+def per_node(firings: dict[str, int]) -> str:
+    """``fetch 12 · more 12 · done 1``: the busiest nodes' firings so far."""
+    busiest = sorted(firings.items(), key=lambda kv: -kv[1])[:SHOWN_NODES]
+    text = " · ".join(f"{name} {n:,}" for name, n in busiest if n)
+    return text + (" · …" if len(firings) > SHOWN_NODES else "")

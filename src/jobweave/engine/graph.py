@@ -46,7 +46,7 @@ from jobweave.engine.runtime import Runtime
 from jobweave.engine.state import CANCELLED, COMPLETED, FAULTED, PENDING, RUNNING, SKIPPED
 from jobweave.engine.timers import RETRY, TIMEOUT
 from jobweave.errors import JobweaveError
-from jobweave.events import RunFinished, RunStarted
+from jobweave.events import FIRED_EVERY, NodesFired, RunFinished, RunStarted
 from jobweave.executors.base import Outcome, Task
 from jobweave.plan.graph import Wiring
 
@@ -99,6 +99,7 @@ class GraphRuntime(Runtime):
         self._previous: dict[str, Any] = {}
         """Recover: earlier outputs of the firings that run again, by firing id."""
         self.remaining = 1
+        self._reported = 0.0
 
     # -- start -----------------------------------------------------------------------
     def _seed(self) -> None:
@@ -131,8 +132,15 @@ class GraphRuntime(Runtime):
                 break
         self.remaining = len(self.acts) + len(self.ticking)
 
-    def _emit_started(self) -> None:
-        self._emit(RunStarted(self.run_id, self.plan.name, len(self.nodes), 0))
+    def _started_event(self) -> RunStarted:
+        return RunStarted(self.run_id, self.plan.name, 0, 0)  # firings: no total known
+
+    def _report(self, now: float, force: bool = False) -> None:
+        """Tell listeners the firing counts, at most every FIRED_EVERY seconds."""
+        if self.listeners and (force or now >= self._reported + FIRED_EVERY):
+            self._reported = now
+            self._emit(NodesFired(self.run_id, dict(zip(self.names, self.attempts,
+                                                        strict=True))))
 
     # -- messages arriving -------------------------------------------------------------
     def _arrive(self, f: Firing) -> None:
@@ -406,6 +414,7 @@ class GraphRuntime(Runtime):
             if not self.failing and not self.cancelling and f.emitted:
                 self._route(f, f.emitted)
         self._settle()
+        self._report(time.monotonic())
 
     def _fire_timers(self, now: float) -> None:
         for kind, key, attempt in self.timers.due(now):
@@ -511,6 +520,7 @@ class GraphRuntime(Runtime):
             self._row(now, "run_finished", None, None, json.dumps({"status": status}))
             self._commit({"status": status, "finished_at": now, "exit_code": exit_code,
                           "owner": None, "control": None})
+        self._report(0.0, force=True)
         self._emit(RunFinished(self.run_id, status, exit_code))
         return RunResult(self.run_id, self.plan.name, status, self._job_results(), started,
                          now)

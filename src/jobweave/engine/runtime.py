@@ -128,9 +128,7 @@ class Runtime(RunState):
         try:
             try:
                 self._seed()
-                self._emit(RunStarted(self.run_id, self.plan.name, self.plan.job_count,
-                                      sum(1 for i, s in enumerate(self.status)
-                                          if s == COMPLETED and not self.barrier[i])))
+                self._emit(self._started_event())
                 self._locked_loop()
             except Exception:
                 self._stop_inflight()  # a lost lease, a failed store, or a bug of ours
@@ -141,6 +139,11 @@ class Runtime(RunState):
             return self._finish(started)
         except Exception as exc:
             raise abort(self.store, self.run_id, self.epoch, exc) from None
+
+    def _started_event(self) -> RunStarted:
+        return RunStarted(self.run_id, self.plan.name, self.plan.job_count,
+                          sum(1 for i, s in enumerate(self.status)
+                              if s == COMPLETED and not self.barrier[i]))
 
     def _loop(self) -> None:
         get, get_nowait = self.inbox.get, self.inbox.get_nowait
