@@ -18,6 +18,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from jobweave import refs
+from jobweave.context import Context
 from jobweave.engine import Engine, RunHandle, RunResult
 from jobweave.engine.replay import RecoveryPlan
 from jobweave.errors import RunNotFoundError
@@ -353,3 +354,41 @@ def prune(
     if db is None:
         return []
     return prune_runs(db, seconds, statuses=[str(s) for s in status], dry_run=dry_run)
+
+
+CHILD_POLL = 0.2
+"""Seconds between looks at a graph run's cancel flag while a child run executes."""
+
+
+def run_child(target: str, child: str, store: str, context: Context,
+              input: Any = None) -> dict[str, Any]:
+    """A graph's ``run_job`` firing: run ``target`` as the child run ``RUN.FIRING`` in
+    ``store`` (resuming it when an earlier attempt started it) and return its token."""
+    from jobweave.loader.target import load_target
+
+    run_id = f"{context.run_id}.{child[:12]}"
+    engine = _engine(store)
+    try:
+        record = engine.store.get_run(run_id, counts=False)
+    except RunNotFoundError:
+        record = None
+    if record is not None and record.status in ("completed", "failed", "cancelled"):
+        result = engine.result(run_id)
+    else:
+        if record is None:
+            definition, source = load_target(target)
+            plan = engine.plan(definition, source=source, input=input)
+            engine.create(plan, run_id=run_id, source=source)
+            handle = engine.start(run_id, plan)
+        else:
+            handle = engine.resume(run_id)
+        while True:
+            try:
+                result = handle.wait(timeout=CHILD_POLL)
+                break
+            except TimeoutError:
+                if context.cancelled:
+                    handle.cancel()
+    error = next((j.error for j in result.jobs if j.error), None)
+    return {"name": result.name, "run": run_id, "status": result.status,
+            "outputs": {j.name: j.output for j in result.jobs}, "error": error}

@@ -100,3 +100,21 @@ def fan(n: int, *, error_edge: bool = False, continue_on_error: bool = False) ->
     if error_edge:
         g.edge(b, g.node("errors", "modify"), from_port="error")
     return g
+
+
+def add(a: int, b: int) -> int:
+    return a + b
+
+
+child_batch = jw.batch([jw.job(add, name="sum", a=1, b=2), jw.job(add, name="more", a=3, b=4)],
+                       name="child")
+"""What a run_job node runs in the tests: a small batch."""
+
+
+def child_graph_fn() -> jw.Graph:
+    g = jw.graph("child-graph")
+    g.edge(g.node("a", "modify"), g.node("b", "modify"), data={"got": "{{ msg.n * 2 }}"})
+    return g
+
+
+child_graph = child_graph_fn()

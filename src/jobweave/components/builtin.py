@@ -2,6 +2,7 @@
 
 from jobweave.components import (  # noqa: F401
     barrier,
+    children,
     executed,
     iterator,
     modify,

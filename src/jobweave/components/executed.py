@@ -24,6 +24,9 @@ class Executed(Component):
     """A component whose firings run on the executor, with retries and timeouts."""
 
     inline = False
+    needs_run = False
+    """Its arguments need the firing's id and the store (``env["firing"]``,
+    ``env["store"]``): a component that starts runs of its own."""
     fn: Callable[..., Any]
     ref: str | None
     """How another process loads ``fn``."""

@@ -330,8 +330,11 @@ class GraphRuntime(Runtime):
         comp = self.comps[i]
         assert isinstance(comp, Executed)
         fn, ref = comp.fn, comp.ref
+        env = self.env
+        if comp.needs_run:
+            env = {**env, "firing": f.fid, "store": self.store.url}
         try:
-            kwargs = comp.arguments(f.msg, self.env)
+            kwargs = comp.arguments(f.msg, env)
         except JobweaveError as exc:
             self._finish_firing(key, f, None, str(exc), time.time())
             return

@@ -22,10 +22,10 @@ from jobweave import refs
 from jobweave.errors import DefinitionError
 from jobweave.loader.file import load_file
 from jobweave.loader.source import is_definition_file
-from jobweave.model import Batch, Flow, Job, Schedule, batch
+from jobweave.model import Batch, Flow, Graph, Job, Schedule, batch
 
-_EXPECTED = ("a Batch, a Schedule, a Flow, a Job, a list of jobs, or a function with no arguments "
-             "returning one")
+_EXPECTED = ("a Batch, a Schedule, a Flow, a Graph, a Job, a list of jobs, or a function with "
+             "no arguments returning one")
 
 
 def load_target(spec: str, *, cwd: str | None = None) -> tuple[object, str]:
@@ -108,7 +108,7 @@ def _call(fn: Any, source: str) -> Any:
 
 def _usable(value: Any, what: str) -> object:
     """A Batch, Schedule or Job as is; a list, tuple or generator of jobs → one Batch."""
-    if isinstance(value, (Batch, Schedule, Flow, Job)):
+    if isinstance(value, (Batch, Schedule, Flow, Graph, Job)):
         return value
     if isinstance(value, (str, bytes, dict)) or not isinstance(value, Iterable):
         raise DefinitionError(f"{what} {_a(value)}, not {_EXPECTED}")
