@@ -31,6 +31,8 @@ class Settings:
     """Size of the executor; None picks the executor's default."""
     durability: str = DEFAULT_DURABILITY
     """SQLite only: ``normal`` survives a killed process, ``full`` also a power loss."""
+    secrets_file: str | None = None
+    """A file of secrets for graphs' ``secrets.NAME`` (see :mod:`jobweave.secrets`)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -42,6 +44,7 @@ class Settings:
             executor=env.get("JOBWEAVE_EXECUTOR") or DEFAULT_EXECUTOR,
             workers=int(workers) if workers else None,
             durability=env.get("JOBWEAVE_DURABILITY") or DEFAULT_DURABILITY,
+            secrets_file=env.get("JOBWEAVE_SECRETS_FILE") or None,
         )
 
     def with_(self, **changes: object) -> Settings:

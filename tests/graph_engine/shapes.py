@@ -118,3 +118,12 @@ def child_graph_fn() -> jw.Graph:
 
 
 child_graph = child_graph_fn()
+
+
+def leak(msg: dict[str, Any]) -> dict[str, Any]:
+    """Does everything a careless job could do with a secret: prints it, returns it,
+    and fails with it in the message."""
+    print("token is", msg["token"])
+    if msg.get("fail"):
+        raise RuntimeError(f"login failed for token {msg['token']}")
+    return {"echo": msg["token"], "len": len(msg["token"])}

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from jobweave.components.node import OUT, Component, Emitted, register
+from jobweave.secrets import Secrets
 
 log = logging.getLogger("jobweave.graph")
 
@@ -30,5 +31,10 @@ class Log(Component):
         self.level = getattr(logging, str(level).upper())
 
     def fire(self, msg: Any, env: Mapping[str, Any]) -> Emitted:
-        log.log(self.level, "%s: %r", self.node, msg)
+        if log.isEnabledFor(self.level):
+            text = repr(msg)
+            secrets = env.get("secrets")
+            if isinstance(secrets, Secrets):
+                text = secrets.mask(text)
+            log.log(self.level, "%s: %s", self.node, text)
         return [(OUT, msg)]

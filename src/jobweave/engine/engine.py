@@ -38,6 +38,7 @@ from jobweave.errors import (
 from jobweave.events import Listener
 from jobweave.executors import make_executor
 from jobweave.plan import Plan, compile_plan, plan_from_definition
+from jobweave.secrets import load_secrets
 from jobweave.settings import EXECUTORS, Settings
 from jobweave.store import SqlStore, open_store, owner_id
 from jobweave.store.export import read_file
@@ -142,6 +143,8 @@ class Engine:
         if concurrency is None:
             concurrency = plan.concurrency
         _check_concurrency(concurrency)
+        if plan.graph is not None:  # a bad secrets file is refused before anything is stored
+            load_secrets(self.settings.secrets_file)
         run_id = run_id or new_run_id()
         options = {"executor": self.settings.executor, "workers": self.settings.workers,
                    "concurrency": concurrency}
@@ -205,6 +208,7 @@ class Engine:
         kind: type[Runtime]
         if plan.graph is not None:  # a graph's firings replay from its journal
             kind = GraphRuntime
+            extra["secrets"] = load_secrets(self.settings.secrets_file)
             if replay is not None:
                 extra.update(fired=replay[0], rerun=replay[1], copy=True)
             elif prior is not None:

@@ -49,6 +49,7 @@ from jobweave.errors import JobweaveError
 from jobweave.events import FIRED_EVERY, NodesFired, RunFinished, RunStarted
 from jobweave.executors.base import Outcome, Task
 from jobweave.plan.graph import Wiring
+from jobweave.secrets import Secrets
 
 TICK = 2
 """Timer kind of a ticker's next emission."""
@@ -63,11 +64,14 @@ class GraphRuntime(Runtime):
 
     def __init__(self, *args: Any, fired: list[tuple[Any, ...]] | None = None,
                  rerun: frozenset[str] = frozenset(), copy: bool = False,
-                 **kwargs: Any) -> None:
+                 secrets: Secrets | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         w: Wiring = self.plan.graph
         self.w = w
-        self.env: dict[str, Any] = {"input": w.input, "secrets": {}}
+        self.secrets = secrets or Secrets()
+        self.env: dict[str, Any] = {"input": w.input, "secrets": self.secrets}
+        self._mask = self.secrets.mask if self.secrets else None
+        """Hides secrets' values in everything the run writes (None: no secrets)."""
         n = len(self.nodes)
         self.names = [node.name for node in self.nodes]
         self.comps = w.components
@@ -141,6 +145,12 @@ class GraphRuntime(Runtime):
             self._reported = now
             self._emit(NodesFired(self.run_id, dict(zip(self.names, self.attempts,
                                                         strict=True))))
+
+    def _row(self, ts: float, event: str, node: str | None, attempt: int | None,
+             data: str | None) -> None:
+        if self._mask is not None and data is not None:
+            data = self._mask(data)
+        self.pending.row(ts, event, node, attempt, data)
 
     # -- messages arriving -------------------------------------------------------------
     def _arrive(self, f: Firing) -> None:
@@ -230,7 +240,8 @@ class GraphRuntime(Runtime):
     # -- inline firings -----------------------------------------------------------------
     def _drain(self) -> None:
         queue, comps, names, env = self.inline, self.comps, self.names, self.env
-        row, pending = self.pending.row, self.pending
+        pending = self.pending
+        row = self.pending.row if self._mask is None else self._row
         while queue:
             f = queue.popleft()
             i = f.node
@@ -278,6 +289,8 @@ class GraphRuntime(Runtime):
         and (without ``continue_on_error``) the node faults and the run stops."""
         i = f.node
         now = time.time()
+        if self._mask is not None:
+            error = self._mask(error)
         self.errors[i] = error
         name = self.names[i]
         if not final and ERROR in self.w.routes[i]:
@@ -510,9 +523,14 @@ class GraphRuntime(Runtime):
                 self.status[i] = SKIPPED
             out = self.outputs[i]
             try:
-                self.output_json[i] = None if out is None else json.dumps(out)
+                text = None if out is None else json.dumps(out)
             except (TypeError, ValueError):
-                self.output_json[i] = None
+                text = None
+            if text is not None and self._mask is not None:
+                masked = self._mask(text)
+                if masked != text:
+                    text, self.outputs[i] = masked, json.loads(masked)
+            self.output_json[i] = text
             self.pending.dirty[i] = None
         exit_code = 0 if status == "completed" else 1
         now = time.time()
