@@ -39,6 +39,9 @@ def build_graph(spec: GraphFile, doc: Document) -> Graph:
         raise doc.error(exc.message, _graph_loc(exc.field)) from None
     base_dir = os.path.dirname(os.path.abspath(doc.path))
     for name, node in spec.nodes.items():
+        if ":" in name:
+            raise doc.error("a node's name may not hold ':' (an edge names a port as "
+                            "node:port)", ("nodes", name))
         settings = dict(node.settings)
         target = settings.get("target")
         if node.component == "python" and isinstance(target, str):
@@ -48,7 +51,8 @@ def build_graph(spec: GraphFile, doc: Document) -> Graph:
         try:
             g.node(name, node.component, settings=settings, **options)
         except DefinitionError as exc:
-            raise _located(exc, g, doc) from None
+            rest = (exc.field or "").removeprefix("node").removeprefix(f" {name!r}")
+            raise doc.error(exc.message, ("nodes", name, *_path(rest.lstrip(":. ")))) from None
     for k, edge in enumerate(spec.edges):
         at: Loc = ("edges", k)
         (source, from_port), (target_node, to_port) = (
@@ -62,7 +66,8 @@ def build_graph(spec: GraphFile, doc: Document) -> Graph:
         try:
             g.edge(source, target_node, from_port=from_port, to_port=to_port, data=edge.data)
         except DefinitionError as exc:
-            raise _located(exc, g, doc) from None
+            part = (exc.field or "").rpartition(": ")[2]
+            raise doc.error(exc.message, (*at, _PORTS.get(part, part))) from None
     try:
         compile_graph(g, None, doc.path)
     except DefinitionError as exc:
