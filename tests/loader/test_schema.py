@@ -32,7 +32,7 @@ def test_schema_describes_the_format() -> None:
     assert schema["$schema"].startswith("https://json-schema.org/")
     assert schema["title"] == "jobweave definition"
     files = {d["$ref"].rpartition("/")[2] for d in schema["oneOf"]}
-    assert files == {"BatchFile", "ScheduleFile", "FlowFile"}
+    assert files == {"BatchFile", "ScheduleFile", "FlowFile", "GraphFile"}
     defs = schema["$defs"]
     assert defs["BatchFile"]["required"] == ["jobs"]
     assert defs["BatchFile"]["additionalProperties"] is False
@@ -43,6 +43,8 @@ def test_schema_describes_the_format() -> None:
     assert set(defs["FlowFile"]["required"]) == {"kind", "steps"}
     assert defs["FlowFile"]["properties"]["kind"]["const"] == "flow"
     assert defs["FlowFile"]["properties"]["mode"]["enum"] == ["serial", "parallel"]
+    assert set(defs["GraphFile"]["required"]) == {"kind", "name", "nodes"}
+    assert set(defs["EdgeSpec"]["required"]) == {"from", "to"}
     steps = {d.get("$ref", "").rpartition("/")[2] for d in defs["Step"]["oneOf"]}
     assert steps == {"FlowPythonJob", "FlowShellJob", "FlowSleepJob", "ChildFlow"}
     assert defs["ScheduleBatch"]["properties"]["continue_on_failure"]["type"] == "boolean"

@@ -94,7 +94,8 @@ def test_definition_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("spec", "words"), [
-    ("tests.loader.targets:number", "is an int (42), not a Batch, a Schedule, a Flow, a Job"),
+    ("tests.loader.targets:number",
+     "is an int (42), not a Batch, a Schedule, a Flow, a Graph, a Job"),
     ("tests.loader.targets:needs_arguments", "needs arguments"),
     ("tests.loader.targets:broken",
      "calling tests.loader.targets:broken() raised RuntimeError: no database configured"),

@@ -105,7 +105,7 @@ def resume(
         result = follow_here(handle, tally, signals, quiet=quiet, progress=progress,
                              started=f"resumed: {done} of {record.total} jobs had completed")
     return report(engine.store, result, interrupted=bool(signals.count), quiet=quiet,
-                  json_out=json_out)
+                  json_out=json_out, graph=record.kind == "graph")
 
 
 def _print_diff(run_id: str, exc: DefinitionChanged) -> None:

@@ -140,12 +140,20 @@ def show(
         "--job", "-j", metavar="NAME",
         help="Show this job in full instead: its whole error and output (a glob shows "
              "every job it matches).")] = None,
+    node: Annotated[str | None, typer.Option(
+        "--node", metavar="NAME",
+        help="A graph run: list this node's firings (id, time, input, outputs, error).")
+    ] = None,
     json_out: JsonOption = False,
 ) -> int:
     """RUN's details and its jobs (a big run: problem jobs first); --job NAME: one in full."""
     db = store_for(store)
     run_id = resolve_run(db, run_ref)
     record = db.get_run(run_id)
+    if node is not None:
+        from jobweave.cli.firings import show_firings
+
+        return show_firings(db, record, node, json_out=json_out)
     if job is not None:
         # a plain name is looked up; only a glob needs every job of the run
         jobs = (db.get_jobs(run_id) if any(c in job for c in "*?[")
@@ -181,7 +189,8 @@ def show(
     out = out_console()
     out.print(run_header(record, spans, replayed=n_replayed))
     out.print()
-    out.print(jobs_table((as_seen(j, record) for j in jobs), replayed=replayed))
+    out.print(jobs_table((as_seen(j, record) for j in jobs), replayed=replayed,
+                         graph=record.kind == "graph"))
     if note:
         out.print(note, style="dim")
     return EXIT_OK
@@ -238,7 +247,8 @@ def validate(
     definition, source = load_target(target)
     plan = definition if isinstance(definition, Plan) else compile_plan(definition, source=source)
     n = plan.job_count
-    sys.stdout.write(f"ok: {n} job{'' if n == 1 else 's'} ({plan.kind} {plan.name!r})\n")
+    what = "node" if plan.kind == "graph" else "job"
+    sys.stdout.write(f"ok: {n} {what}{'' if n == 1 else 's'} ({plan.kind} {plan.name!r})\n")
     return EXIT_OK
 
 

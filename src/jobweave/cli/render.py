@@ -172,19 +172,23 @@ def styled(state: str) -> Text:
 
 # -- tables -----------------------------------------------------------------------------
 def jobs_table(jobs: Iterable[JobLike], *, title: str | None = None,
-               replayed: Container[str] = ()) -> Table:
+               replayed: Container[str] = (), graph: bool = False) -> Table:
     """Job, status, attempts, duration and the error's telling line.
 
     Jobs named in ``replayed`` completed in the run a recovery replayed, not here: their
-    status says so.
+    status says so. A ``graph`` run's rows are its nodes, with their component (when the
+    rows know it) and how many times each fired.
     """
     table = Table(title=Text(title) if title else None, title_justify="left",
                   box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    table.add_column("job", overflow="fold")
-    table.add_column("status", no_wrap=True)
-    table.add_column("attempts", justify="right", no_wrap=True)
-    table.add_column("duration", justify="right", no_wrap=True)
     rows = list(jobs)
+    kinds = graph and all(hasattr(j, "kind") for j in rows)
+    table.add_column("node" if graph else "job", overflow="fold")
+    if kinds:
+        table.add_column("component", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("firings" if graph else "attempts", justify="right", no_wrap=True)
+    table.add_column("duration", justify="right", no_wrap=True)
     errors = any(j.error for j in rows)
     if errors:
         table.add_column("error", overflow="ellipsis", no_wrap=True, max_width=ERROR_WIDTH)
@@ -195,6 +199,8 @@ def jobs_table(jobs: Iterable[JobLike], *, title: str | None = None,
             status.append(" (replayed)", style="dim")
         cells: list[str | Text] = [Text(j.name), status, str(j.attempts),
                                    duration(j.duration)]
+        if kinds:
+            cells.insert(1, Text(getattr(j, "kind", "")))
         if errors:
             cells.append(Text(error_line(j.error), style="red"))
         table.add_row(*cells)
@@ -227,7 +233,8 @@ def run_header(record: RunRecord, spans: Spans | None = None, replayed: int = 0)
     run ran in several) and how many of its jobs a recovery ``replayed``."""
     rows: list[tuple[str, str | Text]] = [
         ("run", record.run_id), ("name", record.name), ("kind", record.kind),
-        ("status", styled(record.status)), ("jobs", counts_text(record.counts, record.total)),
+        ("status", styled(record.status)),
+        ("nodes" if record.kind == "graph" else "jobs", counts_text(record.counts, record.total)),
         ("created", moment(record.created_at)),
     ]
     if record.started_at is not None:

@@ -33,6 +33,7 @@ from jobweave.cli.app import (
     settings_for,
     store_for,
 )
+from jobweave.cli.graph_input import InputOption, read_input
 from jobweave.cli.progress import RunScreen, Tally
 from jobweave.cli.render import (
     NOT_COMPLETED,
@@ -46,6 +47,7 @@ from jobweave.cli.render import (
 )
 from jobweave.engine import Engine, JobResult, RunHandle, RunResult
 from jobweave.errors import RunOwnedError
+from jobweave.model import Graph
 from jobweave.store import RunRecord, SqlStore
 
 SUMMARY_LIMIT = 30
@@ -138,20 +140,20 @@ def _follow(handle: RunHandle, signals: Signals, redraw: Callable[[str], None]) 
 
 
 def _print_summary(console: Console, line: str, shown: Sequence[Any], *, total: int,
-                   problems: int, run_id: str) -> None:
+                   problems: int, run_id: str, graph: bool = False) -> None:
     """The closing line and table of a run: every job if few, else the problem jobs."""
     console.print(line, highlight=False, soft_wrap=True, markup=False)
     if not shown:
         return
     title = None if len(shown) == total else f"problem jobs ({len(shown)} of {problems})"
-    console.print(jobs_table(shown, title=title))
+    console.print(jobs_table(shown, title=title, graph=graph))
     hidden = problems - len(shown) if title else 0
     if hidden > 0:
         console.print(f"... and {hidden} more: jobweave show {run_id} --problems",
                       highlight=False)
 
 
-def _result_summary(console: Console, result: RunResult) -> None:
+def _result_summary(console: Console, result: RunResult, *, graph: bool = False) -> None:
     jobs = result.jobs
     counts = result.counts()
     line = (f"run {result.run_id} {result.status} in {duration(result.duration)}: "
@@ -159,7 +161,7 @@ def _result_summary(console: Console, result: RunResult) -> None:
     problems = [j for j in jobs if j.status != "completed"]
     shown: Sequence[JobResult] = jobs if len(jobs) <= SUMMARY_LIMIT else problems[:SUMMARY_LIMIT]
     _print_summary(console, line, shown, total=len(jobs), problems=len(problems),
-                   run_id=result.run_id)
+                   run_id=result.run_id, graph=graph)
 
 
 def _result_json(store: SqlStore, result: RunResult) -> dict[str, Any]:
@@ -179,10 +181,15 @@ def run(
     quiet: QuietOption = False,
     json_out: JsonOption = False,
     progress: ProgressOption = None,
+    input_: InputOption = None,
 ) -> int:
     """Run TARGET here and wait for it: exit 0 if every job completed, 1 if not."""
     definition, source = _load(target)
+    graph = isinstance(definition, Graph)
     engine = engine_for(store, executor=executor, workers=workers)
+    value = read_input(input_, definition)
+    if value is not None:
+        definition = engine.plan(definition, name=name, source=source, input=value)
     tally = Tally()
     with Signals() as signals:
         # A signal during submit is kept and acted on as soon as the handle exists.
@@ -190,7 +197,7 @@ def run(
                                concurrency=concurrency, listeners=[tally])
         result = follow_here(handle, tally, signals, quiet=quiet, progress=progress)
     return report(engine.store, result, interrupted=bool(signals.count), quiet=quiet,
-                  json_out=json_out)
+                  json_out=json_out, graph=graph)
 
 
 def follow_here(handle: RunHandle, tally: Tally, signals: Signals, *, quiet: bool,
@@ -214,14 +221,15 @@ def follow_here(handle: RunHandle, tally: Tally, signals: Signals, *, quiet: boo
 
 
 def report(store: SqlStore, result: RunResult, *, interrupted: bool, quiet: bool,
-           json_out: bool, extra: dict[str, Any] | None = None) -> int:
-    """Print a finished run's summary (or JSON, with ``extra`` keys); return the exit code."""
+           json_out: bool, extra: dict[str, Any] | None = None, graph: bool = False) -> int:
+    """Print a finished run's summary (or JSON, with ``extra`` keys); return the exit code.
+    A ``graph`` run's table lists nodes and their firings."""
     if json_out:
         data = _result_json(store, result)
         data.update(extra or {})
         sys.stdout.write(json.dumps(data) + "\n")
     elif not quiet:
-        _result_summary(out_console(), result)
+        _result_summary(out_console(), result, graph=graph)
     if interrupted:
         _say_interrupted(Console(stderr=True, highlight=False), result)
         return EXIT_INTERRUPTED
@@ -275,10 +283,14 @@ def submit(
     quiet: QuietOption = False,
     json_out: JsonOption = False,
     progress: ProgressOption = None,
+    input_: InputOption = None,
 ) -> int:
     """Store TARGET as a run, start it in the background, and print the run id."""
     definition, source = _load(target)
     engine = engine_for(store, executor=executor, workers=workers)
+    value = read_input(input_, definition)
+    if value is not None:
+        definition = engine.plan(definition, name=name, source=source, input=value)
     run_id, plan = engine.create(definition, source=source, name=name, concurrency=concurrency)
     log_path = _log_path(engine.store, run_id)
     _spawn_worker(run_id, engine.settings.store, log_path)
@@ -308,7 +320,9 @@ def work(run_id: str, store: StoreOption = None) -> int:
         raise CommandError(f"run {run_id} has no source to load its definition from")
     record = base.get_run(run_id, counts=False)
     definition, _ = load_target(source)
-    plan = engine.plan(definition, name=record.name, source=source)
+    # a graph's input may have come from --input: the stored one is the run's
+    recorded = data.get("definition") if isinstance(definition, Graph) else None
+    plan = engine.plan(definition, name=record.name, source=source, recorded=recorded)
     if plan.digest != record.digest:
         raise CommandError(f"run {run_id}: the definition in {source} changed since it was "
                            "submitted; the run was not started")

@@ -24,7 +24,6 @@ from jobweave.loader.file_triggers import file_triggers
 from jobweave.loader.source import Document, Loc, render_loc
 from jobweave.loader.spec import (
     BatchFile,
-    DefinitionFile,
     Group,
     Item,
     Leaf,
@@ -39,7 +38,7 @@ Ref = tuple[str, Loc]
 """A name used in ``after`` or ``output``, and where it was written."""
 
 
-def build(spec: DefinitionFile, doc: Document) -> Batch | Schedule:
+def build(spec: BatchFile | ScheduleFile, doc: Document) -> Batch | Schedule:
     """The model object a validated file describes, carrying the file's run options."""
     builder = _Builder(doc)
     if isinstance(spec, BatchFile):

@@ -16,14 +16,12 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from jobweave.errors import DefinitionError
+from jobweave.loader.graph_spec import EdgeSpec, GraphNodeSpec
+from jobweave.loader.kinds import FILE_KIND_ERROR, KIND_MODELS, KIND_TAGS, KINDS
 from jobweave.loader.source import Document, Loc
 from jobweave.loader.spec import (
-    FILE_KIND_ERROR,
     FLOW_TAGS,
     ITEM_KEYS,
-    KIND_MODELS,
-    KIND_TAGS,
-    KINDS,
     LIST_TAG,
     STEP_KEYS,
     STEP_MODELS,
@@ -133,6 +131,9 @@ def _unknown_field(name: str, error: ErrorDetails) -> str:
         model = KIND_MODELS.get(str(tag))
     elif len(raw) == 4 and raw[0] == KINDS["schedule"] and raw[1] == "batches":
         model, tag = ScheduleBatch, "batch of a schedule"
+    elif len(raw) == 4 and raw[0] == KINDS["graph"] and raw[1] in ("nodes", "edges"):
+        model = GraphNodeSpec if raw[1] == "nodes" else EdgeSpec
+        tag = "graph node" if raw[1] == "nodes" else "graph edge"
     elif (isinstance(tag, str) and tag in STEP_MODELS
           and ("steps" in raw or tag not in TAG_MODELS)):
         model = STEP_MODELS[tag]  # a flow's step: a job item and its flow options
@@ -190,6 +191,8 @@ def _pattern(loc: Loc, value: object) -> str:
     if loc and loc[-1] == "target":
         return (f"a target must look like 'package.module:function' or "
                 f"'path/file.py:function', got {value!r}")
+    if loc and loc[-1] in ("from", "to"):
+        return f"an edge's end is 'node' or 'node:port', got {value!r:.60}"
     if isinstance(value, str) and not value.strip():
         return "must not be blank"
     if loc and loc[-1] == "name":

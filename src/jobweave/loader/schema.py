@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from jobweave.loader.spec import DefinitionFile
+from jobweave.loader.kinds import DefinitionFile
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_TITLE = "jobweave definition"

@@ -5,7 +5,10 @@ A file holds one top-level mapping whose ``kind`` says what it defines:
 * ``batch`` (the default): a run name, a concurrency limit and a list of ``jobs``;
 * ``schedule``: a run name, a concurrency limit and an ordered list of ``batches``, each
   with its own ``jobs`` (and an optional label and ``continue_on_failure``);
-* ``flow``: ``steps`` (jobs and child flows) applied to ``elements`` in a ``mode``.
+* ``flow``: ``steps`` (jobs and child flows) applied to ``elements`` in a ``mode``;
+* ``graph``: ``nodes`` and ``edges`` (:mod:`jobweave.loader.graph_spec`).
+
+The union of the kinds is :data:`jobweave.loader.kinds.DefinitionFile`.
 
 Each item of a ``jobs`` list is one of
 
@@ -36,6 +39,7 @@ from pydantic import (
 )
 from typing_extensions import TypeAliasType
 
+from jobweave.loader.file_triggers import TriggerData
 from jobweave.model.job import MAX_NAME, NAME_PATTERN
 
 ITEM_KEYS = {"target": "python-job", "shell": "shell-job", "sleep": "sleep-job",
@@ -44,15 +48,6 @@ ITEM_KEYS = {"target": "python-job", "shell": "shell-job", "sleep": "sleep-job",
 
 LIST_TAG = "list"
 """The tag of an item that is a plain list of further items."""
-
-KINDS = {"batch": "batch-file", "schedule": "schedule-file", "flow": "flow-file"}
-"""The ``kind`` of a file → the tag pydantic reports it under."""
-
-KIND_TAGS: frozenset[str] = frozenset(KINDS.values())
-"""Tags of the top-level union of file kinds; the loader strips them from error locations."""
-
-FILE_KIND_ERROR = "file_kind"
-"""The error type of a ``kind`` that is none of :data:`KINDS`."""
 
 BINDING_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -196,24 +191,6 @@ _CONCURRENCY = ("How many jobs run at once, unless the caller says otherwise "
 _SCHEMA = "The JSON Schema this file follows (for editors); ignored by jobweave."
 _TRIGGERS = ("When `jobweave serve` starts a run of this file: each entry has one of `cron`, "
              "`every`, `at` (see docs/triggers.md). Not part of the run's definition.")
-TRIGGER_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "title": "Trigger",
-    "description": "A time trigger: exactly one of cron, every, at, with its options.",
-    "properties": {
-        "cron": {"type": "string"}, "every": {"type": ["string", "number"]},
-        "at": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
-        "tz": {"type": "string"}, "days": {"anyOf": [{"type": "string"}, {
-            "type": "array", "items": {"type": "string"}}]},
-        "emit_on_start": {"type": "boolean"}, "anchor": {"type": "string"},
-        "missed": {"enum": ["skip", "once", "all"]},
-        "overlap": {"enum": ["skip", "queue", "allow"]},
-        "max_fires": {"type": "integer", "minimum": 0}, "name": {"type": "string"},
-    },
-    "additionalProperties": False,
-}
-TriggerData = Annotated[dict[str, Any], WithJsonSchema(TRIGGER_SCHEMA)]
-"""One trigger as data; :func:`jobweave.triggers.trigger_from_data` checks it."""
 
 
 class BatchFile(_Spec):
@@ -404,36 +381,6 @@ class FlowFile(_FlowShape):
     concurrency: int | None = Field(None, ge=1, description=_CONCURRENCY)
     triggers: list[TriggerData] = Field(default_factory=list, description=_TRIGGERS)
 
-
-def file_kind(value: Any) -> str | None:
-    """The tag of the file kind ``value`` holds (None for an unknown ``kind``).
-
-    Anything but a mapping is taken for a batch file, whose model reports what is wrong.
-    """
-    if not isinstance(value, dict):
-        return KINDS["batch"]
-    kind = value.get("kind", "batch")
-    return KINDS.get(kind) if isinstance(kind, str) else None
-
-
-if TYPE_CHECKING:
-    DefinitionFile: TypeAlias = Union[BatchFile, ScheduleFile, FlowFile]  # noqa: UP007
-else:
-    DefinitionFile = Annotated[
-        Union[  # noqa: UP007
-            Annotated[BatchFile, Tag(KINDS["batch"])],
-            Annotated[ScheduleFile, Tag(KINDS["schedule"])],
-            Annotated[FlowFile, Tag(KINDS["flow"])],
-        ],
-        Discriminator(file_kind, custom_error_type=FILE_KIND_ERROR,
-                      custom_error_message="unknown kind of definition file"),
-    ]
-"""Every kind of definition file."""
-
-KIND_MODELS: dict[str, type[_Spec]] = {
-    KINDS["batch"]: BatchFile, KINDS["schedule"]: ScheduleFile, KINDS["flow"]: FlowFile,
-}
-"""Kind tag → model, to name the allowed top-level fields when an unknown one shows up."""
 
 Group.model_rebuild()
 BatchFile.model_rebuild()
