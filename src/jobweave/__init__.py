@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from jobweave.engine import Engine, JobResult, RunHandle, RunResult
     from jobweave.engine.replay import Decision, RecoveryPlan
     from jobweave.errors import (
+        ComponentError,
         CycleError,
         DefinitionChanged,
         DefinitionError,
@@ -47,7 +48,7 @@ if TYPE_CHECKING:
         RunStateError,
         StoreError,
     )
-    from jobweave.events import JobFinished, JobStarted, RunFinished, RunStarted
+    from jobweave.events import JobFinished, JobStarted, NodesFired, RunFinished, RunStarted
     from jobweave.model import (
         Batch,
         Flow,
@@ -75,11 +76,12 @@ _HOMES: dict[str, tuple[str, ...]] = {
     "jobweave.context": ("Context",),
     "jobweave.engine": ("Engine", "JobResult", "RunHandle", "RunResult"),
     "jobweave.engine.replay": ("Decision", "RecoveryPlan"),
-    "jobweave.errors": ("CycleError", "DefinitionChanged", "DefinitionError",
+    "jobweave.errors": ("ComponentError", "CycleError", "DefinitionChanged", "DefinitionError",
                         "ExpressionError", "Interrupted",
                         "JobFailure", "JobweaveError", "JournalError", "JournalMismatch",
                         "RunNotFoundError", "RunOwnedError", "RunStateError", "StoreError"),
-    "jobweave.events": ("JobFinished", "JobStarted", "RunFinished", "RunStarted"),
+    "jobweave.events": ("JobFinished", "JobStarted", "NodesFired", "RunFinished",
+                        "RunStarted"),
     "jobweave.model": ("Batch", "Flow", "FlowMode", "Graph", "Job", "JobState", "batch",
                        "flow", "graph", "job", "output", "shell", "sleep"),
     "jobweave.triggers": ("At", "Cron", "Every", "Missed", "Overlap", "at", "cron", "every"),
@@ -141,9 +143,11 @@ __all__ = [
     # events
     "JobFinished",
     "JobStarted",
+    "NodesFired",
     "RunFinished",
     "RunStarted",
     # errors
+    "ComponentError",
     "CycleError",
     "DefinitionChanged",
     "DefinitionError",

@@ -233,9 +233,9 @@ def test_a_graph_carries_a_default_input(store: str) -> None:
 def test_listeners_hear_the_firings_per_node(store: str) -> None:
     heard: list[object] = []
     result = jw.run(shapes.pages(last=3), input={}, store=store, listeners=[heard.append])
-    fired = [e for e in heard if type(e).__name__ == "NodesFired"]
+    fired = [e for e in heard if isinstance(e, jw.NodesFired)]
     assert fired, heard
-    assert fired[-1].firings == {j.name: j.attempts for j in result.jobs}  # type: ignore[attr-defined]
+    assert fired[-1].firings == {j.name: j.attempts for j in result.jobs}
     assert isinstance(heard[-1], jw.RunFinished)
 
 
