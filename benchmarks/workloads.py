@@ -15,6 +15,7 @@ from typing import Any
 import jobweave as jw
 from benchmarks import graphs, shapes
 from benchmarks.durable import DURABLE, DurableWorkload
+from benchmarks.graph_resume import GRAPH_RESUME
 from benchmarks.jobs import layer_job, nap, noop, step, total
 from jobweave.settings import DEFAULT_THREADS
 
@@ -238,7 +239,8 @@ GRAPHS: dict[str, Workload] = {w.key: w for w in (
 )}
 
 AnyWorkload = Workload | DurableWorkload
-WORKLOADS: dict[str, AnyWorkload] = {**SPEED, **GRAPHS, **{w.key: w for w in DURABLE}}
+WORKLOADS: dict[str, AnyWorkload] = {**SPEED, **GRAPHS,
+                                     **{w.key: w for w in (*DURABLE, GRAPH_RESUME)}}
 """Every workload by key: the speed ones (W1-W4, W7-W11), the graph ones (G1-G3), then
 the durability ones (W5, W6, G4)."""
 
