@@ -11,7 +11,8 @@ Per repetition, in a new SQLite store:
 3. It spawns ``jobweave resume RUN --store STORE --quiet`` and polls the journal every
    2 ms for a ``fired`` row beyond the last one before the kill: **first firing s** is
    from the spawn (interpreter start and imports included) to that row, committed;
-   **CLI s** from the spawn to the command's exit, the run completed.
+   **CLI s** from the spawn to the command's exit, the run completed, and ``cli_cpu_s``
+   the CPU time of that process (steadier than wall time on a busy machine).
 
 The case fails unless the run completed with every firing journaled exactly once: 10N + 1
 ``fired`` rows with distinct firing ids, N for each node of the chain.
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import signal
 import sqlite3
@@ -96,10 +98,17 @@ def _kill_half_way(store: str, n: int) -> tuple[str, int, int]:
                 pipe.close()
 
 
-def _resume(store: str, run_id: str, last: int) -> tuple[float | None, float]:
-    """Time ``jobweave resume``: (spawn to its first committed firing, spawn to exit)."""
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _resume(store: str, run_id: str, last: int) -> tuple[float | None, float, float]:
+    """Time ``jobweave resume``: (spawn to its first committed firing, spawn to exit, CPU
+    seconds of the command's process)."""
     db = sqlite3.connect(store, timeout=30)
     first: float | None = None
+    cpu0 = _children_cpu()
     try:
         t0 = time.perf_counter()
         proc = subprocess.Popen([str(CLI), "resume", run_id, "--store", store, "--quiet"],
@@ -118,7 +127,7 @@ def _resume(store: str, run_id: str, last: int) -> tuple[float | None, float]:
         db.close()
     if proc.returncode != 0:
         raise RuntimeError(f"jobweave resume: exit status {proc.returncode}\n{err[-2000:]}")
-    return first, total
+    return first, total, _children_cpu() - cpu0
 
 
 def _check_journal(store: str, run_id: str, n: int) -> None:
@@ -149,11 +158,11 @@ def _once(n: int) -> dict[str, Any]:
     store = os.path.join(folder, "bench.db")
     try:
         run_id, fired, last = _kill_half_way(store, n)
-        first, total = _resume(store, run_id, last)
+        first, total, cpu = _resume(store, run_id, last)
         if first is None:
             raise RuntimeError("the resumed run journaled no new firing before it exited")
         _check_journal(store, run_id, n)
-        return {"first_firing_s": first, "cli_s": total, "done_before": fired}
+        return {"first_firing_s": first, "cli_s": total, "cli_cpu_s": cpu, "done_before": fired}
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -168,6 +177,7 @@ def measure(n: int, repeat: int) -> dict[str, Any]:
         "repeat": repeat,
         "first_firing_s": statistics.median(r["first_firing_s"] for r in reps),
         "cli_s": statistics.median(r["cli_s"] for r in reps),
+        "cli_cpu_s": statistics.median(r["cli_cpu_s"] for r in reps),
         "first_firings_s": [r["first_firing_s"] for r in reps],
         "clis_s": [r["cli_s"] for r in reps],
         "done_before": [r["done_before"] for r in reps],

@@ -176,7 +176,8 @@ def progress_line(case: dict[str, Any]) -> str:
                 f"{', '.join(map(str, case.get('ran_again', [])))}")
     if case["workload"] == "G4":
         return (f"first firing {_seconds(case['first_firing_s'])} s after spawning "
-                f"jobweave resume, done in {_seconds(case['cli_s'])} s; killed at "
+                f"jobweave resume, done in {_seconds(case['cli_s'])} s (CPU "
+                f"{_seconds(case.get('cli_cpu_s'))} s); killed at "
                 + ", ".join(f"{d / case['firings']:.0%}" for d in case["done_before"]))
     return (f"recovered in {_seconds(case['recover_s'])} s, plan {_seconds(case['plan_s'])} s "
             f"(+ {_seconds(case['startup_s'])} s start)")
