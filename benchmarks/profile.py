@@ -31,7 +31,7 @@ from types import FrameType
 from typing import Any
 
 import jobweave as jw
-from benchmarks.workloads import SPEED, select
+from benchmarks.workloads import WORKLOADS, Workload, select
 
 DEFAULT_N = 10_000
 DEFAULT_LIMIT = 30
@@ -119,7 +119,8 @@ def shorten(stats: pstats.Stats) -> pstats.Stats:
 
 def profile(key: str, n: int, *, workers: bool, clock: str) -> tuple[pstats.Stats, float, int]:
     """Run one workload once under the profilers: (stats, seconds in jw.run, jobs)."""
-    workload = SPEED[key]
+    workload = WORKLOADS[key]
+    assert isinstance(workload, Workload)
     if workload.fixed_size:
         n = workload.sizes[0]
     folder = tempfile.mkdtemp(prefix="jobweave-profile-")
@@ -156,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         (workload,) = select(args.workload)
     except ValueError as exc:
         p.error(str(exc))
-    if workload.key not in SPEED:
+    if not isinstance(workload, Workload):
         return _profile_durable(workload.key, args)
 
     stats, elapsed, jobs = profile(workload.key, args.n, workers=args.threads == "all",

@@ -139,24 +139,26 @@ def _row(case: dict[str, Any]) -> list[str]:
 
 def _durable_row(case: dict[str, Any]) -> list[str]:
     done = case.get("done_before")
+    total = case.get("firings", case["n"])  # G4 counts firings, W5 jobs
+    first = case.get("first_job_s", case.get("first_firing_s"))
     return [
         case["workload"],
         f"{case['n']:,}",
         _seconds(case.get("startup_s")),
-        _seconds(case.get("first_job_s")),
+        _seconds(first),
         _seconds(case.get("resume_s")),
         _seconds(case.get("cli_s")),
         _seconds(case.get("recover_s")),
         _seconds(case.get("plan_s")),
-        "-" if not done else ", ".join(f"{d / case['n']:.0%}" for d in done),
+        "-" if not done else ", ".join(f"{d / total:.0%}" for d in done),
         "-" if not case.get("ran_again") else ", ".join(map(str, case["ran_again"])),
-        f"{case['peak_mib']:.0f}",
+        "-" if case.get("peak_mib") is None else f"{case['peak_mib']:.0f}",
         _targets(case),
     ]
 
 
 def is_durable(case: dict[str, Any]) -> bool:
-    """Whether a case is one of the durability workloads (W5, W6)."""
+    """Whether a case is one of the durability workloads (W5, W6, G4)."""
     return case.get("kind") == "durable"
 
 
@@ -172,6 +174,11 @@ def progress_line(case: dict[str, Any]) -> str:
                 f"{_seconds(case['resume_s'])} s (+ {_seconds(case['startup_s'])} s start), "
                 f"jobweave resume {_seconds(case.get('cli_s'))} s; finished jobs run again "
                 f"{', '.join(map(str, case.get('ran_again', [])))}")
+    if case["workload"] == "G4":
+        return (f"first firing {_seconds(case['first_firing_s'])} s after spawning "
+                f"jobweave resume, done in {_seconds(case['cli_s'])} s (CPU "
+                f"{_seconds(case.get('cli_cpu_s'))} s); killed at "
+                + ", ".join(f"{d / case['firings']:.0%}" for d in case["done_before"]))
     return (f"recovered in {_seconds(case['recover_s'])} s, plan {_seconds(case['plan_s'])} s "
             f"(+ {_seconds(case['startup_s'])} s start)")
 

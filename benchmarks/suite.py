@@ -33,7 +33,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="smallest size of each workload, 1 repeat: a smoke run")
     p.add_argument("--only", metavar="W1,W4",
                    help="workloads to run: W1, W1+sum (or W1S), W2, W3, W4, W7, W8, W9, W10, "
-                        "W11, W5, W6")
+                        "W11, G1, G2, G3, W5, W6, G4")
     p.add_argument("--repeat", type=int, metavar="R",
                    help=f"repetitions per case, median reported (default {DEFAULT_REPEAT}, "
                         "1 with --quick)")
@@ -119,13 +119,17 @@ def _print(info: dict[str, Any], repeat: int, results: list[dict[str, Any]],
     print(f"median of {repeat} run(s) per case")
     if not all(is_durable(c) for c in results):
         print("run s = inside jw.run, build s = making the jobs; x bare = jobweave / bare "
-              "ThreadPoolExecutor")
+              "ThreadPoolExecutor (G1-G3: / the same message flow in plain Python; jobs = "
+              "firings)")
     if any(is_durable(c) for c in results):
         print("W5/W6, each timed in a fresh process: start s = process start + imports; "
               "first job s / resume s = from calling jw.resume to the first newly started "
               "job / to the end; CLI s = `jobweave resume RUN` as a subprocess, spawn to "
               "exit; recover s = jw.recover of the JSONL journal; plan s = "
               "jw.recovery_plan alone")
+    if any(c["workload"] == "G4" for c in results):
+        print("G4: first job s = from spawning `jobweave resume RUN` to its first new "
+              "firing committed; CLI s = spawn to exit; done at kill = share of the firings")
     print()
     print(table(results, markdown=markdown))
     print()

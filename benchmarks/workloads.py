@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import jobweave as jw
-from benchmarks import shapes
+from benchmarks import graphs, shapes
 from benchmarks.durable import DURABLE, DurableWorkload
+from benchmarks.graph_resume import GRAPH_RESUME
 from benchmarks.jobs import layer_job, nap, noop, step, total
 from jobweave.settings import DEFAULT_THREADS
 
@@ -222,10 +223,26 @@ SPEED: dict[str, Workload] = {w.key: w for w in (
              jobs=lambda n: n * FLOW_STEPS),
 )}
 
+LOWER_BOUND = "bare: the same message flow in plain Python, no journal (a lower bound)"
+GRAPHS: dict[str, Workload] = {w.key: w for w in (
+    Workload("G1", "graph chain", f"iterator (batch_size 1) -> {graphs.CHAIN} modify nodes "
+             f"in a row carrying N messages ({graphs.CHAIN}N + 1 firings); {LOWER_BOUND}",
+             (1_000, 10_000), (1_000,), graphs.g1, graphs.g1_bare,
+             jobs=lambda n: graphs.CHAIN * n + 1),
+    Workload("G2", "pagination loop", "start -> python fetch stub -> router (has_more: back "
+             f"to fetch with page + 1, else done), N pages; {LOWER_BOUND}",
+             (1_000,), (100,), graphs.g2, graphs.g2_bare, jobs=lambda n: 2 * n + 2),
+    Workload("G3", "barrier join", f"iterator -> {graphs.BRANCHES} modify branches -> tuple "
+             f"barrier -> sink, N groups; {LOWER_BOUND}",
+             (1_000,), (100,), graphs.g3, graphs.g3_bare,
+             jobs=lambda n: (graphs.BRANCHES + 2) * n + 1),
+)}
+
 AnyWorkload = Workload | DurableWorkload
-WORKLOADS: dict[str, AnyWorkload] = {**SPEED, **{w.key: w for w in DURABLE}}
-"""Every workload by key: the speed ones (W1-W4, W7-W11), then the durability ones (W5,
-W6)."""
+WORKLOADS: dict[str, AnyWorkload] = {**SPEED, **GRAPHS,
+                                     **{w.key: w for w in (*DURABLE, GRAPH_RESUME)}}
+"""Every workload by key: the speed ones (W1-W4, W7-W11), the graph ones (G1-G3), then
+the durability ones (W5, W6, G4)."""
 
 _ALIASES = {"W1S": "W1+sum", "W1+SUM": "W1+sum", "W1SUM": "W1+sum"}
 

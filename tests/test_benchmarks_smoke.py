@@ -12,14 +12,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEED = {"W1", "W1+sum", "W2", "W3", "W4", "W7", "W8", "W9", "W10", "W11"}
-DURABLE = {"W5", "W6"}
-WORKLOADS = SPEED | DURABLE
+GRAPHS = {"G1": 10 * 20 + 1, "G2": 2 * 20 + 2, "G3": 5 * 20 + 1}
+"""Firings of each graph workload at TINY_N (its ``jobs``)."""
+DURABLE = {"W5", "W6", "G4"}
+WORKLOADS = SPEED | set(GRAPHS) | DURABLE
 TINY_N = 20
 FIGURES = ("build_s", "compile_s", "compile_us_per_job", "run_s", "cpu_s", "jobs_per_s", "peak_mib",
            "bare_s", "ratio")
 DURABLE_FIGURES = {
     "W5": ("startup_s", "import_s", "first_job_s", "resume_s", "peak_mib"),
     "W6": ("startup_s", "import_s", "recover_s", "plan_s", "peak_mib"),
+    "G4": ("first_firing_s", "cli_s"),
 }
 
 
@@ -39,13 +42,17 @@ def test_quick_suite_runs_every_workload_and_writes_json(tmp_path: Path) -> None
         (case,) = workload["cases"]
         assert case["workload"] == key
         if key in DURABLE:
-            assert case["n"] == case["jobs"] == TINY_N
+            assert case["n"] == TINY_N
+            assert case["jobs"] == TINY_N or key == "G4"
             for figure in DURABLE_FIGURES[key]:
                 assert case[figure] > 0, (key, figure)
             continue
         assert case["n"] == (200 if key == "W4" else TINY_N)  # W4's size is fixed
         per = 3 if key in ("W10", "W11") else 1  # a flow runs each of its 3 steps per element
-        assert case["jobs"] == case["n"] * per + (1 if key == "W1+sum" else 0)
+        if key in GRAPHS:  # a graph's jobs are its firings
+            assert case["jobs"] == GRAPHS[key]
+        else:
+            assert case["jobs"] == case["n"] * per + (1 if key == "W1+sum" else 0)
         assert len(case["runs_s"]) == len(case["bare_runs_s"]) == 1
         for figure in FIGURES:
             assert case[figure] > 0, (key, figure)
@@ -60,6 +67,11 @@ def test_quick_suite_runs_every_workload_and_writes_json(tmp_path: Path) -> None
     assert w5["ran_again"][0] <= RERUN_BOUND and w5["ran_again_max"] == w5["ran_again"][0]
     if Path(sys.executable).with_name("jobweave").exists():  # W5 also times the CLI's resume
         assert w5["cli_s"] > 0
+    # G4 killed its victim part way through the graph's firings, and the resume went on
+    (g4,) = data["workloads"]["G4"]["cases"]
+    (fired_at_kill,) = g4["done_before"]
+    assert g4["firings"] == GRAPHS["G1"] and 0 < fired_at_kill < g4["firings"]
+    assert g4["first_firing_s"] <= g4["cli_s"]
     assert data["machine"]["sqlite"] and data["machine"]["cpu_count"]
     # the printed table names every workload
     for key in WORKLOADS:
