@@ -243,3 +243,41 @@ def test_the_progress_line_names_the_busiest_nodes() -> None:
     from jobweave.cli.progress import per_node
 
     assert per_node({"a": 1, "b": 5, "c": 0}) == "b 5 · a 1"
+
+
+def test_a_failing_edge_into_a_python_node_faults_it_without_hanging(store: str) -> None:
+    g = jw.graph("bad-edge")
+    a = g.node("a", "modify")
+    g.edge(a, g.node("f", "python", target=shapes.square), data={"i": "{{ msg.nope.x }}"})
+    result = jw.run(g, input={"k": 1}, store=store)
+    assert result.status == "failed"
+    assert "nope" in (by_name(result)["f"].error or "")
+
+
+def test_a_barrier_node_is_a_node_of_the_run(store: str) -> None:
+    g = jw.graph("b", input={"n": 2})
+    src = g.node("src", "t_spread")
+    wait = g.node("wait", "barrier", grouping="all", evaluate="true")
+    g.edge(src, wait, to_port="0")
+    result = jw.run(g, store=store)
+    assert by_name(result)["wait"].attempts == 1
+    s = open_store(store)
+    try:
+        assert {j.name for j in s.get_jobs(result.run_id)} == {"src", "wait"}
+    finally:
+        s.close()
+
+
+def test_a_graph_definition_diff_names_the_node_whose_edge_changed() -> None:
+    from jobweave.engine.resume import diff_definitions
+    from jobweave.plan import compile_plan
+
+    def build(data: str) -> dict:
+        g = jw.graph("d")
+        a = g.node("a", "modify")
+        g.edge(a, g.node("b", "modify"), data={"x": data})
+        g.edge(a, g.node("c", "barrier"), to_port="0")
+        return compile_plan(g).definition
+
+    diff = diff_definitions(build("1"), build("2"))
+    assert diff.changed == ["a"] and diff.unchanged == ["b", "c"]

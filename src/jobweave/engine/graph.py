@@ -337,8 +337,9 @@ class GraphRuntime(Runtime):
         i = f.node
         node = self.nodes[i]
         f.attempt += 1
-        if f.error is not None:
+        if f.error is not None:  # its edge's data failed: it faults without running
             self._finish_firing(key, f, None, f.error, time.time())
+            self._settle()
             return
         comp = self.comps[i]
         assert isinstance(comp, Executed)
@@ -350,6 +351,7 @@ class GraphRuntime(Runtime):
             kwargs = comp.arguments(f.msg, env)
         except JobweaveError as exc:
             self._finish_firing(key, f, None, str(exc), time.time())
+            self._settle()
             return
         if f.fid in self._previous:
             ctx = Context(self.run_id, node.name, f.attempt, tags=node.tags, recovered=True,

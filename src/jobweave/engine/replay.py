@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 from jobweave.engine.resume import diff_definitions
 from jobweave.errors import DefinitionError
-from jobweave.plan.nodes import BARRIER, Plan
+from jobweave.plan.nodes import Plan
 
 REPLAY, RERUN, EXECUTE, RUN = "replay", "rerun", "execute", "run"
 """Decisions: reuse outputs; run again (changed); invoke with the old outputs; run (new)."""
@@ -188,7 +188,7 @@ def plan_recovery(plan: Plan, journal: JournalView, changed: Sequence[str] = (),
     reason = _downstream(plan, seeds)
     decisions = []
     for node in plan.nodes:
-        if node.kind == BARRIER:
+        if plan.boundary(node):
             continue
         why = reason.get(node.index)
         if node.index in new:
@@ -223,7 +223,7 @@ def _downstream(plan: Plan, seeds: dict[int, str]) -> dict[int, str]:
         i = stack.pop()
         for d in down[i]:
             if d not in reason:
-                origin = plan.nodes[i].name if plan.nodes[i].kind != BARRIER else \
+                origin = plan.nodes[i].name if not plan.boundary(plan.nodes[i]) else \
                     reason[i].removeprefix("downstream of ")
                 reason[d] = f"downstream of {origin}"
                 stack.append(d)

@@ -59,6 +59,12 @@ def _comparable(d: dict[str, Any], barriers: set[str]) -> dict[str, Any]:
 def diff_definitions(old: dict[str, Any], new: dict[str, Any]) -> DefinitionDiff:
     """Compare two stored definitions job by job."""
     def jobs(defn: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        if defn.get("kind") == "graph":  # a node changes with its settings or its edges out
+            nodes = {n["name"]: dict(n) for n in defn["nodes"]}
+            for e in defn.get("edges", ()):
+                if e["from"] in nodes:
+                    nodes[e["from"]].setdefault("edges", []).append(e)
+            return nodes
         barriers = {n["name"] for n in defn["nodes"] if n["kind"] == BARRIER}
         return {n["name"]: _comparable(n, barriers) for n in defn["nodes"]
                 if n["kind"] != BARRIER}

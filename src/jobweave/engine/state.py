@@ -16,7 +16,7 @@ from jobweave.engine.pending import Pending
 from jobweave.engine.result import JobResult
 from jobweave.engine.resume import NOT_DECODED
 from jobweave.events import Listener
-from jobweave.plan.nodes import BARRIER, Plan
+from jobweave.plan.nodes import Plan
 from jobweave.store.sql import SqlStore
 from jobweave.store.writer import Writer
 
@@ -49,7 +49,7 @@ class RunState:
         self.errors: list[str | None] = [None] * n
         self.started: list[float | None] = [None] * n
         self.finished: list[float | None] = [None] * n
-        self.barrier = [node.kind == BARRIER for node in plan.nodes]
+        self.barrier = [plan.boundary(node) for node in plan.nodes]
         self.passes = [False] * n
         """Settled without completing, yet not stopping dependents: skipped by its
         ``when`` condition, or faulted with ``continue_on_failure``."""

@@ -119,13 +119,22 @@ class Plan:
     def __len__(self) -> int:
         return len(self.nodes)
 
+    def boundary(self, node: PlanNode) -> bool:
+        """Whether ``node`` is an engine-internal batch boundary (a graph's ``barrier``
+        nodes are real nodes of the graph)."""
+        return node.kind == BARRIER and self.graph is None
+
     @property
     def jobs(self) -> tuple[PlanNode, ...]:
         """The nodes that are user jobs (not batch barriers)."""
+        if self.graph is not None:
+            return self.nodes
         return tuple(n for n in self.nodes if n.kind != BARRIER)
 
     @property
     def job_count(self) -> int:
+        if self.graph is not None:
+            return len(self.nodes)
         return sum(1 for n in self.nodes if n.kind != BARRIER)
 
 
