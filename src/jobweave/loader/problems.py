@@ -19,18 +19,14 @@ from jobweave.errors import DefinitionError
 from jobweave.loader.source import Document, Loc
 from jobweave.loader.spec import (
     FILE_KIND_ERROR,
-    FLOW_TAGS,
-    ITEM_KEYS,
     KIND_MODELS,
     KIND_TAGS,
     KINDS,
-    LIST_TAG,
-    STEP_KEYS,
-    STEP_MODELS,
-    TAG_MODELS,
     BatchFile,
     ScheduleBatch,
 )
+from jobweave.loader.spec_flow import FLOW_TAGS, STEP_KEYS, STEP_MODELS
+from jobweave.loader.spec_items import ITEM_KEYS, LIST_TAG, TAG_MODELS
 
 _ITEM_TAGS = frozenset(TAG_MODELS) | {LIST_TAG}
 
