@@ -113,6 +113,9 @@ class Plan:
     """The definition's own concurrency, used when the caller gives none."""
     scopes: tuple[tuple[dict[str, Any], ...], ...] = ()
     """A flow's element lists, as its nodes' ``scope`` indexes them."""
+    encoded: str | None = field(default=None, compare=False, repr=False)
+    """``definition`` as JSON text, when compiling encoded it (see :mod:`jobweave.plan.encode`):
+    the store writes it as it is."""
 
     def __len__(self) -> int:
         return len(self.nodes)
