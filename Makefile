@@ -21,8 +21,10 @@ demo: $(STAMP)
 	mkdir -p .jobweave
 	cd examples && ../$(BIN)/jobweave run nightly.py:nightly
 
+# two workers: much of the suite waits on real processes and clocks (tests are
+# independent: each has its own folder, SQLite file and PostgreSQL database)
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples

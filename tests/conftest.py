@@ -42,6 +42,10 @@ def _isolated_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Run every test in its own folder so the default store never leaks between tests."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("JOBWEAVE_STORE", raising=False)
+    # the CLI's tables take their width from COLUMNS when set (pytest-xdist's workers set it
+    # to 80): the tests see the CLI as a user piping its output does, whatever runs them
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.delenv("LINES", raising=False)
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
         [str(ROOT), str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]))
 

@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from jobweave.cli.app import main
 from jobweave.store import SqlStore, close_all, open_store
-from tests.cli.helpers import Jobweave
+from tests.cli.helpers import Jobweave, run_in_process
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -35,20 +34,6 @@ def _reap_detached_workers() -> Iterator[None]:
 def store(tmp_path: Path) -> str:
     """The store URL every command of a test uses: a fresh SQLite file."""
     return str(tmp_path / "cli.db")
-
-
-def run_in_process(argv: list[str],
-                   capsys: pytest.CaptureFixture[str]) -> subprocess.CompletedProcess[str]:
-    """Run ``jobweave ARGV`` through :func:`main` here: its exit code, stdout and stderr."""
-    capsys.readouterr()
-    try:
-        main(argv)
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    else:  # pragma: no cover - main always exits
-        code = 0
-    out, err = capsys.readouterr()
-    return subprocess.CompletedProcess(["jobweave", *argv], code, out, err)
 
 
 @pytest.fixture

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from jobweave.cli.app import main
+
 Jobweave = Callable[..., subprocess.CompletedProcess[str]]
 """The ``cli`` fixture: run ``python -m jobweave ARGS --store STORE``."""
 
@@ -31,3 +33,17 @@ def one_error_line(stderr: str) -> str:
     assert len(lines) == 1, stderr
     assert lines[0].startswith("jobweave: error: "), stderr
     return lines[0]
+
+
+def run_in_process(argv: list[str],
+                   capsys: pytest.CaptureFixture[str]) -> subprocess.CompletedProcess[str]:
+    """Run ``jobweave ARGV`` through :func:`main` here: its exit code, stdout and stderr."""
+    capsys.readouterr()
+    try:
+        main(argv)
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    else:  # pragma: no cover - main always exits
+        code = 0
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(["jobweave", *argv], code, out, err)

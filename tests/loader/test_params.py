@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -14,6 +13,7 @@ import jobweave as jw
 from jobweave.errors import DefinitionError
 from jobweave.loader import load_file
 from jobweave.plan import compile_plan
+from tests.cli.helpers import run_in_process
 from tests.jobs import add
 
 HELPERS = textwrap.dedent("""\
@@ -115,13 +115,12 @@ def test_python_definitions_are_checked_when_compiled(make: Any, words: str) -> 
     assert words in str(caught.value)
 
 
-def test_validate_and_run_refuse_a_missing_parameter(tmp_path: Path) -> None:
+def test_validate_and_run_refuse_a_missing_parameter(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = _file(tmp_path, "- {shell: echo}\n- {target: tests.jobs:add, params: {a: 1}}\n")
     store = tmp_path / "s.db"
     for command in ("validate", "run"):
-        proc = subprocess.run([sys.executable, "-m", "jobweave", command, path, "--store",
-                               str(store)], cwd=tmp_path, capture_output=True, text=True,
-                              timeout=60)
+        proc = run_in_process([command, path, "--store", str(store)], capsys)
         assert proc.returncode == 2, proc.stderr
         assert proc.stderr.strip() == (f"jobweave: error: {path}:3: jobs[1].params: "
                                        "missing parameter 'b' of add(a, b)")

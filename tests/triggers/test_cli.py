@@ -1,16 +1,16 @@
-"""`jobweave triggers TARGET... --from --count --json`, run as a real subprocess."""
+"""`jobweave triggers TARGET... --from --count --json`, run in this process (no signals)."""
 
 from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.cli.helpers import one_error_line
+from tests.cli.helpers import one_error_line, run_in_process
 
 
 @pytest.fixture
@@ -38,12 +38,21 @@ def folder(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def jobweave(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "jobweave", "triggers", *args], cwd=folder,
-                          capture_output=True, text=True, timeout=60)
+Triggers = Callable[..., subprocess.CompletedProcess[str]]
 
 
-def test_text_lists_local_times_with_offsets_and_utc(folder: Path) -> None:
+@pytest.fixture
+def jobweave(capsys: pytest.CaptureFixture[str]) -> Triggers:
+    """``jobweave triggers ARGS`` in the test's folder (the current one)."""
+
+    def run(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        assert Path.cwd() == folder
+        return run_in_process(["triggers", *args], capsys)
+
+    return run
+
+
+def test_text_lists_local_times_with_offsets_and_utc(folder: Path, jobweave: Triggers) -> None:
     done = jobweave(folder, "plan.py:nightly", "plan.py:several", "plan.py:made",
                     "--from", "2026-10-24T00:00:00Z", "--count", "3")
     assert done.returncode == 0, done.stderr
@@ -59,7 +68,7 @@ def test_text_lists_local_times_with_offsets_and_utc(folder: Path) -> None:
     assert "made[0]: every 30m (missed=skip overlap=skip max_fires=2)" in lines
 
 
-def test_json_for_scripts_from_a_yaml_file(folder: Path) -> None:
+def test_json_for_scripts_from_a_yaml_file(folder: Path, jobweave: Triggers) -> None:
     done = jobweave(folder, "plan.yaml", "--from", "2026-03-28T12:00:00+01:00", "-n", "2",
                     "--json")
     assert done.returncode == 0, done.stderr
@@ -75,12 +84,43 @@ def test_json_for_scripts_from_a_yaml_file(folder: Path) -> None:
 
 @pytest.mark.parametrize(("args", "message"), [
     (["plan.py:not_a_trigger"], "plan.py:not_a_trigger is an int, not a trigger"),
-    (["bad.yaml"], "bad.yaml: triggers[0].tz: unknown time zone 'Mars/Base'"),
+    (["bad.yaml"], "bad.yaml:3: triggers[0].tz: unknown time zone 'Mars/Base'"),
     (["plan.py:nightly", "--from", "tomorrow"], "--from 'tomorrow' is not an ISO 8601 time"),
     (["plan.py:nightly", "--count", "0"], "--count must be between 1 and 1000"),
 ])
-def test_bad_input_is_one_line_and_exit_2(folder: Path, args: list[str], message: str) -> None:
+def test_bad_input_is_one_line_and_exit_2(folder: Path, jobweave: Triggers, args: list[str],
+                                          message: str) -> None:
     done = jobweave(folder, *args)
     assert done.returncode == 2
     assert message in one_error_line(done.stderr)
     assert done.stdout == ""
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    # a definition file: the line of the key at fault, as for any other definition error
+    ("name: nightly\njobs:\n  - shell: 'true'\ntriggers:\n  - every: 1h\n  - cron: '0 2 * *'\n"
+     "    tz: UTC\n", "defs.yaml:6: triggers[1].cron: "),
+    ("triggers:\n  hourly:\n    every: 1h\n  nightly:\n    at: '02:30'\n    days: [someday]\n",
+     "defs.yaml:6: triggers.nightly.days: "),
+    ("triggers:\n  - every: 1h\n  - every: 2h\n    overlap: sometimes\n",
+     "defs.yaml:4: triggers[1].overlap: "),
+    ("triggers:\n  - every: 1h\n  - 42\n", "defs.yaml:3: triggers[1]: "),
+    ("name: x\ntriggers: []\n", "defs.yaml:2: the file's 'triggers' is empty"),
+])
+def test_a_bad_trigger_in_a_file_names_its_line_and_exits_2(
+        folder: Path, jobweave: Triggers, text: str, message: str) -> None:
+    (folder / "defs.yaml").write_text(text)
+    done = jobweave(folder, "defs.yaml")
+    assert done.returncode == 2
+    assert one_error_line(done.stderr).startswith(f"jobweave: error: {message}")
+    assert done.stdout == ""
+
+
+def test_a_bad_trigger_in_a_json_file_names_its_line(folder: Path, jobweave: Triggers) -> None:
+    (folder / "defs.json").write_text('{"jobs": [{"shell": "true"}],\n "triggers": [\n'
+                                      '  {"every": "1h"},\n  {"every": "1h", "max_fires": -1}\n'
+                                      ']}\n')
+    done = jobweave(folder, "defs.json")
+    assert done.returncode == 2
+    assert one_error_line(done.stderr).startswith(
+        "jobweave: error: defs.json:4: triggers[1].max_fires: ")

@@ -10,12 +10,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import typer
-import yaml
 
 from jobweave import refs
 from jobweave.cli.app import EXIT_OK, JsonOption, app
 from jobweave.errors import DefinitionError
-from jobweave.triggers import Every, Trigger, fires_between, trigger_from_data
+from jobweave.triggers import Every, Trigger, fires_between
 from jobweave.triggers.spec import At, Cron
 
 _KINDS = (Cron, Every, At)
@@ -88,7 +87,9 @@ def _parse_from(text: str) -> datetime:
 def _load(target: str) -> list[tuple[str, Trigger]]:
     lower = target.lower()
     if lower.endswith((".yaml", ".yml", ".json")):
-        return _from_file(target)
+        from jobweave.loader.file_triggers import triggers_in_file
+
+        return triggers_in_file(target)
     module, sep, name = target.rpartition(":")
     if not sep or not module or not name:
         raise DefinitionError(f"target {target!r} must be 'path/file.py:name', "
@@ -140,33 +141,3 @@ def _collect(value: Any, label: str, target: str) -> list[tuple[str, Trigger]]:
 def _a(value: object) -> str:
     name = type(value).__name__
     return ("an " if name[:1].lower() in "aeiou" else "a ") + name
-
-
-def _from_file(path: str) -> list[tuple[str, Trigger]]:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
-    except OSError as exc:
-        raise DefinitionError(f"cannot read the file: {exc.strerror}", path=path) from None
-    except yaml.YAMLError as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        raise DefinitionError(f"not valid YAML/JSON: {getattr(exc, 'problem', exc)}", path=path,
-                              line=None if line is None else line + 1) from None
-    found = data.get("triggers") if isinstance(data, Mapping) else data
-    if isinstance(found, Mapping):
-        entries = [(str(k), v, f"triggers.{k}") for k, v in found.items()]
-    elif isinstance(found, list):
-        entries = [(f"triggers[{i}]", v, f"triggers[{i}]") for i, v in enumerate(found)]
-    else:
-        raise DefinitionError("the file needs 'triggers': a list or a mapping of triggers",
-                              path=path)
-    out: list[tuple[str, Trigger]] = []
-    for label, entry, field in entries:
-        try:
-            trigger = trigger_from_data(entry, field=field)
-        except DefinitionError as exc:
-            raise DefinitionError(exc.message, path=path, field=exc.field) from None
-        out.append((trigger.name or label, trigger))
-    if not out:
-        raise DefinitionError("the file's 'triggers' is empty", path=path)
-    return out

@@ -151,7 +151,7 @@ class Engine:
         self.store.create_run(
             run_id=run_id, name=plan.name, kind=plan.kind, source=plan.source,
             definition=plan.definition, digest=plan.digest, options=options,
-            jobs=[(n.index, n.name, n.kind, n.tags) for n in plan.jobs],
+            jobs=[(n.index, n.name, n.kind, n.tags) for n in plan.jobs], encoded=plan.encoded,
         )
         return run_id, plan
 
@@ -367,7 +367,8 @@ class Engine:
             run_id=run_id, name=plan.name, kind=plan.kind, source=plan.source,
             definition=plan.definition, digest=plan.digest, options=options,
             jobs=[(n.index, n.name, n.kind, n.tags) for n in plan.jobs],
-            parent_run=journal.run_id, replayed=replayed, replayed_from=journal.run_id)
+            parent_run=journal.run_id, replayed=replayed, replayed_from=journal.run_id,
+            encoded=plan.encoded)
         handle = self.start(run_id, plan, concurrency=concurrency, listeners=listeners,
                             prior=prior, recovered=recovered)
         return decisions, handle

@@ -22,15 +22,8 @@ from jobweave import refs
 from jobweave.errors import CycleError, DefinitionError, ReferenceError_
 from jobweave.loader.file_triggers import file_triggers
 from jobweave.loader.source import Document, Loc, render_loc
-from jobweave.loader.spec import (
-    BatchFile,
-    Group,
-    Item,
-    Leaf,
-    PythonJob,
-    ScheduleFile,
-    ShellJob,
-)
+from jobweave.loader.spec import BatchFile, ScheduleFile
+from jobweave.loader.spec_items import Group, Item, Leaf, PythonJob, ShellJob
 from jobweave.model import Batch, Job, OutputRef, Schedule, batch, job, output, shell, sleep
 from jobweave.model.params import params_problem
 

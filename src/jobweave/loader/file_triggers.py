@@ -1,13 +1,14 @@
-"""The ``triggers:`` list of a definition file → trigger objects, errors naming the line."""
+"""The ``triggers:`` of a definition file → trigger objects, errors naming the line."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from pydantic import WithJsonSchema
 
 from jobweave.errors import DefinitionError
-from jobweave.loader.source import Document
+from jobweave.loader.source import Document, Loc, read_document
 from jobweave.triggers import Trigger, trigger_from_data
 
 TRIGGER_SCHEMA: dict[str, Any] = {
@@ -32,15 +33,42 @@ TriggerData = Annotated[dict[str, Any], WithJsonSchema(TRIGGER_SCHEMA)]
 
 def file_triggers(entries: list[dict[str, Any]], doc: Document) -> tuple[Trigger, ...]:
     """Each entry read with :func:`trigger_from_data`; a bad one is reported at its line."""
-    out: list[Trigger] = []
-    for k, entry in enumerate(entries):
-        try:
-            out.append(trigger_from_data(entry, field=f"triggers[{k}]"))
-        except DefinitionError as exc:
-            key = (exc.field or "").rpartition(".")[2]
-            at: tuple[str | int, ...] = ("triggers", k)
-            if isinstance(entry, dict) and key in entry:
-                at = (*at, key)
-            raise DefinitionError(exc.message, path=doc.path, line=doc.line(at),
-                                  field=exc.field or f"triggers[{k}]") from None
-    return tuple(out)
+    return tuple(_trigger(doc, entry, ("triggers", k), f"triggers[{k}]")
+                 for k, entry in enumerate(entries))
+
+
+def triggers_in_file(path: str) -> list[tuple[str, Trigger]]:
+    """The named triggers of a YAML/JSON file (``jobweave triggers FILE``).
+
+    The file holds ``triggers:`` (a list, or a mapping of name → trigger), as a definition
+    file does, or is itself such a list. An entry's name is its ``name``, else its key, else
+    ``triggers[K]``. A bad entry is reported at its line.
+    """
+    doc = read_document(path)
+    top: Loc = ("triggers",) if isinstance(doc.data, Mapping) else ()
+    found = doc.data.get("triggers") if top else doc.data
+    if isinstance(found, Mapping):
+        entries = [(str(k), (*top, k), f"triggers.{k}") for k in found]
+    elif isinstance(found, list):
+        entries = [(f"triggers[{k}]", (*top, k), f"triggers[{k}]") for k in range(len(found))]
+    else:
+        raise DefinitionError("the file needs 'triggers': a list or a mapping of triggers",
+                              path=path, line=doc.line(top))
+    if not entries:
+        raise DefinitionError("the file's 'triggers' is empty", path=path, line=doc.line(top))
+    out: list[tuple[str, Trigger]] = []
+    for label, loc, field in entries:
+        trigger = _trigger(doc, found[loc[-1]], loc, field)
+        out.append((trigger.name or label, trigger))
+    return out
+
+
+def _trigger(doc: Document, entry: Any, loc: Loc, field: str) -> Trigger:
+    """One entry at ``loc``; a bad one is reported at the line of the key at fault."""
+    try:
+        return trigger_from_data(entry, field=field)
+    except DefinitionError as exc:
+        key = (exc.field or "").rpartition(".")[2]
+        at = (*loc, key) if isinstance(entry, Mapping) and key in entry else loc
+        raise DefinitionError(exc.message, path=doc.path, line=doc.line(at),
+                              field=exc.field or field) from None

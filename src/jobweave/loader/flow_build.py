@@ -20,13 +20,8 @@ from jobweave.errors import DefinitionError
 from jobweave.loader.file_triggers import file_triggers
 from jobweave.loader.limits import MAX_FLOW_STEPS
 from jobweave.loader.source import Document, Loc, read_document, render_loc
-from jobweave.loader.spec import (
-    ChildFlow,
-    FlowFile,
-    FlowPythonJob,
-    FlowShellJob,
-    InlineFlow,
-)
+from jobweave.loader.spec import FlowFile
+from jobweave.loader.spec_flow import ChildFlow, FlowPythonJob, FlowShellJob, InlineFlow
 from jobweave.model import Flow, Job, flow, job, shell, sleep
 from jobweave.model.params import params_problem
 

@@ -24,20 +24,18 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field
 
 from jobweave.loader.file_triggers import TriggerData
-from jobweave.loader.spec import (
+from jobweave.loader.spec import _CONCURRENCY, _SCHEMA, _TRIGGERS
+from jobweave.loader.spec_items import (
     _BACKOFF,
-    _CONCURRENCY,
     _RETRIES,
     _RETRY_DELAY,
-    _SCHEMA,
     _TAGS,
     _TIMEOUT,
-    _TRIGGERS,
     Labels,
     Name,
     Seconds,
-    _Spec,
 )
+from jobweave.loader.spec_items import SpecModel as _Spec
 
 ENDPOINT = r"^[^:\s]+(:[^:\s]+)?$"
 """``node`` or ``node:port``."""

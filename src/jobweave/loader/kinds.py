@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeAlias, Union
 from pydantic import Discriminator, Tag
 
 from jobweave.loader.graph_spec import GraphFile
-from jobweave.loader.spec import BatchFile, FlowFile, ScheduleFile, _Spec
+from jobweave.loader.spec import BatchFile, FlowFile, ScheduleFile
+from jobweave.loader.spec_items import SpecModel
 
 KINDS = {"batch": "batch-file", "schedule": "schedule-file", "flow": "flow-file",
          "graph": "graph-file"}
@@ -46,7 +47,7 @@ else:
     ]
 """Every kind of definition file."""
 
-KIND_MODELS: dict[str, type[_Spec]] = {
+KIND_MODELS: dict[str, type[SpecModel]] = {
     KINDS["batch"]: BatchFile, KINDS["schedule"]: ScheduleFile, KINDS["flow"]: FlowFile,
     KINDS["graph"]: GraphFile,
 }

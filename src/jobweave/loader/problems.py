@@ -20,15 +20,11 @@ from jobweave.loader.graph_spec import EdgeSpec, GraphNodeSpec
 from jobweave.loader.kinds import FILE_KIND_ERROR, KIND_MODELS, KIND_TAGS, KINDS
 from jobweave.loader.source import Document, Loc
 from jobweave.loader.spec import (
-    FLOW_TAGS,
-    ITEM_KEYS,
-    LIST_TAG,
-    STEP_KEYS,
-    STEP_MODELS,
-    TAG_MODELS,
     BatchFile,
     ScheduleBatch,
 )
+from jobweave.loader.spec_flow import FLOW_TAGS, STEP_KEYS, STEP_MODELS
+from jobweave.loader.spec_items import ITEM_KEYS, LIST_TAG, TAG_MODELS
 
 _ITEM_TAGS = frozenset(TAG_MODELS) | {LIST_TAG}
 

@@ -14,12 +14,15 @@ from jobweave.model.graph import Graph
 from jobweave.model.job import Job, JobKind, OutputRef
 from jobweave.model.params import params_problem
 from jobweave.model.schedule import Schedule
+from jobweave.plan.encode import encode_definition
 from jobweave.plan.flow import compile_flow, describe_when
 from jobweave.plan.graph import compile_graph
-from jobweave.plan.nodes import BARRIER, Binding, Plan, PlanNode, make_definition
+from jobweave.plan.nodes import BARRIER, Binding, Plan, PlanNode
 
 NAME_PARAM_LIMIT = 40
 """Characters of parameter values shown in a default job name."""
+_KIND_NAMES = {kind: kind.value for kind in JobKind}
+_PYTHON = JobKind.PYTHON
 
 
 def compile_plan(definition: Any, *, name: str | None = None, source: str | None = None,
@@ -42,22 +45,22 @@ def compile_plan(definition: Any, *, name: str | None = None, source: str | None
     if isinstance(definition, Batch):
         name = name or definition.name
         concurrency = definition.concurrency
-    jobs = _closure(list(flatten(definition)))
+    jobs = list(flatten(definition))
+    position = _closure(jobs)
     if not jobs:
         raise DefinitionError("the definition holds no jobs")
     names = _names(jobs)
-    position = {id(j): i for i, j in enumerate(jobs)}
     described: dict[int, str | None] = {}
     nodes = [_node(i, j, names[i], position, described) for i, j in enumerate(jobs)]
     _check_acyclic(nodes)
     kind = "dag" if any(n.deps for n in nodes) else "batch"
     run_name = name or (names[0] if len(nodes) == 1 else f"batch of {len(nodes)}")
     try:
-        stored, digest = make_definition(run_name, kind, nodes)
+        stored, digest, text = encode_definition(run_name, kind, nodes)
     except (TypeError, ValueError):
         _find_unserialisable(nodes)
         raise
-    return Plan(run_name, kind, tuple(nodes), stored, digest, source, concurrency)
+    return Plan(run_name, kind, tuple(nodes), stored, digest, source, concurrency, encoded=text)
 
 
 def _compile_schedule(sched: Schedule, name: str | None, source: str | None) -> Plan:
@@ -72,11 +75,11 @@ def _compile_schedule(sched: Schedule, name: str | None, source: str | None) -> 
                     f"{dep.name or default_name(dep)!r}, which is in no batch of the schedule",
                     field="after")
     names = _names(jobs)
-    position: dict[int, int] = {}
+    position: dict[Job, int] = {}
     layout: list[tuple[Job | None, int]] = []  # (job or None for a barrier, batch number)
     for k, b in enumerate(sched.batches, 1):
         for j in b.jobs:
-            position[id(j)] = len(layout)
+            position[j] = len(layout)
             layout.append((j, k))
         if k < len(sched.batches):
             layout.append((None, k))
@@ -106,25 +109,37 @@ def _compile_schedule(sched: Schedule, name: str | None, source: str | None) -> 
     run_name = name or f"schedule of {len(sched.batches)} batches"
     extra = {"batches": len(sched.batches)}
     try:
-        stored, digest = make_definition(run_name, "schedule", nodes, extra)
+        stored, digest, text = encode_definition(run_name, "schedule", nodes, extra)
     except (TypeError, ValueError):
         _find_unserialisable(nodes)
         raise
-    return Plan(run_name, "schedule", tuple(nodes), stored, digest, source, sched.concurrency)
+    return Plan(run_name, "schedule", tuple(nodes), stored, digest, source, sched.concurrency,
+                encoded=text)
 
 
-def _closure(jobs: list[Job]) -> list[Job]:
-    """The given jobs plus, appended, any job they depend on that was not given."""
-    seen = {id(j) for j in jobs}
-    out = list(jobs)
+def _closure(jobs: list[Job]) -> dict[Job, int]:
+    """Append to ``jobs`` any job they depend on that was not given; each job's index.
+
+    Jobs hash by identity, so they key the dict themselves; a job's upstream is usually
+    among the given jobs, which one pass of C-level lookups shows.
+    """
+    position = {j: i for i, j in enumerate(jobs)}
+    known = position.__contains__
     i = 0
-    while i < len(out):
-        for dep in out[i].upstream:
-            if id(dep) not in seen:
-                seen.add(id(dep))
-                out.append(dep)
+    while i < len(jobs):
+        j = jobs[i]
         i += 1
-    return out
+        after = j.after
+        missing = bool(after) and not all(map(known, after))
+        for value in j.params.values():
+            if isinstance(value, OutputRef) and not all(map(known, value.jobs)):
+                missing = True
+        if missing:
+            for dep in j.upstream:
+                if dep not in position:
+                    position[dep] = len(jobs)
+                    jobs.append(dep)
+    return position
 
 
 def _names(jobs: list[Job]) -> list[str]:
@@ -137,12 +152,13 @@ def _names(jobs: list[Job]) -> list[str]:
             explicit[j.name] = 1
     taken = set(explicit)
     counts: dict[str, int] = {}
+    shorts: dict[int, str] = {}
     names = []
     for j in jobs:
         if j.name is not None:
             names.append(j.name)
             continue
-        base = default_name(j)
+        base = default_name(j, shorts)
         n = counts.get(base, 0)
         candidate = base
         while candidate in taken:
@@ -154,35 +170,51 @@ def _names(jobs: list[Job]) -> list[str]:
     return names
 
 
-def default_name(j: Job) -> str:
-    """A readable name: the target's short name and the first parameter values."""
-    if j.kind is JobKind.SHELL:
+def default_name(j: Job, shorts: dict[int, str] | None = None) -> str:
+    """A readable name: the target's short name and the first parameter values.
+
+    ``shorts`` keeps each target's short name (by the target's id) across the calls of
+    one compile.
+    """
+    kind = j.kind
+    if kind is JobKind.SHELL:
         return "shell[" + _clip(str(j.target)) + "]"
-    if j.kind is JobKind.SLEEP:
+    if kind is JobKind.SLEEP:
         return f"sleep[{j.params['seconds']}]"
-    if isinstance(j.target, str):
-        module, _, attr = j.target.rpartition(":")
-        owner = module.rpartition("/")[2].removesuffix(".py").rpartition(".")[2]
-        short = f"{owner}.{attr}" if owner else attr
-    else:
-        short = getattr(j.target, "__name__", None) or type(j.target).__name__
-    values = [v for v in j.params.values() if isinstance(v, (str, int, float, bool))]
+    target = j.target
+    short = None if shorts is None else shorts.get(id(target))
+    if short is None:
+        short = _short_name(target)
+        if shorts is not None:
+            shorts[id(target)] = short
+    values = [str(v) for v in j.params.values() if isinstance(v, (str, int, float, bool))]
     if not values:
         return short
-    return short + "[" + _clip(",".join(str(v) for v in values)) + "]"
+    return short + "[" + _clip(",".join(values)) + "]"
+
+
+def _short_name(target: Any) -> str:
+    if isinstance(target, str):
+        module, _, attr = target.rpartition(":")
+        owner = module.rpartition("/")[2].removesuffix(".py").rpartition(".")[2]
+        return f"{owner}.{attr}" if owner else attr
+    return getattr(target, "__name__", None) or type(target).__name__
 
 
 def _clip(text: str) -> str:
+    if (len(text) <= NAME_PARAM_LIMIT and text.isprintable() and "  " not in text
+            and text.strip() == text):
+        return text  # the common case: nothing to fold or cut
     text = " ".join(text.split())
     return text if len(text) <= NAME_PARAM_LIMIT else text[: NAME_PARAM_LIMIT - 1] + "…"
 
 
 def _node(
-    index: int, j: Job, name: str, position: dict[int, int], described: dict[int, str | None]
+    index: int, j: Job, name: str, position: dict[Job, int], described: dict[int, str | None]
 ) -> PlanNode:
     target: str | None
     fn: Callable[..., Any] | None = None
-    if j.kind is JobKind.PYTHON:
+    if j.kind is _PYTHON:
         if isinstance(j.target, str):
             try:
                 fn = refs.resolve_callable(j.target)
@@ -203,20 +235,20 @@ def _node(
         target = j.target if isinstance(j.target, str) else None
     params: dict[str, Any] = dict(j.params)
     bindings = []
-    deps: tuple[int, ...] = ()
+    at = position.__getitem__
     after = j.after
-    if after:
-        deps = tuple([position[id(d)] for d in after])
+    deps: tuple[int, ...] = tuple(map(at, after)) if after else ()
     for key, value in j.params.items():
         if isinstance(value, OutputRef):
-            sources = tuple([position[id(s)] for s in value.jobs])
+            sources = tuple(map(at, value.jobs))
             bindings.append(Binding(key, sources, value.many))
             del params[key]
             deps += sources
-    if len(deps) > 1:
+    if len(deps) > 1 and len(set(deps)) < len(deps):
         deps = tuple(dict.fromkeys(deps))  # upstream order, each job once
     node = PlanNode(
-        index=index, name=name, kind=j.kind.value, target=target, params=params, deps=deps,
+        index=index, name=name, kind=_KIND_NAMES[j.kind], target=target, params=params,
+        deps=deps,
         bindings=tuple(bindings), retries=j.retries, retry_delay=float(j.retry_delay),
         backoff=float(j.backoff), timeout=j.timeout, tags=j.tags, run_anyway=j.run_anyway,
         execute_when_recovering=j.execute_when_recovering, fn=fn,

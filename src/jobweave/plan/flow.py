@@ -19,7 +19,8 @@ from jobweave import refs
 from jobweave.errors import DefinitionError
 from jobweave.model.flow import Flow, FlowMode, element
 from jobweave.model.job import Job
-from jobweave.plan.nodes import BARRIER, Plan, PlanNode, make_definition
+from jobweave.plan.encode import encode_definition
+from jobweave.plan.nodes import BARRIER, Plan, PlanNode
 
 Elements = list[dict[str, Any]]
 
@@ -271,9 +272,9 @@ def compile_flow(f: Flow, name: str | None, source: str | None,
     run_name = name or f.name or "flow"
     extra = {"scopes": c.scopes, "mode": f.mode.value}
     try:
-        stored, digest = make_definition(run_name, "flow", c.nodes, extra)
+        stored, digest, text = encode_definition(run_name, "flow", c.nodes, extra)
     except (TypeError, ValueError) as exc:
         raise DefinitionError(f"the flow's elements are not JSON-serialisable ({exc})",
                               field=f"{f.name or 'flow'}.elements") from None
     return Plan(run_name, "flow", tuple(c.nodes), stored, digest, source, f.concurrency,
-                tuple(tuple(s["elements"]) for s in c.scopes))
+                tuple(tuple(s["elements"]) for s in c.scopes), text)

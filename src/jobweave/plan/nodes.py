@@ -115,6 +115,9 @@ class Plan:
     """A flow's element lists, as its nodes' ``scope`` indexes them."""
     graph: Any = None
     """A graph's wiring (:class:`jobweave.plan.graph.Wiring`); ``None`` for other plans."""
+    encoded: str | None = field(default=None, compare=False, repr=False)
+    """``definition`` as JSON text, when compiling encoded it (see :mod:`jobweave.plan.encode`):
+    the store writes it as it is."""
 
     def __len__(self) -> int:
         return len(self.nodes)

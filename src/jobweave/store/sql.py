@@ -191,8 +191,12 @@ class SqlStore(RunReads):
         replayed: dict[int, tuple[int, str, float | None, float | None]] | None = None,
         replayed_from: str | None = None,
         now: float | None = None,
+        encoded: str | None = None,
     ) -> None:
         """Store a new run, its jobs (pending) and the journal's first record, at once.
+
+        ``encoded`` is ``definition`` as JSON text, when the caller has it (a compiled
+        plan's): it is written as it is, not encoded again.
 
         ``replayed`` maps job indexes to (attempt, output JSON text, started, finished)
         completions taken over from ``replayed_from``'s journal (recovery): those jobs are
@@ -220,11 +224,12 @@ class SqlStore(RunReads):
                     rows.append((run_id, i, n, k, "completed", attempt, tags, output, started,
                                  finished))
             conn.exec_driver_sql(self._sql_new_job, rows)
-            data = {"definition": definition, "digest": digest, "options": options,
-                    "source": source, "parent_run": parent_run}
+            rest = json.dumps({"digest": digest, "options": options, "source": source,
+                               "parent_run": parent_run})
+            text = json.dumps(definition) if encoded is None else encoded
             conn.execute(s.journal.insert().values(
                 run_id=run_id, seq=1, ts=now, event="submitted", node=None, attempt=None,
-                data=json.dumps(data),
+                data=f'{{"definition": {text}, {rest[1:]}',
             ))
             if done:
                 # one record per chunk of replayed jobs (by plan index; the definition

@@ -1,0 +1,37 @@
+"""The stored definition of a compiled plan, its digest and its JSON text, encoded once.
+
+The digest is a sha256 over the canonical encoding of the nodes (sorted keys, compact);
+that same text becomes the ``nodes`` of the definition's JSON, which the store writes as
+it is instead of encoding the definition a second time (for 10,000 jobs of twenty
+inputs each, an encoding costs about 7 µs a job). The digest is the one
+:func:`jobweave.plan.nodes.digest_of` computes from the stored definition.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from jobweave.plan.nodes import DEFINITION_FORMAT, PlanNode
+
+
+def encode_definition(
+    name: str, kind: str, nodes: Sequence[PlanNode], extra: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], str, str]:
+    """The stored definition of a plan, its digest, and the definition as JSON text."""
+    names = [n.name for n in nodes]
+    node_defs = [n.definition(names) for n in nodes]
+    options = dict(extra or {})
+    definition = {"format": DEFINITION_FORMAT, "name": name, "kind": kind, "nodes": node_defs,
+                  **options}
+    # NaN and Infinity are not JSON: refused in the nodes (as digest_of refuses them)
+    nodes_text = json.dumps(node_defs, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    digest = hashlib.sha256(json.dumps({"kind": kind, **options}, sort_keys=True).encode()
+                            + nodes_text.encode()).hexdigest()
+    head = json.dumps({"format": DEFINITION_FORMAT, "name": name, "kind": kind},
+                      separators=(",", ":"))
+    tail = json.dumps(options, separators=(",", ":"))[1:] if options else "}"
+    text = f'{head[:-1]},"nodes":{nodes_text}{"," if options else ""}{tail}'
+    return definition, digest, text
