@@ -277,4 +277,4 @@ def compile_flow(f: Flow, name: str | None, source: str | None,
         raise DefinitionError(f"the flow's elements are not JSON-serialisable ({exc})",
                               field=f"{f.name or 'flow'}.elements") from None
     return Plan(run_name, "flow", tuple(c.nodes), stored, digest, source, f.concurrency,
-                tuple(tuple(s["elements"]) for s in c.scopes), text)
+                tuple(tuple(s["elements"]) for s in c.scopes), encoded=text)
