@@ -183,18 +183,21 @@ def request(method: str, url: str, query: list[tuple[str, str]], headers: dict[s
     """Send the request, retrying what can pass; the response as a message."""
     import httpx
 
-    kwargs: dict[str, Any] = {"params": query, "headers": headers, "timeout": timeout,
+    kwargs: dict[str, Any] = {"headers": headers, "timeout": timeout,
                               "follow_redirects": follow_redirects}
     if body is not None:
         kwargs["json" if body_type == "json" else "content"] = body
     try:
-        where = f"{method} {httpx.URL(url, params=query)}"
+        target = httpx.URL(url)
+        if query:  # added to the URL's own query, not in place of it
+            target = target.copy_merge_params(tuple(query))
     except (httpx.InvalidURL, TypeError, ValueError) as exc:
         raise JobFailure(f"{method} {url}: not a URL: {exc}") from None
+    where = f"{method} {target}"
     for attempt in range(retry_count + 1):
         try:
             try:
-                response = client(pool).request(method, url, **kwargs)
+                response = client(pool).request(method, target, **kwargs)
             except httpx.TimeoutException:
                 raise _Retry(f"timed out after {timeout:g}s") from None
             except httpx.TransportError as exc:
@@ -204,7 +207,7 @@ def request(method: str, url: str, query: list[tuple[str, str]], headers: dict[s
             where = f"{method} {response.request.url}"
             return _answer(response, where)
         except _Retry as exc:
-            tries = f" after {attempt + 1} attempts" if attempt else ""
+            tries = f" ({attempt + 1} attempts)" if attempt else ""
             if attempt >= retry_count:
                 raise JobFailure(f"{where}: {exc}{tries}") from None
             wait = retry_delay if exc.after is None else exc.after
