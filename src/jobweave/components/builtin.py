@@ -4,8 +4,10 @@ from jobweave.components import (  # noqa: F401
     barrier,
     children,
     executed,
+    http,
     iterator,
     modify,
     router,
+    sql,
     ticker,
 )

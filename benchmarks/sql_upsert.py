@@ -1,0 +1,60 @@
+"""The ``sql`` component's batch upsert into the local PostgreSQL.
+
+``python -m benchmarks.sql_upsert [--rows N] [--batch B] [--url URL]`` writes N rows of
+six columns (text, a JSON mapping, a timestamp) into a fresh table, three times into an
+empty table and three times over the same rows (every row a conflict, updated), through
+the component's executed function as a firing calls it, and prints rows/s: each median
+of three.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import secrets
+import statistics
+import time
+
+from jobweave.components import sql_engines, sql_ops
+
+URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def main() -> None:
+    args = argparse.ArgumentParser(description=__doc__)
+    args.add_argument("--rows", type=int, default=100_000)
+    args.add_argument("--batch", type=int, default=1000)
+    args.add_argument("--url", default=URL)
+    opts = args.parse_args()
+    table = "jw_bench_" + secrets.token_hex(4)
+    run = dict(url=opts.url, pool=2)
+    sql_ops.run(**run, operation="execute", statement=(
+        f"CREATE TABLE {table} (external_id TEXT PRIMARY KEY, email TEXT, name TEXT, "
+        "status TEXT, metadata JSONB, updated_at TIMESTAMPTZ)"))
+    now = dt.datetime.now(dt.UTC).isoformat()
+    rows = [{"external_id": f"u{i}", "email": f"u{i}@example.org", "name": f"User {i}",
+             "status": "active" if i % 3 else "inactive",
+             "metadata": {"source": "api", "id": i}, "updated_at": now}
+            for i in range(opts.rows)]
+    try:
+        for fresh in (True, False):
+            times = []
+            for _ in range(3):
+                if fresh:
+                    sql_ops.run(**run, operation="execute", statement=f"TRUNCATE {table}")
+                started = time.perf_counter()
+                out = sql_ops.run(**run, operation="upsert", table=table, rows=rows,
+                                  key=["external_id"], batch_size=opts.batch)
+                times.append(time.perf_counter() - started)
+                assert out == {"upserted": opts.rows}
+            what = "into an empty table" if fresh else "over existing rows"
+            print(f"upsert {opts.rows:,} rows {what}, batches of {opts.batch:,}: "
+                  f"{opts.rows / statistics.median(times):,.0f} rows/s (median of 3; "
+                  f"{', '.join(f'{t:.2f}' for t in times)} s)")
+    finally:
+        sql_ops.run(**run, operation="execute", statement=f"DROP TABLE {table}")
+        sql_engines.dispose_all()
+
+
+if __name__ == "__main__":
+    main()
