@@ -29,6 +29,13 @@ jobweave itself failing, or being given something it cannot use, raises one of t
 from __future__ import annotations
 
 
+def one_line(message: str) -> str:
+    """A message as the one line the CLI prints and the REST API answers: a multi-line
+    message (e.g. a validation report) is joined with `` | ``, not cut."""
+    first, *rest = (message.strip() or "unknown error").splitlines()
+    return first if not rest else first + " | " + " | ".join(r.strip() for r in rest)
+
+
 class JobweaveError(Exception):
     """Root of every error jobweave raises on purpose."""
 

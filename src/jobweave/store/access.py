@@ -76,7 +76,11 @@ def create_token(store: SqlStore, role: str, name: str, *, now: float | None = N
 
 def check_token(store: SqlStore, token: str) -> Token | None:
     """The stored token ``token`` is, or None."""
-    digest = digest_of(token)
+    return token_by_digest(store, digest_of(token))
+
+
+def token_by_digest(store: SqlStore, digest: str) -> Token | None:
+    """The stored token of that sha256, or None."""
     with store._read() as conn:
         row = conn.execute(select(s.tokens).where(s.tokens.c.digest == digest)).first()
     if row is None or not hmac.compare_digest(row.digest, digest):

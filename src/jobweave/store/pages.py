@@ -48,9 +48,13 @@ class PageReads:
     def _read(self) -> AbstractContextManager[Connection]:
         raise NotImplementedError
 
-    def run_state_counts(self, *, name_like: str | None = None,
+    def run_state_counts(self, *, name: str | None = None,
                          kind: str | None = None) -> dict[str, int]:
-        """How many runs are in each state (``crashed`` told apart from ``running``)."""
+        """How many runs are in each state (``crashed`` told apart from ``running``), of
+        those of ``kind`` whose name matches the glob ``name`` when given."""
+        from jobweave.store.reads import _like
+
+        name_like = None if name is None else _like(name)
         c = s.runs.c
         q = select(c.status, func.count()).group_by(c.status)
         live = select(c.owner, c.heartbeat_at).where(c.status == "running")
