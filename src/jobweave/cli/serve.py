@@ -28,9 +28,9 @@ class _Lines(logging.Formatter):
 @app.command("serve")
 def serve_command(
     targets: Annotated[list[str] | None, typer.Argument(
-        metavar="[TARGET]...",
+        metavar="[TARGET]...", show_default=False,
         help="Definitions with triggers: YAML/JSON files with 'triggers:', or "
-             "path/file.py:name / package.module:name naming a flow, batch or schedule.")],
+             "path/file.py:name / package.module:name naming a flow, batch or schedule.")] = None,
     store: StoreOption = None,
     grace: Annotated[float, typer.Option(
         "--grace", metavar="SECONDS", min=0,
