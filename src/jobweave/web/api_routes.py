@@ -117,12 +117,17 @@ def run_actions(request: Request, run: str, who: Viewer) -> dict[str, Any]:
 
 
 @router.get("/runs/{run}/events", tags=["live"])
-def run_stream(request: Request, run: str, who: Viewer) -> StreamingResponse:
-    """Server-sent events: the run's state after each commit (``Last-Event-ID`` resumes)."""
+def run_stream(request: Request, run: str, who: Viewer,
+               since: Annotated[int | None, Query(ge=0)] = None) -> StreamingResponse:
+    """Server-sent events: the run's state after each commit after journal record
+    ``since`` (the page's; ``Last-Event-ID`` wins on a reconnect)."""
     store = request.app.state.store
     record = views.get_run(store, run)
     last = request.headers.get("last-event-id", "")
-    since = int(last) if last.isdigit() else store.mark(record.run_id).seq
+    if last.isdigit():
+        since = int(last)
+    elif since is None:
+        since = store.mark(record.run_id).seq
     cfg = request.app.state.config
     return StreamingResponse(run_events(
         store, record.run_id, since=since, stopping=request.app.state.stopping,

@@ -122,8 +122,10 @@ def jobs_page(store: SqlStore, run: RunRecord, *, state: str | None = None,
 def run_detail(store: SqlStore, ref: str, *, state: str | None = None,
                after: int | None = None, limit: int = PAGE) -> dict[str, Any]:
     run = get_run(store, ref)
+    mark = store.mark(run.run_id).seq  # before the reads: the page's stream starts here
+    run = store.get_run(run.run_id)
     page = jobs_page(store, run, state=state, after=after, limit=limit)
-    return {"run": run, **page, "mark": store.mark(run.run_id).seq,
+    return {"run": run, **page, "mark": mark,
             "actions": actions_of(store, run.run_id, limit=20)}
 
 
@@ -139,6 +141,8 @@ def job_detail(store: SqlStore, ref: str, name: str) -> dict[str, Any]:
     """One job in full: its row, every attempt from the journal, its definition with
     secrets masked, its output."""
     run = get_run(store, ref)
+    mark = store.mark(run.run_id).seq  # before the reads: the page's stream starts here
+    run = store.get_run(run.run_id)
     found = store.find_jobs(run.run_id, name=name)
     if not found:
         raise JobNotFoundError(run.run_id, name)
@@ -147,7 +151,7 @@ def job_detail(store: SqlStore, ref: str, name: str) -> dict[str, Any]:
     node = definition_node(store, run.run_id, name) or {}
     target = node.get("target")
     return {
-        "run": run, "job": job,
+        "run": run, "job": job, "mark": mark,
         "attempts": [{**asdict(a), "duration": a.duration,
                       "error": masked_text(a.error), "stdout": masked_text(a.stdout) or "",
                       "stderr": masked_text(a.stderr) or ""} for a in attempts],

@@ -3,6 +3,7 @@
   "use strict";
   var body = document.body, url = body.dataset.stream;
   if (!url || !window.EventSource) return;
+  if (body.dataset.seq) url += "?since=" + encodeURIComponent(body.dataset.seq);
   var source = new EventSource(url);
   function badge(state) {
     var s = document.createElement("span");
