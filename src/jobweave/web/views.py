@@ -13,7 +13,7 @@ from dataclasses import asdict
 from typing import Any
 
 from jobweave import api
-from jobweave.errors import JobNotFoundError, JobweaveError
+from jobweave.errors import JobNotFoundError, JobweaveError, RunNotFoundError
 from jobweave.secrets import MASK, Secrets, load_secrets
 from jobweave.store import JobRecord, RunRecord, SqlStore
 from jobweave.store.access import actions_of
@@ -104,6 +104,14 @@ def get_run(store: SqlStore, ref: str) -> RunRecord:
     return api.get_run(ref, store=store.url)
 
 
+def resolve(store: SqlStore, ref: str) -> str:
+    """The full id of the run ``ref`` names, without counting its jobs."""
+    try:
+        return store.get_run(ref, counts=False).run_id
+    except RunNotFoundError:
+        return get_run(store, ref).run_id
+
+
 def jobs_page(store: SqlStore, run: RunRecord, *, state: str | None = None,
               after: int | None = None, limit: int = PAGE) -> dict[str, Any]:
     """A page of the run's jobs in order (those in ``state`` when given)."""
@@ -121,9 +129,9 @@ def jobs_page(store: SqlStore, run: RunRecord, *, state: str | None = None,
 
 def run_detail(store: SqlStore, ref: str, *, state: str | None = None,
                after: int | None = None, limit: int = PAGE) -> dict[str, Any]:
-    run = get_run(store, ref)
-    mark = store.mark(run.run_id).seq  # before the reads: the page's stream starts here
-    run = store.get_run(run.run_id)
+    run_id = resolve(store, ref)
+    mark = store.mark(run_id).seq  # before the reads: the page's stream starts here
+    run = store.get_run(run_id)
     page = jobs_page(store, run, state=state, after=after, limit=limit)
     return {"run": run, **page, "mark": mark,
             "actions": actions_of(store, run.run_id, limit=20)}
@@ -140,9 +148,9 @@ def definition_node(store: SqlStore, run_id: str, name: str) -> dict[str, Any] |
 def job_detail(store: SqlStore, ref: str, name: str) -> dict[str, Any]:
     """One job in full: its row, every attempt from the journal, its definition with
     secrets masked, its output."""
-    run = get_run(store, ref)
-    mark = store.mark(run.run_id).seq  # before the reads: the page's stream starts here
-    run = store.get_run(run.run_id)
+    run_id = resolve(store, ref)
+    mark = store.mark(run_id).seq  # before the reads: the page's stream starts here
+    run = store.get_run(run_id)
     found = store.find_jobs(run.run_id, name=name)
     if not found:
         raise JobNotFoundError(run.run_id, name)
