@@ -135,13 +135,20 @@ def resume(
     skipped = _skipped("resume", definition)
     if skipped is not None:
         return skipped
-    engine = _engine(store)
+    return start_resume(run_id, definition, store=store, accept_changes=accept_changes,
+                        concurrency=concurrency, listeners=listeners).finish()
+
+
+def start_resume(run_id: str, definition: Any = None, *, store: str | None = None,
+                 **options: Any) -> RunHandle:
+    """:func:`resume` without waiting (``options`` as there): the run goes on in a thread
+    of this process on the executor it was made with; returns its handle."""
+    kept = _engine(store).store.get_run(run_id, counts=False).options
+    engine = _engine(store, kept.get("executor"), kept.get("workers"))
     source = None
     if definition is None:
         definition, source = _reload(engine, run_id)
-    handle = engine.resume(run_id, definition, source=source, accept_changes=accept_changes,
-                           concurrency=concurrency, listeners=listeners)
-    return handle.finish()
+    return engine.resume(run_id, definition, source=source, **options)
 
 
 def pause(run_id: str, *, store: str | None = None) -> str:
@@ -356,8 +363,7 @@ def prune(
     return prune_runs(db, seconds, statuses=[str(s) for s in status], dry_run=dry_run)
 
 
-CHILD_POLL = 0.2
-"""Seconds between looks at a graph run's cancel flag while a child run executes."""
+CHILD_POLL = 0.2  # seconds between looks at a graph run's cancel flag while a child runs
 
 
 def run_child(target: str, child: str, store: str, context: Context,

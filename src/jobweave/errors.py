@@ -11,12 +11,15 @@ jobweave itself failing, or being given something it cannot use, raises one of t
     ├── StoreError                the store cannot be opened, is foreign, or is too new
     │   └── StoreUnavailable      the store failed while a run was using it
     ├── RunNotFoundError          no run with that id in the store
+    ├── JobNotFoundError          no job of that name in the run
     ├── RunStateError             the run is not in a state that allows the request
     │   ├── RunOwnedError         another live process owns the run
     │   └── DefinitionChanged     resume found a different definition than the run's
     ├── JournalError              a journal that cannot be read back
     │   └── JournalMismatch       the journal belongs to a different definition
     ├── ComponentError            a graph component could not handle a message
+    ├── AccessDenied              the dashboard or REST API refused a caller (no valid
+    │                             token or session, a role too low, a missing CSRF token)
     └── JobFailure                raised inside a job to fault it with a clean message
 
     Interrupted (BaseException)   a cancel delivered into user code; ``except Exception``
@@ -24,6 +27,13 @@ jobweave itself failing, or being given something it cannot use, raises one of t
 """
 
 from __future__ import annotations
+
+
+def one_line(message: str) -> str:
+    """A message as the one line the CLI prints and the REST API answers: a multi-line
+    message (e.g. a validation report) is joined with `` | ``, not cut."""
+    first, *rest = (message.strip() or "unknown error").splitlines()
+    return first if not rest else first + " | " + " | ".join(r.strip() for r in rest)
 
 
 class JobweaveError(Exception):
@@ -114,6 +124,14 @@ class RunNotFoundError(JobweaveError):
         super().__init__(f"no run {run_id!r} in this store")
 
 
+class JobNotFoundError(JobweaveError):
+    """The run has no job (or graph node) of the given name."""
+
+    def __init__(self, run_id: str, job: str) -> None:
+        self.run_id, self.job = run_id, job
+        super().__init__(f"run {run_id} has no job {job!r}")
+
+
 class RunStateError(JobweaveError):
     """The run's state does not allow what was asked (e.g. resuming a completed run)."""
 
@@ -168,6 +186,15 @@ class ComponentError(JobweaveError):
     """A graph component could not handle a message (an iterator given no list, a router
     comparing a number with text). The runtime sends it to the node's ``error`` port, or
     faults the node when that port is not connected."""
+
+
+class AccessDenied(JobweaveError):
+    """A caller of the dashboard or REST API was refused: ``status`` 401 (who are you?) or
+    403 (not allowed)."""
+
+    def __init__(self, message: str, *, status: int = 403) -> None:
+        self.status = status
+        super().__init__(message)
 
 
 class JobFailure(JobweaveError):

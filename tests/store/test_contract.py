@@ -215,7 +215,9 @@ def test_a_store_from_an_older_jobweave_is_upgraded_in_place(backend_url: str,
                                                             store: SqlStore) -> None:
     result = jw.run(jw.job(jobs.noop), store=backend_url)
     with store.engine.begin() as conn:  # back to schema 1: no fencing epoch, no lost count,
-        conn.execute(text("DROP TABLE jobweave_triggers"))  # no trigger table
+        conn.execute(text("DROP TABLE jobweave_triggers"))  # no trigger table,
+        conn.execute(text("DROP TABLE jobweave_tokens"))  # no tokens nor actions
+        conn.execute(text("DROP TABLE jobweave_actions"))
         conn.execute(text("ALTER TABLE jobweave_runs DROP COLUMN epoch"))
         conn.execute(text("ALTER TABLE jobweave_jobs DROP COLUMN lost"))
         conn.execute(text("UPDATE jobweave_meta SET value = '1' WHERE key = 'schema_version'"))
@@ -228,6 +230,8 @@ def test_a_store_from_an_older_jobweave_is_upgraded_in_place(backend_url: str,
         assert conn.execute(text("SELECT epoch FROM jobweave_runs")).scalar() == 0
         assert conn.execute(text("SELECT lost FROM jobweave_jobs")).scalar() == 0
         assert conn.execute(text("SELECT count(*) FROM jobweave_triggers")).scalar() == 0
+        assert conn.execute(text("SELECT count(*) FROM jobweave_tokens")).scalar() == 0
+        assert conn.execute(text("SELECT count(*) FROM jobweave_actions")).scalar() == 0
     assert jw.run(jw.job(jobs.noop), store=backend_url).ok
     from jobweave.store.triggers import TriggerTable
 

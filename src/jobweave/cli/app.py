@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from jobweave.errors import JobweaveError, RunNotFoundError, StoreUnavailable
+from jobweave.errors import JobweaveError, RunNotFoundError, StoreUnavailable, one_line
 from jobweave.settings import Settings, store_path
 
 if TYPE_CHECKING:
@@ -81,6 +81,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                             "one transaction."),
     "prune": ("retention", "Delete the runs that finished longer ago than --older-than."),
     "serve": ("serve", "Start runs when their triggers fire; SIGTERM or Ctrl-C stops cleanly."),
+    "token": ("tokens", "Make, list or revoke API tokens (create prints the token once; the "
+                        "store keeps its hash)."),
     "triggers": ("triggers", "Print the next fire times of each trigger, with their UTC "
                              "offsets."),
 }
@@ -210,10 +212,7 @@ def resolve_run(store: SqlStore, ref: str) -> str:
 
 def say_error(message: str) -> None:
     """Write one line to stderr, prefixed so it stands out in logs."""
-    first, *rest = (message.strip() or "unknown error").splitlines()
-    # one line: a multi-line message (e.g. a validation report) is joined, not cut
-    line = first if not rest else first + " | " + " | ".join(r.strip() for r in rest)
-    sys.stderr.write(f"jobweave: error: {line}\n")
+    sys.stderr.write(f"jobweave: error: {one_line(message)}\n")
     sys.stderr.flush()
 
 

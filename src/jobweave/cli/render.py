@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from jobweave.durations import duration as duration
 from jobweave.store import RunRecord
 from jobweave.store.history import Attempt, active_time
 
@@ -63,21 +64,6 @@ def out_console() -> Console:
 
 
 # -- plain formatting ----------------------------------------------------------------------
-def duration(seconds: float | None) -> str:
-    """``0.42s``, ``12.3s``, ``4m05s``, ``2h03m``; empty when unknown."""
-    if seconds is None:
-        return ""
-    if seconds < 10:
-        return f"{seconds:.2f}s"
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, secs = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m{secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
-
-
 def moment(ts: float | None) -> str:
     """A local timestamp, to the second; empty when unknown."""
     if ts is None:

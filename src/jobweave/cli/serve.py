@@ -7,13 +7,16 @@ import signal
 import sys
 import threading
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from jobweave.cli.app import EXIT_OK, StoreOption, app, engine_for
+from jobweave.cli.app import EXIT_OK, CommandError, StoreOption, app, engine_for
 from jobweave.engine.serve import RENEW_SECONDS, Server
 from jobweave.errors import DefinitionError
+
+if TYPE_CHECKING:
+    from jobweave.web.server import WebServer
 
 
 class _Lines(logging.Formatter):
@@ -24,10 +27,10 @@ class _Lines(logging.Formatter):
 
 @app.command("serve")
 def serve_command(
-    targets: Annotated[list[str], typer.Argument(
-        metavar="TARGET...",
+    targets: Annotated[list[str] | None, typer.Argument(
+        metavar="[TARGET]...", show_default=False,
         help="Definitions with triggers: YAML/JSON files with 'triggers:', or "
-             "path/file.py:name / package.module:name naming a flow, batch or schedule.")],
+             "path/file.py:name / package.module:name naming a flow, batch or schedule.")] = None,
     store: StoreOption = None,
     grace: Annotated[float, typer.Option(
         "--grace", metavar="SECONDS", min=0,
@@ -38,19 +41,32 @@ def serve_command(
         help="Trigger lease renewal interval.")] = RENEW_SECONDS,
     quiet: Annotated[bool, typer.Option(
         "--quiet", "-q", help="Print warnings and errors only.")] = False,
+    web: Annotated[bool, typer.Option(
+        "--web", help="Also serve the dashboard and REST API (needs the web extra).")] = False,
+    host: Annotated[str, typer.Option(
+        "--host", help="--web: the address to bind; one other than loopback needs auth.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="--web: the port.")
+                    ] = 8080,
+    auth: Annotated[bool | None, typer.Option(
+        "--auth/--no-auth", help="--web: require a token or a signed-in session (default: "
+                                 "on once the store has a token, see 'jobweave token')")
+    ] = None,
 ) -> int:
     """Start runs when their triggers fire; SIGTERM or Ctrl-C stops cleanly."""
     from jobweave.loader import load_target
 
-    definitions = [load_target(target) for target in targets]
-    if not definitions:
+    definitions = [load_target(target) for target in targets or ()]
+    if not definitions and not web:
         raise DefinitionError("name at least one definition to serve")
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(_Lines())
     logger = logging.getLogger("jobweave")
     logger.addHandler(handler)
     logger.setLevel(logging.WARNING if quiet else logging.INFO)
-    server = Server(definitions, engine=engine_for(store), renew=renew)
+    engine = engine_for(store)
+    dashboard = _dashboard(engine.settings.store, host, port, auth) if web else None
+    server = Server(definitions, engine=engine, renew=renew)
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         # stop() takes a lock the interrupted main thread may hold: set it from a thread
@@ -58,12 +74,38 @@ def serve_command(
 
     old = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
+        if dashboard is not None:
+            dashboard.start()
         server.serve()
+        while dashboard is not None and not server.stopping.is_set():
+            server.stopping.wait(0.5)  # triggers done: the dashboard stays up
         if server.stopping.is_set():
             logger.info("stopping: no new fires")
+        if dashboard is not None:
+            dashboard.stop(grace)
         server.close(grace)
     finally:
         for sig, previous in old.items():
             signal.signal(sig, previous)
         logger.removeHandler(handler)
     return EXIT_OK
+
+
+def _dashboard(store: str, host: str, port: int, auth: bool | None) -> WebServer:
+    """The web server, once its extra is there and its address is safe to bind."""
+    from jobweave.web import INSTALL_HINT, missing_dependencies
+
+    missing = missing_dependencies()
+    if missing:
+        raise CommandError(f"--web needs {', '.join(missing)}: {INSTALL_HINT}")
+    from jobweave.store import open_store
+    from jobweave.store.access import token_count
+    from jobweave.web.config import WebConfig, is_loopback
+    from jobweave.web.server import WebServer
+
+    if auth is None:
+        auth = token_count(open_store(store)) > 0
+    if not auth and not is_loopback(host):
+        raise CommandError(f"refusing to serve the dashboard on {host} without auth: make a "
+                           "token ('jobweave token create --role admin') and pass --auth")
+    return WebServer(WebConfig(store=store, auth=auth), host=host, port=port)

@@ -52,21 +52,32 @@ class RunReads:
         return [r.run_id for r in rows]
 
     def list_runs(self, limit: int = 20, status: str | None = None,
-                  name: str | None = None) -> list[RunRecord]:
-        """The most recent runs first; only those in ``status``, and whose name matches
-        the glob ``name`` (``*`` and ``?``, any case), when given."""
+                  name: str | None = None, *, kind: str | None = None,
+                  before: tuple[float, str] | None = None) -> list[RunRecord]:
+        """The most recent runs first; only those in ``status``, of ``kind``, and whose
+        name matches the glob ``name`` (``*`` and ``?``, any case), when given.
+
+        ``before`` is a keyset cursor, the (created_at, run_id) of the last run of the
+        previous page: the page starts after it, as fast deep as on top.
+        """
         # A crashed run is stored as running: only its owner's lease tells them apart, so
         # for those two states the limit applies after the lease is read (few runs are
         # stored as running at a time).
         live = status in ("running", "crashed")
+        c = s.runs.c
         with self._read() as conn:
-            q = select(s.runs).order_by(s.runs.c.created_at.desc())
+            q = select(s.runs).order_by(c.created_at.desc(), c.run_id.desc())
             if not live:
                 q = q.limit(limit)
             if name is not None:
-                q = q.where(s.runs.c.name.ilike(_like(name), escape="\\"))
+                q = q.where(c.name.ilike(_like(name), escape="\\"))
+            if kind is not None:
+                q = q.where(c.kind == kind)
+            if before is not None:
+                q = q.where((c.created_at < before[0])
+                            | ((c.created_at == before[0]) & (c.run_id < before[1])))
             if status is not None:
-                q = q.where(s.runs.c.status == ("running" if live else status))
+                q = q.where(c.status == ("running" if live else status))
             rows = conn.execute(q).all()
             tally = self._counts(conn, [r.run_id for r in rows])
             crashed = {r.run_id for r in rows if _crashed(r)}
@@ -112,15 +123,22 @@ class RunReads:
         name: str | None = None,
         limit: int | None = None,
         offset: int = 0,
+        after: int | None = None,
+        names: Sequence[str] | None = None,
     ) -> list[JobRecord]:
         """A page of a run's jobs in order, only those in ``statuses`` (and the one called
-        ``name``) when given.
+        ``name``, or those in ``names``) when given; ``after``: only jobs whose index is
+        greater (a keyset cursor).
 
         For listings of big runs: the problem jobs, or the first N, without loading all.
         """
         q = select(s.jobs).where(s.jobs.c.run_id == run_id).order_by(s.jobs.c.idx)
         if name is not None:
             q = q.where(s.jobs.c.name == name)
+        if names is not None:
+            q = q.where(s.jobs.c.name.in_(list(names)))
+        if after is not None:
+            q = q.where(s.jobs.c.idx > after)
         if statuses is not None:
             q = q.where(s.jobs.c.status.in_(list(statuses)))
         if limit is not None:

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, func, select
 from jobweave.errors import JobweaveError, RunNotFoundError, RunStateError
 from jobweave.store import schema as s
 from jobweave.store.base import owner_alive
-from jobweave.store.sql import CLAIM_GRACE
+from jobweave.store.sql import is_live
 
 if TYPE_CHECKING:
     from jobweave.store.sql import SqlStore
@@ -39,14 +39,6 @@ def parse_age(text: str) -> float:
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 
-def _live(row: Any, now: float) -> bool:
-    """Whether a process runs (or is about to run) the run of this row."""
-    if row.status == "running":
-        return owner_alive(row.owner, row.heartbeat_at, now)
-    return bool(row.status == "pending" and row.owner is None
-                and now - row.created_at < CLAIM_GRACE)
-
-
 def _state(row: Any, now: float) -> str:
     """The run's state as readers see it (``crashed`` for a running run whose owner died)."""
     if row.status == "running" and not owner_alive(row.owner, row.heartbeat_at, now):
@@ -59,6 +51,7 @@ def _remove(conn: Connection, run_ids: Sequence[str]) -> None:
     for chunk in (run_ids[k:k + 500] for k in range(0, len(run_ids), 500)):
         conn.execute(s.journal.delete().where(s.journal.c.run_id.in_(chunk)))
         conn.execute(s.jobs.delete().where(s.jobs.c.run_id.in_(chunk)))
+        conn.execute(s.actions.delete().where(s.actions.c.run_id.in_(chunk)))
         conn.execute(s.runs.delete().where(s.runs.c.run_id.in_(chunk)))
 
 
@@ -77,7 +70,7 @@ def delete_runs(store: SqlStore, run_ids: Sequence[str], *, now: float | None = 
             row = rows.get(run_id)
             if row is None:
                 raise RunNotFoundError(run_id)
-            if _live(row, now):
+            if is_live(row, now):
                 who = f"process {row.owner}" if row.owner else "its worker, about to start it"
                 raise RunStateError(f"run {run_id} is {row.status}: {who} owns it; cancel it "
                                     "or wait for it to stop before deleting it", run_id=run_id)
@@ -111,7 +104,7 @@ def prune_runs(
             stored = {"running" if x == "crashed" else x for x in statuses}
             q = q.where(s.runs.c.status.in_(sorted(stored)))
         rows = conn.execute(q.with_for_update()).all()
-        chosen = [r.run_id for r in rows if not _live(r, now)
+        chosen = [r.run_id for r in rows if not is_live(r, now)
                   and (not statuses or _state(r, now) in statuses)]
         if chosen and not dry_run:
             _remove(conn, chosen)

@@ -14,7 +14,7 @@ from sqlalchemy import (
     Text,
 )
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """Bumped on every change of the tables; a store from a newer version is refused, an older
 one is upgraded in place (``UPGRADES``)."""
 APP_ID = "jobweave"
@@ -96,6 +96,30 @@ triggers = Table(
     Column("updated_at", Float),
 )
 
+tokens = Table(
+    "jobweave_tokens", metadata,
+    # API tokens of the dashboard and REST API: only their sha256 is kept
+    Column("digest", String(64), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("last_used_at", Float),
+)
+
+actions = Table(
+    "jobweave_actions", metadata,
+    # who asked what of a run from the dashboard or the REST API (a live run's journal
+    # is its owner's alone, so requests are kept beside it)
+    Column("id", String(32), primary_key=True),
+    Column("ts", Float, nullable=False),
+    Column("run_id", String(64), nullable=False),
+    Column("job", Text),
+    Column("actor", Text, nullable=False),
+    Column("what", String(32), nullable=False),
+    Column("detail", Text),
+    Index("jobweave_actions_run", "run_id", "ts"),
+)
+
 UPGRADES: dict[int, tuple[str, ...]] = {
     2: ("ALTER TABLE jobweave_runs ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0",
         "ALTER TABLE jobweave_jobs ADD COLUMN lost INTEGER NOT NULL DEFAULT 0"),
@@ -103,5 +127,12 @@ UPGRADES: dict[int, tuple[str, ...]] = {
         "definition TEXT NOT NULL, spec TEXT NOT NULL, last_fire FLOAT, "
         "fires INTEGER NOT NULL DEFAULT 0, last_run VARCHAR(64), queued_fire FLOAT, "
         "lease_owner TEXT, lease_until FLOAT, updated_at FLOAT)",),
+    4: ("CREATE TABLE IF NOT EXISTS jobweave_tokens (digest VARCHAR(64) NOT NULL PRIMARY KEY, "
+        "name TEXT NOT NULL, role VARCHAR(16) NOT NULL, created_at FLOAT NOT NULL, "
+        "last_used_at FLOAT)",
+        "CREATE TABLE IF NOT EXISTS jobweave_actions (id VARCHAR(32) NOT NULL PRIMARY KEY, "
+        "ts FLOAT NOT NULL, run_id VARCHAR(64) NOT NULL, job TEXT, actor TEXT NOT NULL, "
+        "what VARCHAR(32) NOT NULL, detail TEXT)",
+        "CREATE INDEX IF NOT EXISTS jobweave_actions_run ON jobweave_actions (run_id, ts)"),
 }
 """The statements that bring a store from version ``k - 1`` to version ``k``."""

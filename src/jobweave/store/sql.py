@@ -19,6 +19,7 @@ from jobweave.errors import (
 )
 from jobweave.store import schema as s
 from jobweave.store.base import Claim, RunRecord, owner_alive
+from jobweave.store.pages import PageReads
 from jobweave.store.reads import RunReads
 from jobweave.store.retry import persist
 from jobweave.store.writer import Writer
@@ -33,6 +34,17 @@ JOB_UPDATE_COLUMNS = ("status", "attempts", "output", "error", "started_at", "fi
 CLAIM_GRACE = 30.0
 """Seconds a submitted run waits for its detached worker before requests treat it as
 orphaned."""
+
+
+def is_live(row: Any, now: float) -> bool:
+    """Whether a process runs (or is about to run) the run of this row: its owner holds
+    the lease, or its detached worker is about to claim it."""
+    if row.status == "running":
+        return owner_alive(row.owner, row.heartbeat_at, now)
+    return bool(row.status == "pending" and row.owner is None
+                and now - row.created_at < CLAIM_GRACE)
+
+
 REPLAY_CHUNK = 1000
 """Replayed completions journaled in one record."""
 
@@ -45,7 +57,7 @@ def lost_run(run_id: str, owner: str | None) -> RunOwnedError:
                          "stopped running it")
 
 
-class SqlStore(RunReads):
+class SqlStore(RunReads, PageReads):
     """The store shared by SQLite and PostgreSQL; dialect modules adjust connection setup."""
 
     placeholder = "?"
@@ -408,9 +420,7 @@ class SqlStore(RunReads):
             raise RunNotFoundError(run_id)
         if row.status in done:
             raise RunStateError(f"run {run_id} is already {row.status}", run_id=run_id)
-        answered = (row.status == "running" and owner_alive(row.owner, row.heartbeat_at, now)) \
-            or (row.status == "pending" and row.owner is None
-                and now - row.created_at < CLAIM_GRACE)
+        answered = is_live(row, now)
         if answered:
             conn.execute(s.runs.update().where(s.runs.c.run_id == run_id)
                          .values(control=control))
