@@ -106,7 +106,7 @@ def handler_for(api: UsersApi) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
-        def do_GET(self) -> None:  # noqa: N802 (the http.server name)
+        def do_GET(self) -> None:
             url = urlparse(self.path)
             query = {k: v[-1] for k, v in parse_qs(url.query).items()}
             if url.path == "/admin/stats":
@@ -147,7 +147,7 @@ def handler_for(api: UsersApi) -> type[BaseHTTPRequestHandler]:
                 api.stats["served"] += 1
             self._send(200, body)
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             url = urlparse(self.path)
             query = {k: v[-1] for k, v in parse_qs(url.query).items()}
             if url.path == "/admin/touch":
