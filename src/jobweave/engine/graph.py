@@ -28,6 +28,7 @@ from typing import Any
 from jobweave.components.executed import Executed
 from jobweave.components.node import ERROR, Group, Joiner, JoinState
 from jobweave.context import Context
+from jobweave.engine.bulk import gc_paused
 from jobweave.engine.firing import (
     FIRED,
     Firing,
@@ -106,6 +107,7 @@ class GraphRuntime(Runtime):
         self._reported = 0.0
 
     # -- start -----------------------------------------------------------------------
+    @gc_paused()
     def _seed(self) -> None:
         replay = Replay(self, self._fired, self._rerun, self._copy) if self._fired else None
         self._replay = replay
