@@ -2,8 +2,8 @@
 
 Each names the callable an executor runs (``ref``, so a worker process can load it), the
 keyword arguments a firing passes it for a message, and what the firing emits from its
-return value. Jobs of the same kinds (``jw.job``, ``jw.shell``, ``jw.sleep``) run the same
-callables: :func:`runner` is the one place the engine looks them up.
+return value. Jobs of the same kinds (``jw.shell``, ``jw.sleep``) run the same callables,
+from :mod:`jobweave.components.runners`.
 """
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from jobweave import refs
-from jobweave.components import shell as shell_job
-from jobweave.components import sleep as sleep_job
 from jobweave.components.node import OUT, Component, Emitted, register
+from jobweave.components.runners import RUNNERS
 from jobweave.errors import DefinitionError
 from jobweave.expr import Template, compile_template
 
@@ -88,8 +87,8 @@ class Shell(Executed):
     emits ``{returncode, stdout, stderr}``. A non-zero exit fails the firing."""
 
     settings_names = frozenset({"command", "cwd", "env"})
-    fn = staticmethod(shell_job.run)
-    ref = "jobweave.components.shell:run"
+    fn = staticmethod(RUNNERS["shell"][0])
+    ref = RUNNERS["shell"][1]
 
     def __init__(self, node: str, settings: Mapping[str, Any]) -> None:
         super().__init__(node, settings)
@@ -109,8 +108,8 @@ class Sleep(Executed):
     """Waits ``seconds`` (cancellable), then emits its input."""
 
     settings_names = frozenset({"seconds"})
-    fn = staticmethod(sleep_job.run)
-    ref = "jobweave.components.sleep:run"
+    fn = staticmethod(RUNNERS["sleep"][0])
+    ref = RUNNERS["sleep"][1]
 
     def __init__(self, node: str, settings: Mapping[str, Any]) -> None:
         super().__init__(node, settings)
@@ -123,12 +122,3 @@ class Sleep(Executed):
 
     def emitted(self, value: Any, msg: Any) -> Emitted:
         return [(OUT, msg)]
-
-
-
-
-def runner(kind: str) -> tuple[Callable[..., Any], str | None] | None:
-    """The callable (and its reference) that jobs of ``kind`` run, for kinds whose jobs
-    run a fixed callable (``shell``, ``sleep``); ``None`` for ``python`` (the job's own)."""
-    cls = {"shell": Shell, "sleep": Sleep}.get(kind)
-    return None if cls is None else (cls.fn, cls.ref)

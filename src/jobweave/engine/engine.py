@@ -13,7 +13,6 @@ from typing import Any
 from jobweave.components import groups
 from jobweave.engine.aftercrash import AfterCrashRuntime
 from jobweave.engine.bulk import gc_paused
-from jobweave.engine.graph import GraphRuntime
 from jobweave.engine.replay import (
     EXECUTE,
     REPLAY,
@@ -207,6 +206,8 @@ class Engine:
         extra: dict[str, Any] = {}
         kind: type[Runtime]
         if plan.graph is not None:  # a graph's firings replay from its journal
+            from jobweave.engine.graph import GraphRuntime
+
             kind = GraphRuntime
             extra["secrets"] = load_secrets(self.settings.secrets_file)
             if replay is not None:

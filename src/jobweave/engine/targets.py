@@ -6,8 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 from jobweave import refs
-from jobweave.components.executed import runner
 from jobweave.components.python import wants_context
+from jobweave.components.runners import runner
 from jobweave.errors import DefinitionError
 from jobweave.plan.nodes import PlanNode
 

@@ -20,7 +20,6 @@ from typing import Any
 
 from jobweave import refs
 from jobweave.errors import DefinitionError
-from jobweave.loader.file import load_file
 from jobweave.loader.source import is_definition_file
 from jobweave.model import Batch, Flow, Graph, Job, Schedule, batch
 
@@ -40,6 +39,8 @@ def load_target(spec: str, *, cwd: str | None = None) -> tuple[object, str]:
         raise DefinitionError(f"a target must be a file or 'module:name', got {spec!r}")
     base = os.path.abspath(cwd if cwd is not None else os.getcwd())
     if is_definition_file(spec):
+        from jobweave.loader.file import load_file  # the file format's models, when needed
+
         full = os.path.normpath(os.path.join(base, spec))
         _importable(base)
         shown = spec if cwd is None or os.path.isabs(spec) else full

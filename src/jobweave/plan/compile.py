@@ -16,7 +16,6 @@ from jobweave.model.params import params_problem
 from jobweave.model.schedule import Schedule
 from jobweave.plan.encode import encode_definition
 from jobweave.plan.flow import compile_flow, describe_when
-from jobweave.plan.graph import compile_graph
 from jobweave.plan.nodes import BARRIER, Binding, Plan, PlanNode
 
 NAME_PARAM_LIMIT = 40
@@ -34,6 +33,8 @@ def compile_plan(definition: Any, *, name: str | None = None, source: str | None
     a graph run's input (``recorded`` carries it on a resume).
     """
     if isinstance(definition, Graph):
+        from jobweave.plan.graph import compile_graph  # components and templates: graphs only
+
         if input is None and recorded is not None:
             input = recorded.get("input")
         return compile_graph(definition, name, source, input)
