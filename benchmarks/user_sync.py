@@ -9,26 +9,27 @@ a fresh PostgreSQL database with a fresh SQLite store, in this process, and is c
 (every user written once, one ``sync_logs`` row). The iterator's ``batch_size`` is a
 setting of the graph file, so the run uses a copy of ``sync.yaml`` with ``--batch`` as
 its batch size; the page size is the graph's input. Prints the wall time of each run and
-their median, then one more run under cProfile (every thread profiled, so slower) split
-into where the time goes: seconds spent in each part, summed over threads (the HTTP
-requests and the upserts run on executor threads beside the run's own thread, so the
-parts add up to more than the wall time).
+their median, then where the time goes: each part measured on its own, in one thread, on
+the same data (the HTTP requests, the graph's own templates, the upserts) and the journal's
+size. In a run the requests and the upserts run on executor threads beside the run's
+thread, which renders the templates and routes the messages; the journal is written by the
+store's writer.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import pstats
 import secrets
+import shutil
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,23 +37,11 @@ import psycopg
 import yaml
 
 import jobweave as jw
-from benchmarks.profile import ThreadProfiles
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "user_sync"
 ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 TOKEN = "bench-token"
-
-PARTS: dict[str, Callable[[str, str], bool]] = {
-    "HTTP (requests, on workers)": lambda f, n: f.endswith("components/http.py")
-    and n == "request",
-    "SQL (statements, on workers)": lambda f, n: f.endswith("components/sql_ops.py")
-    and n == "run",
-    "templates (edge data, settings)": lambda f, n: f.endswith("expr/__init__.py")
-    and n == "render",
-    "journal (store commits)": lambda f, n: "jobweave/store/" in f and n == "commit",
-}
-
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -103,8 +92,8 @@ def drop_database(admin: str, url: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
 
 
-def one_sync(opts: argparse.Namespace, base: str, graph: str,
-             profiles: ThreadProfiles | None = None) -> float:
+def one_sync(opts: argparse.Namespace, base: str, graph: str) -> tuple[float, float]:
+    """One sync into a fresh database: (seconds, megabytes of journal)."""
     from examples.user_sync.migrate import migrate
 
     db = fresh_database(opts.url)
@@ -114,12 +103,9 @@ def one_sync(opts: argparse.Namespace, base: str, graph: str,
         os.environ["JOBWEAVE_SECRET_DB_URL"] = db
         definition = _load(graph)
         data = {"api": base, "page_size": opts.page_size, "incremental": False}
+        store = os.path.join(folder, "s.db")
         started = time.perf_counter()
-        if profiles is None:
-            result = jw.run(definition, store=os.path.join(folder, "s.db"), input=data)
-        else:
-            with profiles:
-                result = jw.run(definition, store=os.path.join(folder, "s.db"), input=data)
+        result = jw.run(definition, store=store, input=data)
         elapsed = time.perf_counter() - started
         assert result.status == "completed", result
         with psycopg.connect(db) as conn:
@@ -127,9 +113,13 @@ def one_sync(opts: argparse.Namespace, base: str, graph: str,
             assert users.fetchone() == (opts.users, opts.users)
             logs = conn.execute("SELECT records_processed, pages FROM sync_logs").fetchall()
             assert logs == [(opts.users, -(-opts.users // opts.page_size))], logs
-        return elapsed
+        with sqlite3.connect(store) as conn:
+            (size,) = conn.execute("SELECT sum(length(data)) FROM jobweave_journal").fetchone()
+        conn.close()
+        return elapsed, (size or 0) / 1e6
     finally:
         drop_database(opts.url, db)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _load(path: str) -> Any:
@@ -138,13 +128,55 @@ def _load(path: str) -> Any:
     return load_file(path)
 
 
-def breakdown(stats: pstats.Stats) -> dict[str, float]:
-    table: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
-    out = dict.fromkeys(PARTS, 0.0)
-    for (filename, _, name), (_, _, _, cumulative, _) in table.items():
-        for part, match in PARTS.items():
-            if match(filename, name):
-                out[part] += cumulative
+def parts(opts: argparse.Namespace, base: str, graph: str) -> dict[str, float]:
+    """Each part of a sync on its own, in this thread, on the same data: the HTTP requests,
+    the graph's own templates (page extraction, transform, the upsert's rows) and the
+    upserts."""
+    import httpx
+    from examples.user_sync.migrate import migrate
+
+    from jobweave.components import sql_ops
+    from jobweave.expr import compile_template
+
+    out: dict[str, float] = {}
+    pages = -(-opts.users // opts.page_size)
+    t0 = time.perf_counter()
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {TOKEN}"}) as http:
+        bodies = [http.get("/users", params={"page": p, "limit": opts.page_size}).json()
+                  for p in range(1, pages + 1)]
+    out["HTTP: the requests"] = time.perf_counter() - t0
+
+    data = yaml.safe_load(Path(graph).read_text())
+    edge = {e["to"]: e for e in data["edges"] if isinstance(e, dict)}
+    page_t = compile_template(edge["page"]["data"])
+    transform_t = compile_template(edge["transform"]["data"])
+    rows_t = compile_template(data["nodes"]["upsert"]["settings"]["rows"])
+    context = {"sync_id": 1, "sync_type": "full", "started": "2026-12-01T00:00:00.000Z",
+               "page": 1, "page_size": opts.page_size, "pages": None, "fetched": 0,
+               "errors": [], "since": None}
+    batches: list[list[dict[str, Any]]] = []
+    t0 = time.perf_counter()
+    for body in bodies:
+        page = page_t.render({"msg": {"body_json": body, "context": context},
+                              "input": {}, "secrets": {}})
+        items = page["items"]
+        for i in range(0, len(items), opts.batch):
+            msg = {"batch": items[i:i + opts.batch], "batch_num": i // opts.batch + 1,
+                   "context": page["context"]}
+            users = transform_t.render({"msg": msg, "input": {}, "secrets": {}})
+            batches.append(rows_t.render({"msg": users, "input": {}, "secrets": {}}))
+    out["templates: extract, transform, rows"] = time.perf_counter() - t0
+
+    db = fresh_database(opts.url)
+    try:
+        migrate(db)
+        t0 = time.perf_counter()
+        for rows in batches:
+            sql_ops.run(url=db, pool=2, operation="upsert", table="users", rows=rows,
+                        key=["external_id"], batch_size=opts.batch)
+        out["SQL: the upserts"] = time.perf_counter() - t0
+    finally:
+        drop_database(opts.url, db)
     return out
 
 
@@ -163,17 +195,17 @@ def main() -> None:
         graph = graph_file(folder, opts.batch)
         times = []
         for i in range(opts.runs):
-            times.append(one_sync(opts, base, graph))
+            seconds, journal_mb = one_sync(opts, base, graph)
+            times.append(seconds)
             print(f"run {i + 1}: {opts.users:,} users in {times[-1]:.2f}s "
                   f"({opts.users / times[-1]:,.0f} users/s)", flush=True)
         median = statistics.median(times)
         print(f"median of {opts.runs}: {median:.2f}s ({opts.users / median:,.0f} users/s); "
               f"page size {opts.page_size}, batch {opts.batch}")
-        profiles = ThreadProfiles(workers=True, clock="wall")
-        profiled = one_sync(opts, base, graph, profiles)
-        print(f"\nunder cProfile: {profiled:.2f}s wall; seconds per part, over all threads:")
-        for part, seconds in breakdown(profiles.stats()).items():
-            print(f"  {part:<34} {seconds:7.2f}s")
+        print("\neach part on its own, one thread, the same data:")
+        for part, seconds in parts(opts, base, graph).items():
+            print(f"  {part:<38} {seconds:7.2f}s")
+        print(f"  journal: {journal_mb:,.0f} MB written to the SQLite store per run")
     finally:
         api.terminate()
         api.wait(10)
