@@ -5,11 +5,20 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import yaml
+from examples.user_sync.migrate import migrate
+
 from tests.user_sync.conftest import (
+    EXAMPLE,
+    env,
     execute,
     expected_rows,
+    jobweave,
     rows,
     start_api,
     sync,
@@ -108,3 +117,31 @@ def test_an_incremental_sync_fetches_only_the_changed_users(tmp_path: Path, db: 
     assert inc["sync_id"] > full["sync_id"]
     ((last,),) = rows(db, "SELECT value FROM sync_metadata WHERE key = 'last_user_sync'")
     assert incremental[0]["since"] < last, "the second sync moved the mark"
+
+
+def test_serve_starts_a_sync_from_the_file_s_hourly_trigger(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'users.db'}"
+    migrate(db)
+    api = start_api(120)
+    shown = jobweave(tmp_path, db, "triggers", str(EXAMPLE / "sync.yaml"),
+                     "--from", "2026-12-01T00:30:00Z", "--count", "2")
+    assert "every 1h" in shown.stdout and "2026-12-01T02:00:00Z" in shown.stdout
+    # the same file, its trigger firing once at the start instead of on the hour
+    data = yaml.safe_load((EXAMPLE / "sync.yaml").read_text())
+    assert data["triggers"] == [{"every": "1h", "overlap": "skip", "name": "hourly-user-sync"}]
+    data["triggers"][0]["emit_on_start"] = True
+    data["input"]["api"] = api.base
+    served = tmp_path / "sync.yaml"
+    served.write_text(yaml.safe_dump(data))
+    proc = subprocess.Popen([sys.executable, "-m", "jobweave", "serve", str(served), "--store",
+                             str(tmp_path / "s.db"), "--quiet"], cwd=tmp_path, env=env(db),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 90
+        while not sync_logs(db) and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=60)
+    assert [log["records"] for log in sync_logs(db)] == [120], err.decode()
+    assert written_rows(db) == expected_rows(api)
