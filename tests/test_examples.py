@@ -25,7 +25,8 @@ def test_the_demo_runs_and_every_job_completes(tmp_path: Path) -> None:
     assert '"status": "completed"' in shown.stdout
 
 
-@pytest.mark.parametrize("target", ["drill.yaml", "orders.py:nightly", "nightly.py:nightly"])
+@pytest.mark.parametrize("target", ["drill.yaml", "orders.py:nightly", "nightly.py:nightly",
+                                    "user_sync/sync.yaml", "user_sync/drain.yaml"])
 def test_example_definitions_validate(target: str) -> None:
     p = jobweave(EXAMPLES, "validate", target)
     assert p.returncode == 0, p.stderr

@@ -8,7 +8,9 @@ token, and a flaky mode that fails the way real APIs do.
 ``{"data": [user, ...], "page": 1, "limit": 100, "total": 1000}``, users ordered by id.
 A user is ``{"id", "email", "first_name", "last_name", "active", "updated_at"}``.
 ``POST /admin/touch?count=50`` changes 50 users (their name and ``updated_at``), as an
-upstream edit would; ``GET /admin/stats`` counts the requests served and failed.
+upstream edit would; ``GET /admin/stats`` counts the requests served and failed, and
+``GET /admin/requests`` lists every ``/users`` request: ``{page, limit, since, outcome}``
+with ``outcome`` one of ``served``, ``500``, ``429``, ``slow`` (served late).
 
 In flaky mode each ``/users`` request fails with probability ``--flaky``: a third of the
 failures are 500s, a third 429s with ``Retry-After: 1``, a third answers slower than
@@ -62,6 +64,13 @@ class UsersApi:
         self.lock = threading.Lock()
         self.stats = {"served": 0, "failed_500": 0, "failed_429": 0, "slow": 0,
                       "unauthorized": 0}
+        self.requests: list[dict[str, Any]] = []
+        """Every authorized ``/users`` request, oldest first."""
+
+    def logged(self, page: int, limit: int, since: str | None, outcome: str) -> None:
+        with self.lock:
+            self.requests.append({"page": page, "limit": limit, "since": since,
+                                  "outcome": outcome})
 
     def touch(self, count: int) -> list[str]:
         """Change ``count`` users (every 7th from the first), as an upstream edit would."""
@@ -104,7 +113,10 @@ def handler_for(api: UsersApi) -> type[BaseHTTPRequestHandler]:
             for k, v in (headers or {}).items():
                 self.send_header(k, v)
             self.end_headers()
-            self.wfile.write(data)
+            try:
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout)
+                self.close_connection = True
 
         def do_GET(self) -> None:
             url = urlparse(self.path)
@@ -112,6 +124,10 @@ def handler_for(api: UsersApi) -> type[BaseHTTPRequestHandler]:
             if url.path == "/admin/stats":
                 with api.lock:
                     self._send(200, dict(api.stats))
+                return
+            if url.path == "/admin/requests":
+                with api.lock:
+                    self._send(200, list(api.requests))
                 return
             if url.path != "/users":
                 self._send(404, {"error": "not found"})
@@ -128,6 +144,8 @@ def handler_for(api: UsersApi) -> type[BaseHTTPRequestHandler]:
                 self._send(400, {"error": "page and limit are numbers"})
                 return
             trouble = api.failure()
+            since = query.get("updated_since") or None
+            api.logged(page, limit, since, trouble or "served")
             if trouble == "500":
                 with api.lock:
                     api.stats["failed_500"] += 1
@@ -142,7 +160,7 @@ def handler_for(api: UsersApi) -> type[BaseHTTPRequestHandler]:
                 with api.lock:
                     api.stats["slow"] += 1
                 time.sleep(api.slow)
-            body = api.page(page, limit, query.get("updated_since") or None)
+            body = api.page(page, limit, since)
             with api.lock:
                 api.stats["served"] += 1
             self._send(200, body)

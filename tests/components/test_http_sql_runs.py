@@ -102,3 +102,25 @@ def test_a_failed_request_goes_to_the_error_port(api: tuple[str, Server], db: st
     assert result.status == "completed", result
     assert select(db, "SELECT node, error FROM failures") == [
         ("fetch", f"GET {base}/missing: HTTP 404 Not Found: no such thing here")]
+
+
+def test_a_message_s_context_passes_http_and_sql_nodes(api: tuple[str, Server], db: str,
+                                                        tmp_path: Path) -> None:
+    base, _ = api
+    g = jw.graph("ctx", input={"api": base, "db": db})
+    fetch = g.node("fetch", "http", settings={
+        "url": "{{ input.api }}/users", "query": {"page": "{{ msg.page }}", "limit": 3}})
+    statement = "INSERT INTO failures (node, error) VALUES (:node, :error)"
+    first = g.node("first", "sql", settings={
+        "url": "{{ input.db }}", "statement": statement,
+        "params": {"node": "http", "error": "{{ msg.context.sync }}/{{ msg.status }}"}})
+    second = g.node("second", "sql", settings={
+        "url": "{{ input.db }}", "statement": statement,
+        "params": {"node": "sql", "error": "{{ msg.context.sync }}/{{ msg.rowcount }}"}})
+    g.edge(g.node("start", "modify"), fetch, data={"page": 1, "context": {"sync": 7}})
+    g.edge(fetch, first)
+    g.edge(first, second)
+    result = jw.run(g, store=str(tmp_path / "s.db"))
+    assert result.status == "completed", result
+    assert select(db, "SELECT node, error FROM failures ORDER BY node") == [
+        ("http", "7/200"), ("sql", "7/1")]

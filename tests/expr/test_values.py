@@ -104,6 +104,23 @@ def test_bad_helper_arguments_are_expression_errors() -> None:
         render("{{ fromiso('yesterday') }}")
 
 
+def test_fromjson_turns_a_for_loop_s_json_text_back_into_values() -> None:
+    from jobweave.errors import ExpressionError
+
+    rows = ("[{% for u in users %}{{ {'id': u.id, 'email': u.email | lower} | tojson }}"
+            "{{ '' if loop.last else ',' }}{% endfor %}]")
+    text = render(rows, {"users": [{"id": 1, "email": "A@X.ORG"}, {"id": 2, "email": "b@x"}]})
+    assert render("{{ t | fromjson }}", {"t": text}) == [{"id": 1, "email": "a@x.org"},
+                                                         {"id": 2, "email": "b@x"}]
+    assert render("{{ fromjson('{\"a\": [1, null]}') }}") == {"a": [1, None]}
+    with pytest.raises(ExpressionError, match="fromjson: not JSON"):
+        render("{{ fromjson('[1,') }}")
+    with pytest.raises(ExpressionError, match="fromjson takes text, not int"):
+        render("{{ fromjson(3) }}")
+    with pytest.raises(ExpressionError, match="over the size limit"):
+        render("{{ fromjson(t) }}", {"t": "[" + "1," * 600_000 + "1]"})
+
+
 def test_a_compiled_expression_is_safe_across_threads() -> None:
     expr = compile_expression("n * 2")
     results: list[int] = []

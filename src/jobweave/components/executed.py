@@ -39,6 +39,15 @@ class Executed(Component):
         return [(OUT, value)]
 
 
+def with_context(value: Any, msg: Any) -> Emitted:
+    """``value`` on ``out``, with the incoming message's ``context`` field when it has one
+    (as the iterator does): the way a sync id or a page number passes an ``http`` or
+    ``sql`` node."""
+    if isinstance(msg, Mapping) and "context" in msg and isinstance(value, dict):
+        value = {**value, "context": msg["context"]}
+    return [(OUT, value)]
+
+
 @register("python")
 class Python(Executed):
     """Calls ``target`` with the message (its first parameter); returns the message to

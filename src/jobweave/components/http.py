@@ -24,8 +24,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from jobweave.components import checks
-from jobweave.components.executed import Executed
-from jobweave.components.node import register
+from jobweave.components.executed import Executed, with_context
+from jobweave.components.node import Emitted, register
 from jobweave.context import Context
 from jobweave.durations import parse_duration
 from jobweave.errors import DefinitionError, Interrupted, JobFailure
@@ -91,6 +91,9 @@ class Http(Executed):
     @property
     def fn(self) -> Any:  # type: ignore[override]
         return request
+
+    def emitted(self, value: Any, msg: Any) -> Emitted:
+        return with_context(value, msg)
 
     def arguments(self, msg: Any, env: Mapping[str, Any]) -> dict[str, Any]:
         r = self.templates.render({**env, "msg": msg})

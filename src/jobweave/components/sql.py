@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from jobweave.components import checks, sql_engines, sql_ops
-from jobweave.components.executed import Executed
-from jobweave.components.node import register
+from jobweave.components.executed import Executed, with_context
+from jobweave.components.node import Emitted, register
 from jobweave.errors import ComponentError
 from jobweave.expr import Template, compile_template, is_template
 
@@ -107,6 +107,9 @@ class Sql(Executed):
                 raise self.error("key", "name the column(s) of the conflict key")
             s[name] = names
         self.key: list[str] = s["key"]
+
+    def emitted(self, value: Any, msg: Any) -> Emitted:
+        return with_context(value, msg)
 
     def arguments(self, msg: Any, env: Mapping[str, Any]) -> dict[str, Any]:
         r = self.templates.render({**env, "msg": msg})

@@ -1,8 +1,10 @@
-"""The time helpers of expressions: ``now()``, ``today()``, ``duration()``, ``fromiso()``,
-a bounded ``range()``, and the ``strftime``, ``isoformat`` and ``in_tz`` filters."""
+"""The helpers of expressions: ``now()``, ``today()``, ``duration()``, ``fromiso()``,
+a bounded ``range()``, ``fromjson()``, and the ``strftime``, ``isoformat`` and ``in_tz``
+filters."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
@@ -10,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from jobweave.durations import parse_duration
 from jobweave.errors import DefinitionError
-from jobweave.expr.bounds import MAX_RANGE, STATE, Limit
+from jobweave.expr.bounds import MAX_RANGE, MAX_SIZE, STATE, Limit
 
 
 def bounded_range(*args: int) -> range:
@@ -59,6 +61,20 @@ def fromiso(text: str) -> datetime:
     except ValueError as exc:
         raise Limit(f"not an ISO 8601 time: {text!r}") from exc
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def fromjson(text: Any) -> Any:
+    """The JSON value ``text`` holds (at most ``MAX_SIZE`` characters): how a list of
+    mappings built by a ``{% for %}`` template with ``tojson`` becomes a value again."""
+    if not isinstance(text, str):
+        raise Limit(f"fromjson takes text, not {type(text).__name__}")
+    if len(text) > MAX_SIZE:
+        raise Limit(f"fromjson: text of {len(text):,} characters is over the size limit "
+                    f"of {MAX_SIZE:,}")
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise Limit(f"fromjson: not JSON: {exc}") from None
 
 
 def strftime(value: datetime | date, fmt: str = "%Y-%m-%dT%H:%M:%S%z") -> str:

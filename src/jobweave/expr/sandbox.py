@@ -33,6 +33,7 @@ from jobweave.expr.helpers import (
     bounded_range,
     duration,
     fromiso,
+    fromjson,
     in_tz,
     isoformat,
     now,
@@ -52,8 +53,9 @@ class Sandbox(ImmutableSandboxedEnvironment):
         for name in ("lipsum", "cycler", "joiner"):
             self.globals.pop(name, None)
         self.globals.update(range=bounded_range, now=now, today=today, timedelta=timedelta,
-                            duration=duration, fromiso=fromiso)
-        self.filters.update(strftime=strftime, isoformat=isoformat, in_tz=in_tz)
+                            duration=duration, fromiso=fromiso, fromjson=fromjson)
+        self.filters.update(strftime=strftime, isoformat=isoformat, in_tz=in_tz,
+                            fromjson=fromjson)
         self.filters["format"] = _printf_filter(self.filters["format"])
         self.filters = {name: _guard_filter(f) for name, f in self.filters.items()}
         self.filters["_jw_iter"] = _guarded_iter
