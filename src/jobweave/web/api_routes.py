@@ -16,6 +16,7 @@ from jobweave.store.access import ROLES, actions_of, create_token, list_tokens, 
 from jobweave.web import views
 from jobweave.web.auth import Principal, require
 from jobweave.web.graph import dominant, layout, with_counts
+from jobweave.web.history import MAX_RUNS, RUNS, flow_history, history_dict
 from jobweave.web.live import run_events, store_events
 from jobweave.web.triggers_view import (
     find_trigger,
@@ -201,6 +202,16 @@ def act_on_trigger(request: Request, trigger: str, action: str,
     at its next round, whatever the overlap policy; each asked fire starts once)."""
     return trigger_action(request.app.state.store, trigger, action, who.name,
                           request.app.state.nudge)
+
+
+@router.get("/flows/{name:path}", tags=["runs"])
+def flow_runs(request: Request, name: str, who: Viewer, after: str | None = None,
+              limit: Annotated[int, Query(ge=1, le=MAX_RUNS)] = RUNS) -> dict[str, Any]:
+    """The last runs of the definition ``name`` by its steps (a job's name up to its
+    first ``[``; a graph run's nodes): each cell's jobs counted by state and the worst
+    state. ``after`` = the last page's ``next``."""
+    return history_dict(flow_history(request.app.state.store, name, limit=limit,
+                                     after=after))
 
 
 @router.get("/whoami", tags=["auth"])

@@ -16,6 +16,7 @@ from jobweave.store.access import check_token
 from jobweave.web import views
 from jobweave.web.auth import Principal, check_csrf, new_session, require, set_session
 from jobweave.web.graph import BOX_H, BOX_W, dominant, layout, with_counts
+from jobweave.web.history import flow_history
 from jobweave.web.render import page
 from jobweave.web.timeline import build as build_timeline
 from jobweave.web.triggers_view import trigger_action, trigger_rows
@@ -126,6 +127,12 @@ def timeline_page(request: Request, run: str, who: Viewer,
     line = build_timeline(store, record.run_id, live=record.status == "running",
                           now=time.time(), tz=request.app.state.config.tz, after=after)
     return page(request, "timeline.html", {"who": who, "run": record, "line": line})
+
+
+@router.get("/flows/{name:path}")
+def flow_page(request: Request, name: str, who: Viewer, after: str | None = None) -> Response:
+    data = flow_history(request.app.state.store, name, after=after)
+    return page(request, "flow.html", {"who": who, **data})
 
 
 @router.get("/triggers")
