@@ -114,3 +114,20 @@ def test_log_tail(site: Site, browser: Any) -> None:
     shot(page, "log-tail")
     handle.wait(timeout=10)
     page.close()
+
+
+def test_a_job_that_printed_50_mb_loads_in_under_a_second(site: Site, browser: Any) -> None:
+    chatty = jw.shell(f"yes 'a line of output' | head -c {50 * 1024 * 1024}; echo the-end",
+                      name="chatty")
+    run_id = jw.run(jw.batch([chatty], name="chatty"), store=site.store).run_id
+    page = browser.new_page()
+    page.goto(f"{site.url}/runs/{run_id}/jobs/chatty", wait_until="load")  # warm
+    loads = []
+    for _ in range(3):
+        page.goto(f"{site.url}/runs/{run_id}/jobs/chatty", wait_until="load")
+        loads.append(page.evaluate("performance.getEntriesByType('navigation')[0]"
+                                   ".loadEventEnd"))
+    assert sorted(loads)[1] < 1000, loads
+    assert "the-end" in page.text_content("#log-tail")
+    shot(page, "job-50mb")
+    page.close()
