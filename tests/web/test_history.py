@@ -61,3 +61,29 @@ def test_history_of_a_run_whose_owner_died_reads_interrupted(site: Site) -> None
     assert body["runs"][0]["status"] == "crashed"
     assert body["cells"][run_id]["gate"] == {"state": "interrupted",
                                              "counts": {"interrupted": 3}}
+
+
+GRAPH = """
+kind: graph
+name: pages
+nodes:
+  start: {component: modify}
+  log: {component: log}
+edges:
+  - {from: start, to: log, data: {page: 1}}
+"""
+
+
+def test_history_of_a_graph_has_a_row_per_node(site: Site) -> None:
+    from jobweave.loader import load_target
+
+    path = site.folder / "pages.yaml"
+    path.write_text(GRAPH)
+    graph, _ = load_target(str(path))
+    runs = [jw.run(graph, store=site.store, input={}).run_id for _ in range(2)]
+    with site.client() as api:
+        body = api.get("/api/v1/flows/pages").json()
+    assert [r["run_id"] for r in body["runs"]] == runs[::-1]
+    assert sorted(body["steps"]) == ["log", "start"]
+    assert all(body["cells"][r][node]["state"] == "completed"
+               for r in runs for node in ("start", "log"))
