@@ -12,7 +12,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, case, func, select
+from sqlalchemy import Connection, case, func, literal_column, select
 
 from jobweave.errors import RunNotFoundError
 from jobweave.store import schema as s
@@ -165,8 +165,11 @@ class PageReads:
             at = (func.instr(c.name, "[") if conn.dialect.name == "sqlite"
                   else func.strpos(c.name, "["))
             step = case((at > 0, func.substr(c.name, 1, at - 1)), else_=c.name)
+            # grouped by position: the step's expression holds bound values, and PostgreSQL
+            # would not see two copies of it as the same expression
+            by: list[Any] = [literal_column(str(k)) for k in (1, 2, 3)]
             q = (select(c.run_id, step, c.status, func.count(), func.min(c.idx))
-                 .where(c.run_id.in_(list(run_ids))).group_by(c.run_id, step, c.status))
+                 .where(c.run_id.in_(list(run_ids))).group_by(*by))
             return [(str(r[0]), str(r[1]), str(r[2]), int(r[3]), int(r[4]))
                     for r in conn.execute(q).all()]
 
