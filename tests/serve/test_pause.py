@@ -4,12 +4,13 @@ changes of the trigger's row that the serving loop honours with its conditional 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import jobweave as jw
 from jobweave.store.access import actions_of
 from jobweave.store.triggers import TriggerTable
 from tests.conftest import BACKENDS
-from tests.serve.test_loop import T0, _batch, _finish, _runs, _server
+from tests.serve.test_loop import T0, _batch, _blocked, _finish, _runs, _server
 
 
 def _at(seconds: float) -> float:
@@ -77,3 +78,24 @@ def test_a_fire_asked_is_seen_at_the_next_renewal_even_for_a_trigger_done(
     assert [f.action for f in fired] == ["started"]
     _finish(server)
     assert table.all()[0].fires == 2
+
+
+def test_a_queued_fire_waits_while_paused_and_starts_on_resume(tmp_path: Any) -> None:
+    url = str(tmp_path / "s.db")
+    server = _server(url, _blocked("queue"))
+    server.tick(T0)
+    (first,) = server.tick(T0 + timedelta(seconds=31))
+    assert [f.action for f in server.tick(T0 + timedelta(seconds=91))] == ["queued"]
+    table = TriggerTable(server.engine.store)
+    key = table.all()[0].key
+    table.set_paused(key, True, now=_at(95))
+    assert first.run_id is not None
+    server.handles[first.run_id].cancel()
+    server.handles[first.run_id].wait(timeout=20)
+    assert server.tick(T0 + timedelta(seconds=151)) == []  # its run ended, but paused
+    table.set_paused(key, False, now=_at(160))
+    after = server.tick(T0 + timedelta(seconds=161))
+    assert [(f.action, f.scheduled) for f in after] == [("started", T0 + timedelta(seconds=90))]
+    for handle in server.handles.values():
+        handle.cancel()
+    _finish(server)

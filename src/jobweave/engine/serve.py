@@ -198,7 +198,7 @@ class Server:
         if asked is not None:  # "fire now": asked for by hand, whatever the overlap policy
             starts.append(asked)
             running = True
-        if queued is not None and not running:
+        if queued is not None and not running and not row.paused:
             starts.append(queued)
             queued, running = None, True
         for fire in fires:
