@@ -242,3 +242,5 @@ def test_a_store_from_an_older_jobweave_is_upgraded_in_place(backend_url: str,
     assert not table.claim(row, "other", last_fire=5.0, started=1, last_run="r2",
                            queued_fire=None)
     assert [(r.fires, r.last_run, r.lease_owner) for r in table.all()] == [(1, "r", "me")]
+    assert table.set_paused("k", True).paused and table.ask_fire("k", "alice")  # schema 5
+    assert [(r.paused, r.fire_asked_by) for r in table.all()] == [(True, "alice")]

@@ -14,3 +14,12 @@ def needs_file(path: str) -> str:
     if not os.path.exists(path):
         raise RuntimeError(f"{os.path.basename(path)} is missing")
     return "found"
+
+
+def chatty(megabytes: int) -> int:
+    """Print ``megabytes`` MiB of lines, then one last line."""
+    line = "x" * 1023 + "\n"
+    for _ in range(megabytes * 1024):
+        print(line, end="")
+    print("printed-it-all")
+    return megabytes

@@ -114,3 +114,41 @@ def test_log_tail(site: Site, browser: Any) -> None:
     shot(page, "log-tail")
     handle.wait(timeout=10)
     page.close()
+
+
+def test_a_job_that_printed_50_mb_loads_in_under_a_second(site: Site, browser: Any) -> None:
+    chatty = jw.shell(f"yes 'a line of output' | head -c {50 * 1024 * 1024}; echo the-end",
+                      name="chatty")
+    run_id = jw.run(jw.batch([chatty], name="chatty"), store=site.store).run_id
+    page = browser.new_page()
+    page.goto(f"{site.url}/runs/{run_id}/jobs/chatty", wait_until="load")  # warm
+    loads = []
+    for _ in range(3):
+        page.goto(f"{site.url}/runs/{run_id}/jobs/chatty", wait_until="load")
+        loads.append(page.evaluate("performance.getEntriesByType('navigation')[0]"
+                                   ".loadEventEnd"))
+    assert sorted(loads)[1] < 1000, loads
+    assert "the-end" in page.text_content("#log-tail")
+    shot(page, "job-50mb")
+    page.close()
+
+
+def test_trigger_pause_and_flow_history_without_javascript(site: Site, browser: Any) -> None:
+    from tests.web.test_triggers import _server
+
+    _server(site)  # a served trigger on the store
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"{site.url}/triggers")
+    page.get_by_role("button", name="Pause").click()
+    page.wait_for_selector("#triggers .trigger-state .st-paused")
+    assert "pause" in page.text_content(".note") and page.get_by_role(
+        "button", name="Resume").count() == 1
+    shot(page, "triggers")
+    page.goto(f"{site.url}/runs")
+    page.get_by_role("link", name="nightly").first.click()
+    page.wait_for_selector("#history")
+    assert page.locator("#history tr[data-step]").count() == 3
+    assert page.locator("#history td.st-completed").count() == 3
+    shot(page, "flow-history")
+    context.close()

@@ -67,6 +67,8 @@ def serve_command(
     engine = engine_for(store)
     dashboard = _dashboard(engine.settings.store, host, port, auth) if web else None
     server = Server(definitions, engine=engine, renew=renew)
+    if dashboard is not None:  # a trigger paused or fired from the dashboard: look at once
+        dashboard.app.state.nudge = server.nudge
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         # stop() takes a lock the interrupted main thread may hold: set it from a thread

@@ -26,6 +26,7 @@ from typing import Any
 from jobweave.engine.engine import Engine, RunHandle, new_run_id
 from jobweave.errors import DefinitionError, JobweaveError, RunNotFoundError
 from jobweave.events import RunFinished
+from jobweave.store.access import record_action
 from jobweave.store.base import owner_id
 from jobweave.store.triggers import TriggerRow, TriggerTable
 from jobweave.triggers import Overlap, Trigger, due, next_fire, on_overlap, trigger_to_data
@@ -148,9 +149,13 @@ class Server:
     def _renew(self, now: datetime) -> None:
         self._renewed = now
         self._rows.clear()  # read every row afresh at least once per renew interval
-        self.table.renew([s.key for s in self.served], self.owner, now.timestamp())
-        for s in self.served:  # a queued fire behind another process's run: look again
-            if s.queued:
+        keys = [s.key for s in self.served]
+        self.table.renew(keys, self.owner, now.timestamp())
+        asked = set(self.table.asked(keys))
+        for s in self.served:  # a fire asked by hand: look now, even if it fires no more
+            if s.key in asked:
+                s.wake = now
+            elif s.queued:  # a queued fire behind another process's run: look again
                 s.wake = now if s.wake is None else min(s.wake, now)
 
     def _step(self, s: Served, row: TriggerRow, now: datetime) -> list[Fire]:
@@ -176,16 +181,27 @@ class Server:
             s.wake = until if after is None or (until is not None and until < after) else after
             s.queued = False
             return []
-        decided = due(s.trigger, last, now, fired=row.fires)
+        if row.paused:  # no scheduled fire; look again soon: it may be resumed
+            fires: tuple[datetime, ...] = ()
+            wake: datetime | None = now + self.renew_every
+            new_last, skipped = row.last_fire, 0
+        else:
+            decided = due(s.trigger, last, now, fired=row.fires)
+            fires, wake, skipped = decided.fires, decided.next_fire, decided.skipped
+            new_last = decided.last_fire.timestamp()
         # "allow" starts whatever runs: no need to ask
         running = s.trigger.overlap is not Overlap.ALLOW and self._running(row.last_run)
         queued = _instant(row.queued_fire)
+        asked = _instant(row.fire_asked)
         starts: list[datetime] = []
         out: list[Fire] = []
-        if queued is not None and not running:
+        if asked is not None:  # "fire now": asked for by hand, whatever the overlap policy
+            starts.append(asked)
+            running = True
+        if queued is not None and not running and not row.paused:
             starts.append(queued)
             queued, running = None, True
-        for fire in decided.fires:
+        for fire in fires:
             action = on_overlap(s.trigger, running=running, waiting=queued is not None)
             if action == "start":
                 starts.append(fire)
@@ -195,28 +211,30 @@ class Server:
                 out.append(Fire(s.label, s.key, fire, "queued"))
             else:
                 out.append(Fire(s.label, s.key, fire, "skipped"))
-        new_last = decided.last_fire.timestamp()
         new_queued = None if queued is None else queued.timestamp()
         if not starts and new_last == row.last_fire and new_queued == row.queued_fire:
-            self._settle(s, decided.next_fire, queued is not None, row.last_run)
+            self._settle(s, wake, queued is not None, row.last_run)
             return []
         run_ids = [new_run_id(f.timestamp()) for f in starts]
         last_run = run_ids[-1] if run_ids else row.last_run
         if not self.table.claim(row, self.owner, last_fire=new_last, started=len(starts),
-                                last_run=last_run, queued_fire=new_queued, now=stamp):
+                                last_run=last_run, queued_fire=new_queued,
+                                asked_done=asked is not None, now=stamp):
             return None
         self._rows[s.key] = replace(row, last_fire=new_last, fires=row.fires + len(starts),
                                     last_run=last_run, queued_fire=new_queued,
-                                    lease_owner=self.owner)
-        self._settle(s, decided.next_fire, queued is not None, last_run)
-        if decided.skipped:
+                                    lease_owner=self.owner, fire_asked=None,
+                                    fire_asked_by=None)
+        self._settle(s, wake, queued is not None, last_run)
+        if skipped:
             log.info("trigger %s: %d missed fire time(s) skipped (missed=%s)", s.label,
-                     decided.skipped, s.trigger.missed.value)
+                     skipped, s.trigger.missed.value)
         for held in out:
             log.info("trigger %s: fire %s %s (overlap=%s, run %s still running)", s.label,
                      _iso(held.scheduled), held.action, s.trigger.overlap.value, row.last_run)
         for fire, run_id in zip(starts, run_ids, strict=True):
-            out.append(self._start(s, fire, run_id))
+            by = row.fire_asked_by if asked is not None and fire is asked else None
+            out.append(self._start(s, fire, run_id, asked_by=by))
         return out
 
     def _settle(self, s: Served, wake: datetime | None, queued: bool,
@@ -235,18 +253,21 @@ class Server:
         except RunNotFoundError:
             return False
 
-    def _start(self, s: Served, fire: datetime, run_id: str) -> Fire:
+    def _start(self, s: Served, fire: datetime, run_id: str, *,
+               asked_by: str | None = None) -> Fire:
+        what = f"fire {_iso(fire)}" if asked_by is None else f"fire asked by {asked_by}"
         try:
             _, plan = self.engine.create(s.definition, source=s.source, run_id=run_id)
+            if asked_by is not None:  # the run's actions log says who asked for it
+                record_action(self.engine.store, run_id, asked_by, "fire-now",
+                              detail={"trigger": s.key})
             handle = self.engine.start(run_id, plan, concurrency=plan.concurrency,
                                        listeners=[self._on_event])
         except JobweaveError as exc:
-            log.error("trigger %s: fire %s could not start a run: %s", s.label, _iso(fire),
-                      exc)
+            log.error("trigger %s: %s could not start a run: %s", s.label, what, exc)
             return Fire(s.label, s.key, fire, "failed")
         self.handles[run_id] = handle
-        log.info("trigger %s: fire %s started run %s (%s)", s.label, _iso(fire), run_id,
-                 plan.name)
+        log.info("trigger %s: %s started run %s (%s)", s.label, what, run_id, plan.name)
         return Fire(s.label, s.key, fire, "started", run_id)
 
     def _on_event(self, event: Any) -> None:
@@ -283,6 +304,12 @@ class Server:
                 break
             self.wakeup.wait(self.seconds_to_wait())
             self.wakeup.clear()
+
+    def nudge(self) -> None:
+        """Look at every trigger's row again now (one was paused, resumed or asked to
+        fire by this process's dashboard); otherwise that is seen within ``renew``."""
+        self._renewed = None
+        self.wakeup.set()
 
     def stop(self) -> None:
         """Fire nothing more; :meth:`serve` returns after its current round."""

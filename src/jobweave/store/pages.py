@@ -6,12 +6,13 @@ with 10,000 runs, costs about what a page of a small one does.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, case, func, literal_column, select
 
 from jobweave.errors import RunNotFoundError
 from jobweave.store import schema as s
@@ -151,3 +152,24 @@ class PageReads:
             q = q.where(j.node == node)
         with self._read() as conn:
             return [dict(r._mapping) for r in conn.execute(q).all()]
+
+    def step_states(self, run_ids: Sequence[str]) -> list[tuple[str, str, str, int, int]]:
+        """(run id, step, status, jobs, first job index) of the runs' jobs, grouped by
+        step: a job's name up to its first ``[`` (``drain[db1]`` and ``drain[db2]`` are
+        step ``drain``; a graph run's nodes and plain jobs are their own step). One
+        aggregate query, however many jobs the runs hold."""
+        if not run_ids:
+            return []
+        c = s.jobs.c
+        with self._read() as conn:
+            at = (func.instr(c.name, "[") if conn.dialect.name == "sqlite"
+                  else func.strpos(c.name, "["))
+            step = case((at > 0, func.substr(c.name, 1, at - 1)), else_=c.name)
+            # grouped by position: the step's expression holds bound values, and PostgreSQL
+            # would not see two copies of it as the same expression
+            by: list[Any] = [literal_column(str(k)) for k in (1, 2, 3)]
+            q = (select(c.run_id, step, c.status, func.count(), func.min(c.idx))
+                 .where(c.run_id.in_(list(run_ids))).group_by(*by))
+            return [(str(r[0]), str(r[1]), str(r[2]), int(r[3]), int(r[4]))
+                    for r in conn.execute(q).all()]
+

@@ -53,9 +53,11 @@ class RunReads:
 
     def list_runs(self, limit: int = 20, status: str | None = None,
                   name: str | None = None, *, kind: str | None = None,
-                  before: tuple[float, str] | None = None) -> list[RunRecord]:
+                  before: tuple[float, str] | None = None,
+                  exact: bool = False) -> list[RunRecord]:
         """The most recent runs first; only those in ``status``, of ``kind``, and whose
-        name matches the glob ``name`` (``*`` and ``?``, any case), when given.
+        name matches the glob ``name`` (``*`` and ``?``, any case), when given; with
+        ``exact``, whose name is ``name``.
 
         ``before`` is a keyset cursor, the (created_at, run_id) of the last run of the
         previous page: the page starts after it, as fast deep as on top.
@@ -69,7 +71,9 @@ class RunReads:
             q = select(s.runs).order_by(c.created_at.desc(), c.run_id.desc())
             if not live:
                 q = q.limit(limit)
-            if name is not None:
+            if name is not None and exact:
+                q = q.where(c.name == name)
+            elif name is not None:
                 q = q.where(c.name.ilike(_like(name), escape="\\"))
             if kind is not None:
                 q = q.where(c.kind == kind)

@@ -14,7 +14,7 @@ from sqlalchemy import (
     Text,
 )
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """Bumped on every change of the tables; a store from a newer version is refused, an older
 one is upgraded in place (``UPGRADES``)."""
 APP_ID = "jobweave"
@@ -94,6 +94,12 @@ triggers = Table(
     Column("lease_owner", Text),
     Column("lease_until", Float),
     Column("updated_at", Float),
+    Column("paused", Integer, nullable=False, server_default="0"),
+    # 1: paused from the dashboard or the REST API; serve starts no scheduled fire
+    Column("fire_asked", Float),
+    Column("fire_asked_by", Text),
+    # "fire now": when and by whom a fire was asked; the serving process that claims it
+    # starts the run and clears them
 )
 
 tokens = Table(
@@ -134,5 +140,8 @@ UPGRADES: dict[int, tuple[str, ...]] = {
         "ts FLOAT NOT NULL, run_id VARCHAR(64) NOT NULL, job TEXT, actor TEXT NOT NULL, "
         "what VARCHAR(32) NOT NULL, detail TEXT)",
         "CREATE INDEX IF NOT EXISTS jobweave_actions_run ON jobweave_actions (run_id, ts)"),
+    5: ("ALTER TABLE jobweave_triggers ADD COLUMN paused INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE jobweave_triggers ADD COLUMN fire_asked FLOAT",
+        "ALTER TABLE jobweave_triggers ADD COLUMN fire_asked_by TEXT"),
 }
 """The statements that bring a store from version ``k - 1`` to version ``k``."""

@@ -7,6 +7,10 @@ row and decide the same fire, exactly one UPDATE matches; the others change noth
 read the row again. That is the whole "fire once" guarantee, and it needs nothing but
 the database's own row-level atomicity, in SQLite and in PostgreSQL alike.
 
+Pausing a trigger and asking it to fire now are changes of its row too (``paused``,
+``fire_asked``), checked by the same conditional UPDATE: once a pause is committed no
+claim made from an older read matches, and an asked fire is claimed, so started, once.
+
 The lease (``lease_owner``, ``lease_until``) says which process serves a trigger now:
 the others leave it alone while the lease is live, so they do not race for every fire,
 and take it over when it runs out (its owner died or stopped).
@@ -17,9 +21,11 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import and_, or_, select
 
+from jobweave.errors import JobweaveError
 from jobweave.store import schema as s
 from jobweave.store.base import owner_alive
 from jobweave.store.sql import SqlStore
@@ -45,6 +51,11 @@ class TriggerRow:
     """A fire waiting for ``last_run`` to finish (``overlap="queue"``)."""
     lease_owner: str | None
     lease_until: float | None
+    paused: bool = False
+    """No scheduled fire starts while paused (an asked fire still does)."""
+    fire_asked: float | None = None
+    """When a fire was asked ("fire now") that no serve process has started yet."""
+    fire_asked_by: str | None = None
 
     def leased_to_other(self, owner: str, now: float) -> bool:
         """Whether another live process holds this trigger's lease at ``now``."""
@@ -54,6 +65,16 @@ class TriggerRow:
             return False
         # a serve process on this host that died frees its leases at once
         return owner_alive(self.lease_owner, now, now)
+
+
+class TriggerNotFoundError(JobweaveError):
+    """No trigger of that key (or id) is stored."""
+
+
+def _row(r: Any) -> TriggerRow:
+    return TriggerRow(r.key, r.definition, r.spec, r.last_fire, int(r.fires), r.last_run,
+                      r.queued_fire, r.lease_owner, r.lease_until, bool(r.paused),
+                      r.fire_asked, r.fire_asked_by)
 
 
 class TriggerTable:
@@ -81,19 +102,19 @@ class TriggerTable:
             for start in range(0, len(keys), 500):
                 chunk = list(keys[start:start + 500])
                 for r in conn.execute(select(t).where(t.c.key.in_(chunk))):
-                    out[r.key] = TriggerRow(r.key, r.definition, r.spec, r.last_fire,
-                                            int(r.fires), r.last_run, r.queued_fire,
-                                            r.lease_owner, r.lease_until)
+                    out[r.key] = _row(r)
         return out
 
     def claim(self, seen: TriggerRow, owner: str, *, last_fire: float | None,
               started: int, last_run: str | None, queued_fire: float | None,
-              now: float | None = None) -> bool:
+              asked_done: bool = False, now: float | None = None) -> bool:
         """Move a trigger on from the state ``seen``, in one conditional UPDATE.
 
         Sets the last fire, adds ``started`` to the fire count, records the run and the
-        queued fire, and takes the lease for ``owner``. Returns False, changing nothing,
-        when the row no longer holds what ``seen`` read (another process claimed first).
+        queued fire, and takes the lease for ``owner``; ``asked_done`` clears the asked
+        fire ``seen`` holds (this claim starts it). Returns False, changing nothing, when
+        the row no longer holds what ``seen`` read (another process claimed first, or the
+        trigger was paused, resumed or asked to fire since).
         """
         now = time.time() if now is None else now
         t = s.triggers
@@ -103,9 +124,13 @@ class TriggerTable:
             t.c.fires == seen.fires,
             t.c.queued_fire.is_not_distinct_from(seen.queued_fire),
             t.c.lease_owner.is_not_distinct_from(seen.lease_owner),
+            t.c.paused == int(seen.paused),
+            t.c.fire_asked.is_not_distinct_from(seen.fire_asked),
         )).values(last_fire=last_fire, fires=t.c.fires + started, last_run=last_run,
                   queued_fire=queued_fire, lease_owner=owner,
                   lease_until=now + TRIGGER_LEASE_SECONDS, updated_at=now)
+        if asked_done:
+            query = query.values(fire_asked=None, fire_asked_by=None)
         with self.store._tx() as conn:
             return bool(conn.execute(query).rowcount == 1)
 
@@ -140,5 +165,46 @@ class TriggerTable:
         t = s.triggers
         with self.store._read() as conn:
             rows = conn.execute(select(t).order_by(t.c.key)).all()
-        return [TriggerRow(r.key, r.definition, r.spec, r.last_fire, int(r.fires), r.last_run,
-                           r.queued_fire, r.lease_owner, r.lease_until) for r in rows]
+        return [_row(r) for r in rows]
+
+    def asked(self, keys: Sequence[str]) -> list[str]:
+        """Those of ``keys`` with a fire asked and not started yet."""
+        t = s.triggers
+        out: list[str] = []
+        with self.store._read() as conn:
+            for start in range(0, len(keys), 500):
+                chunk = list(keys[start:start + 500])
+                out += conn.execute(select(t.c.key).where(
+                    t.c.key.in_(chunk), t.c.fire_asked.is_not(None))).scalars().all()
+        return out
+
+    def set_paused(self, key: str, paused: bool, now: float | None = None) -> TriggerRow:
+        """Pause or resume the trigger ``key``; return its row afterwards.
+
+        Resuming moves its last fire up to ``now``: the fire times that passed while it
+        was paused are skipped, not caught up.
+        """
+        now = time.time() if now is None else now
+        t = s.triggers
+        values: dict[str, Any] = {"paused": int(paused), "updated_at": now}
+        with self.store._tx() as conn:
+            row = conn.execute(select(t).where(t.c.key == key).with_for_update()).first()
+            if row is None:
+                raise TriggerNotFoundError(f"no trigger {key!r} in this store")
+            if not paused and row.paused and row.last_fire is not None:
+                values["last_fire"] = max(row.last_fire, now)
+            conn.execute(t.update().where(t.c.key == key).values(**values))
+            found = conn.execute(select(t).where(t.c.key == key)).first()
+        return _row(found)
+
+    def ask_fire(self, key: str, actor: str, now: float | None = None) -> bool:
+        """Ask for one fire of ``key`` now; False if one asked before is still waiting."""
+        now = time.time() if now is None else now
+        t = s.triggers
+        with self.store._tx() as conn:
+            done = conn.execute(t.update().where(t.c.key == key, t.c.fire_asked.is_(None))
+                                .values(fire_asked=now, fire_asked_by=actor,
+                                        updated_at=now)).rowcount
+            if not done and conn.execute(select(t.c.key).where(t.c.key == key)).first() is None:
+                raise TriggerNotFoundError(f"no trigger {key!r} in this store")
+        return bool(done)

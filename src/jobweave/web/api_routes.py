@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request
@@ -15,8 +16,15 @@ from jobweave.store.access import ROLES, actions_of, create_token, list_tokens, 
 from jobweave.web import views
 from jobweave.web.auth import Principal, require
 from jobweave.web.graph import dominant, layout, with_counts
+from jobweave.web.history import MAX_RUNS, RUNS, flow_history, history_dict
 from jobweave.web.live import run_events, store_events
-from jobweave.web.triggers_view import trigger_rows
+from jobweave.web.triggers_view import (
+    find_trigger,
+    trigger_action,
+    trigger_dict,
+    trigger_log,
+    trigger_rows,
+)
 
 router = APIRouter(prefix="/api/v1")
 Viewer = Annotated[Principal, Depends(require("viewer"))]
@@ -176,6 +184,34 @@ def mark(request: Request, run: str, job: str, who: Operator,
 def triggers(request: Request, who: Viewer) -> dict[str, Any]:
     """Every trigger served on this store: its last and next fires, and its last run."""
     return {"triggers": trigger_rows(request.app.state.store)}
+
+
+@router.get("/triggers/{trigger}", tags=["triggers"])
+def get_trigger(request: Request, trigger: str, who: Viewer) -> dict[str, Any]:
+    """One trigger (its id, from the list) and who paused, resumed or fired it."""
+    store = request.app.state.store
+    row = find_trigger(store, trigger)
+    return {**trigger_dict(row, datetime.now(UTC)), "actions": trigger_log(store, row.key)}
+
+
+@router.post("/triggers/{trigger}/{action}", tags=["actions"])
+def act_on_trigger(request: Request, trigger: str, action: str,
+                   who: Operator) -> dict[str, Any]:
+    """``pause`` (no scheduled fire starts until resumed), ``resume`` (fire times that
+    passed while paused are skipped) or ``fire-now`` (the serving process starts one run
+    at its next round, whatever the overlap policy; each asked fire starts once)."""
+    return trigger_action(request.app.state.store, trigger, action, who.name,
+                          request.app.state.nudge)
+
+
+@router.get("/flows/{name:path}", tags=["runs"])
+def flow_runs(request: Request, name: str, who: Viewer, after: str | None = None,
+              limit: Annotated[int, Query(ge=1, le=MAX_RUNS)] = RUNS) -> dict[str, Any]:
+    """The last runs of the definition ``name`` by its steps (a job's name up to its
+    first ``[``; a graph run's nodes): each cell's jobs counted by state and the worst
+    state. ``after`` = the last page's ``next``."""
+    return history_dict(flow_history(request.app.state.store, name, limit=limit,
+                                     after=after))
 
 
 @router.get("/whoami", tags=["auth"])

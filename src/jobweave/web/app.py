@@ -29,6 +29,7 @@ from jobweave.errors import (
     one_line,
 )
 from jobweave.store import open_store
+from jobweave.store.triggers import TriggerNotFoundError
 from jobweave.web.actions import Actions
 from jobweave.web.config import WebConfig
 
@@ -44,7 +45,7 @@ TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not f
 def status_of(exc: JobweaveError) -> int:
     if isinstance(exc, AccessDenied):
         return exc.status
-    if isinstance(exc, RunNotFoundError | JobNotFoundError):
+    if isinstance(exc, RunNotFoundError | JobNotFoundError | TriggerNotFoundError):
         return 404
     if isinstance(exc, RunStateError):
         return 409
@@ -122,7 +123,8 @@ def create_app(config: WebConfig, *, stopping: threading.Event | None = None) ->
     app.state.store = store
     app.state.actions = Actions(store)
     app.state.stopping = stop
-    app.state.triggers = None
+    app.state.nudge = None
+    """Set by ``jobweave serve --web``: makes its trigger loop look at the rows at once."""
 
     @app.exception_handler(JobweaveError)
     async def on_jobweave(request: Request, exc: JobweaveError) -> Response:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -173,7 +174,12 @@ def with_counts(lay: Layout, states: list[tuple[str, str, int]]) -> list[Box]:
 
 def dominant(box: Box) -> str:
     """The state a box is coloured by: the worst one any of its jobs is in."""
+    return worst(box.counts)
+
+
+def worst(counts: Mapping[str, int]) -> str:
+    """The worst state any of a group of jobs counted by state is in."""
     for state in ("faulted", "running", "interrupted", "cancelled", "pending", "skipped"):
-        if box.counts.get(state):
+        if counts.get(state):
             return state
-    return "completed" if box.counts else "pending"
+    return "completed" if counts else "pending"

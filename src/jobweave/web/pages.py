@@ -16,9 +16,10 @@ from jobweave.store.access import check_token
 from jobweave.web import views
 from jobweave.web.auth import Principal, check_csrf, new_session, require, set_session
 from jobweave.web.graph import BOX_H, BOX_W, dominant, layout, with_counts
+from jobweave.web.history import flow_history
 from jobweave.web.render import page
 from jobweave.web.timeline import build as build_timeline
-from jobweave.web.triggers_view import trigger_rows
+from jobweave.web.triggers_view import trigger_action, trigger_rows
 
 router = APIRouter(include_in_schema=False)
 Viewer = Annotated[Principal, Depends(require("viewer"))]
@@ -128,10 +129,29 @@ def timeline_page(request: Request, run: str, who: Viewer,
     return page(request, "timeline.html", {"who": who, "run": record, "line": line})
 
 
+@router.get("/flows/{name:path}")
+def flow_page(request: Request, name: str, who: Viewer, after: str | None = None) -> Response:
+    data = flow_history(request.app.state.store, name, after=after)
+    return page(request, "flow.html", {"who": who, **data})
+
+
 @router.get("/triggers")
 def triggers_page(request: Request, who: Viewer) -> Response:
     return page(request, "triggers.html", {"who": who,
                                            "rows": trigger_rows(request.app.state.store)})
+
+
+@router.post("/triggers/{trigger}/action")
+def trigger_form(request: Request, trigger: str, who: Operator,
+                 action: Annotated[str, Form()]) -> Response:
+    try:
+        done = trigger_action(request.app.state.store, trigger, action, who.name,
+                              request.app.state.nudge)
+        note = f"{action} {trigger}: " + (done["note"] or ("paused" if done["paused"]
+                                                          else "active"))
+    except JobweaveError as exc:
+        note = f"{action} refused: {exc}"
+    return _back("/triggers", note)
 
 
 @router.get("/login")
