@@ -361,15 +361,8 @@ class Engine:
                                  rec.finished, out)
             elif d.action == EXECUTE:
                 recovered[i] = rec.output
-        run_id = new_run_id()
-        options = {"executor": self.settings.executor, "workers": self.settings.workers,
-                   "concurrency": concurrency, "recovered_from": journal.run_id}
-        self.store.create_run(
-            run_id=run_id, name=plan.name, kind=plan.kind, source=plan.source,
-            definition=plan.definition, digest=plan.digest, options=options,
-            jobs=[(n.index, n.name, n.kind, n.tags) for n in plan.jobs],
-            parent_run=journal.run_id, replayed=replayed, replayed_from=journal.run_id,
-            encoded=plan.encoded)
+        run_id = self._recovery_run(journal, plan, concurrency, replayed=replayed,
+                                    replayed_from=journal.run_id, encoded=plan.encoded)
         handle = self.start(run_id, plan, concurrency=concurrency, listeners=listeners,
                             prior=prior, recovered=recovered)
         return decisions, handle
@@ -381,6 +374,13 @@ class Engine:
         from those fires anew."""
         again = frozenset(d.name for d in decisions.decisions if d.action == EXECUTE or (
             d.action in (RERUN, RUN) and not d.reason.startswith("downstream of")))
+        run_id = self._recovery_run(journal, plan, concurrency)
+        return self.start(run_id, plan, concurrency=concurrency, listeners=listeners,
+                          replay=(journal.fired, again))
+
+    def _recovery_run(self, journal: JournalView, plan: Plan, concurrency: int | None,
+                      **extra: Any) -> str:
+        """Store the new run a recovery makes, linked to the journal's run."""
         run_id = new_run_id()
         options = {"executor": self.settings.executor, "workers": self.settings.workers,
                    "concurrency": concurrency, "recovered_from": journal.run_id}
@@ -388,9 +388,8 @@ class Engine:
             run_id=run_id, name=plan.name, kind=plan.kind, source=plan.source,
             definition=plan.definition, digest=plan.digest, options=options,
             jobs=[(n.index, n.name, n.kind, n.tags) for n in plan.jobs],
-            parent_run=journal.run_id)
-        return self.start(run_id, plan, concurrency=concurrency, listeners=listeners,
-                          replay=(journal.fired, again))
+            parent_run=journal.run_id, **extra)
+        return run_id
 
     def _refuse_live(self, run_id: str) -> None:
         try:

@@ -536,15 +536,7 @@ class GraphRuntime(Runtime):
                     text, self.outputs[i] = masked, json.loads(masked)
             self.output_json[i] = text
             self.pending.dirty[i] = None
-        exit_code = 0 if status == "completed" else 1
-        now = time.time()
-        if status == "paused":
-            self._row(now, "run_paused", None, None, None)
-            self._commit({"status": status, "owner": None, "control": None})
-        else:
-            self._row(now, "run_finished", None, None, json.dumps({"status": status}))
-            self._commit({"status": status, "finished_at": now, "exit_code": exit_code,
-                          "owner": None, "control": None})
+        exit_code, now = self._close(status)
         self._report(0.0, force=True)
         self._emit(RunFinished(self.run_id, status, exit_code))
         return RunResult(self.run_id, self.plan.name, status, self._job_results(), started,

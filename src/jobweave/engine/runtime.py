@@ -521,6 +521,20 @@ class Runtime(RunState):
                         self.ready.append(d)
 
     # -- the end ------------------------------------------------------------------------
+    def _close(self, status: str) -> tuple[int, float]:
+        """Journal how this execution ends (paused, or the run finished) and commit it with
+        the run's row, its lease released; the exit code and the time."""
+        exit_code = 0 if status == "completed" else 1
+        now = time.time()
+        if status == "paused":
+            self._row(now, "run_paused", None, None, None)
+            self._commit({"status": status, "owner": None, "control": None})
+        else:
+            self._row(now, "run_finished", None, None, json.dumps({"status": status}))
+            self._commit({"status": status, "finished_at": now, "exit_code": exit_code,
+                          "owner": None, "control": None})
+        return exit_code, now
+
     def _finish(self, started: float) -> RunResult:
         passes = self.passes
         if all(s == COMPLETED or (s == SKIPPED and passes[i])
@@ -532,15 +546,7 @@ class Runtime(RunState):
             status = "paused"
         else:
             status = "failed"
-        exit_code = 0 if status == "completed" else 1
-        now = time.time()
-        if status == "paused":
-            self._row(now, "run_paused", None, None, None)
-            self._commit({"status": status, "owner": None, "control": None})
-        else:
-            self._row(now, "run_finished", None, None, json.dumps({"status": status}))
-            self._commit({"status": status, "finished_at": now, "exit_code": exit_code,
-                          "owner": None, "control": None})
+        exit_code, now = self._close(status)
         self._release()  # listeners hear of the last completions, now committed
         self._emit(RunFinished(self.run_id, status, exit_code))
         return RunResult(self.run_id, self.plan.name, status, self._job_results(), started,
