@@ -116,6 +116,23 @@ def test_log_tail(site: Site, browser: Any) -> None:
     page.close()
 
 
+def test_live_tail_of_a_running_shell_job(site: Site, browser: Any) -> None:
+    ticker = "echo tick-0; sleep 1; for i in $(seq 1 20); do echo tick-$i; sleep 0.1; done"
+    handle = jw.submit(jw.shell(ticker + "; echo all-ticked", name="ticker"), store=site.store)
+    page = browser.new_page()
+    wait_until(lambda: "running" in jw.get_run(handle.run_id, store=site.store).status)
+    page.goto(f"{site.url}/runs/{handle.run_id}/jobs/ticker")
+    page.locator("#log-tail", has_text="tick-8\n").wait_for(timeout=15000)
+    tail = page.text_content("#log-tail") or ""
+    assert "all-ticked" not in tail  # seen while the job still runs
+    shot(page, "live-tail")
+    page.locator("#log-tail", has_text="all-ticked").wait_for(timeout=15000)
+    page.locator("#job-status", has_text="completed").wait_for(timeout=15000)
+    assert page.is_hidden("#log-live")
+    handle.wait(timeout=10)
+    page.close()
+
+
 def test_a_job_that_printed_50_mb_loads_in_under_a_second(site: Site, browser: Any) -> None:
     chatty = jw.shell(f"yes 'a line of output' | head -c {50 * 1024 * 1024}; echo the-end",
                       name="chatty")

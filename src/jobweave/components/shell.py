@@ -15,7 +15,7 @@ import time
 from collections.abc import Mapping
 from typing import IO, Any
 
-from jobweave.components import groups
+from jobweave.components import groups, livetail
 from jobweave.context import Context
 from jobweave.errors import Interrupted, JobFailure
 
@@ -27,11 +27,14 @@ POLL = 0.05
 
 
 class _Tail:
-    """Reads a pipe to the end on a thread, keeping only the last OUTPUT_LIMIT bytes."""
+    """Reads a pipe to the end on a thread, keeping only the last OUTPUT_LIMIT bytes;
+    with a ``live`` file, ``flush`` copies that tail there while the command runs."""
 
-    def __init__(self, pipe: IO[bytes]) -> None:
+    def __init__(self, pipe: IO[bytes], live: livetail.LiveFile | None = None) -> None:
         self._pipe = pipe
         self._chunks = bytearray()
+        self._lock = threading.Lock()
+        self._live = live
         self.dropped = 0
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
@@ -40,17 +43,35 @@ class _Tail:
         # the pipe is closed here, at its end: closing it from another thread would wait
         # for this read, as long as a process the command left behind holds it open
         with self._pipe:
-            for chunk in iter(lambda: self._pipe.read(8192), b""):
-                self._chunks += chunk
-                excess = len(self._chunks) - OUTPUT_LIMIT
-                if excess > 0:
-                    del self._chunks[:excess]
-                    self.dropped += excess
+            fd = self._pipe.fileno()  # unbuffered: each chunk as soon as it is written
+            for chunk in iter(lambda: os.read(fd, 65536), b""):
+                with self._lock:
+                    self._chunks += chunk
+                    excess = len(self._chunks) - OUTPUT_LIMIT
+                    if excess > 0:
+                        del self._chunks[:excess]
+                        self.dropped += excess
+
+    def _bytes(self) -> bytes:
+        with self._lock:
+            body, dropped = bytes(self._chunks), self.dropped
+        return (f"[{dropped} bytes dropped]\n".encode() + body) if dropped else body
 
     def text(self) -> str:
         self.join()
-        body = self._chunks.decode(errors="replace")
-        return (f"[{self.dropped} bytes dropped]\n" + body) if self.dropped else body
+        return self._bytes().decode(errors="replace")
+
+    def flush(self) -> None:
+        """Bring the live file up to date (at most every ``livetail.INTERVAL`` seconds)."""
+        if self._live is not None:
+            with self._lock:
+                version = self.dropped + len(self._chunks)
+            self._live.update(self._bytes(), version)
+
+    def close(self) -> None:
+        """Remove the live file: the attempt is over."""
+        if self._live is not None:
+            self._live.remove()
 
     def join(self) -> None:
         """Wait a little for the end of the output (and so for the pipe to be closed)."""
@@ -74,13 +95,16 @@ def run(
     )
     assert proc.stdout is not None and proc.stderr is not None
     groups.started(context.run_id, proc.pid)
-    out, err = _Tail(proc.stdout), _Tail(proc.stderr)
+    out, err = (_Tail(pipe, _live(context, stream)) for pipe, stream in
+                ((proc.stdout, "stdout"), (proc.stderr, "stderr")))
     try:
         while True:
             try:
                 code = proc.wait(timeout=POLL)
                 break
             except subprocess.TimeoutExpired:
+                out.flush()
+                err.flush()
                 if context.cancelled:
                     _stop(proc)
                     raise Interrupted(
@@ -91,10 +115,17 @@ def run(
             _stop(proc)
         out.join()
         err.join()
+        out.close()
+        err.close()
         groups.ended(proc.pid)
     if code != 0:
         raise JobFailure(failure_text(code, stdout, stderr))
     return {"returncode": code, "stdout": stdout, "stderr": stderr}
+
+
+def _live(context: Context, stream: str) -> livetail.LiveFile:
+    return livetail.LiveFile(livetail.live_path(
+        context.run_id, context.job, context.attempt, stream))
 
 
 def failure_text(code: int, stdout: str, stderr: str) -> str:

@@ -74,18 +74,20 @@ def list_jobs(request: Request, run: str, who: Viewer, state: str | None = None,
 @router.get("/runs/{run}/jobs/{job}", tags=["runs"])
 def get_job(request: Request, run: str, job: str, who: Viewer) -> dict[str, Any]:
     """One job: every attempt (from the journal), parameters with secrets masked,
-    output and error."""
+    output and error. While a shell job runs on this host, ``live`` is true and its last
+    attempt's ``stdout`` and ``stderr`` are the output so far."""
     d = views.job_detail(request.app.state.store, run, job)
     return {"run_id": d["run"].run_id, **views.job_dict(d["job"]), "target": d["target"],
             "params": d["params"], "after": d["after"], "output": d["output"],
-            "history": d["attempts"]}
+            "live": d["live"], "history": d["attempts"]}
 
 
 @router.get("/runs/{run}/jobs/{job}/log", tags=["runs"], response_class=PlainTextResponse)
 def job_log(request: Request, run: str, job: str, who: Viewer,
             stream: Annotated[str, Query(pattern="^(stdout|stderr)$")] = "stdout",
             limit: Annotated[int, Query(ge=1, le=1 << 20)] = 64 * 1024) -> str:
-    """The tail of what the job's last attempt wrote to ``stream``."""
+    """The tail of what the job's last attempt wrote to ``stream`` (so far, while a shell
+    job runs on this host)."""
     return views.log_tail(views.job_detail(request.app.state.store, run, job), stream, limit)
 
 

@@ -13,6 +13,7 @@ from dataclasses import asdict
 from typing import Any
 
 from jobweave import api
+from jobweave.components import livetail
 from jobweave.errors import JobNotFoundError, JobweaveError, RunNotFoundError
 from jobweave.secrets import MASK, Secrets, load_secrets
 from jobweave.store import JobRecord, RunRecord, SqlStore
@@ -158,17 +159,30 @@ def job_detail(store: SqlStore, ref: str, name: str) -> dict[str, Any]:
     attempts = store.attempts(run.run_id, [name], live=run.status == "running").get(name, [])
     node = definition_node(store, run.run_id, name) or {}
     target = node.get("target")
+    rows = [{**asdict(a), "duration": a.duration, "live": False,
+             "error": masked_text(a.error), "stdout": masked_text(a.stdout) or "",
+             "stderr": masked_text(a.stderr) or ""} for a in attempts]
+    if rows and rows[-1]["status"] == "running" and run.status == "running":
+        rows[-1].update(live_output(run.run_id, name, rows[-1]["number"]))
     return {
-        "run": run, "job": job, "mark": mark,
-        "attempts": [{**asdict(a), "duration": a.duration,
-                      "error": masked_text(a.error), "stdout": masked_text(a.stdout) or "",
-                      "stderr": masked_text(a.stderr) or ""} for a in attempts],
+        "run": run, "job": job, "mark": mark, "attempts": rows,
+        "live": bool(rows) and rows[-1]["live"],
         "params": masked(node.get("params") or {}),
         "target": masked_text(target) if isinstance(target, str) else None,
         "after": node.get("after") or [],
         "output": masked(job.output),
         "output_text": masked_text(json.dumps(job.output, indent=2, default=str)),
     }
+
+
+def live_output(run_id: str, job: str, attempt: int) -> dict[str, Any]:
+    """What a running shell attempt wrote so far, from its live files (on this host),
+    as ``live``, ``stdout`` and ``stderr``; nothing where there are no such files."""
+    found = {stream: livetail.read(run_id, job, attempt, stream)
+             for stream in livetail.STREAMS}
+    if all(text is None for text in found.values()):
+        return {}
+    return {"live": True, **{stream: masked_text(text) or "" for stream, text in found.items()}}
 
 
 def log_tail(detail: dict[str, Any], stream: str = "stdout",

@@ -10,6 +10,21 @@
     s.className = "badge st-" + state; s.textContent = state; return s;
   }
   function setBadge(el, state) { if (el) { el.textContent = ""; el.appendChild(badge(state)); } }
+  // the job page: the log tail again after every change of the job, and every second
+  // while it runs (a shell job's output so far)
+  function refreshLog() {
+    fetch(body.dataset.log, {credentials: "same-origin"}).then(function (r) {
+      return r.ok ? r.text() : null;
+    }).then(function (text) {
+      var pre = document.getElementById("log-tail");
+      if (pre && text !== null && pre.textContent !== text) {
+        pre.textContent = text; pre.scrollTop = pre.scrollHeight;
+      }
+    });
+  }
+  if (body.dataset.page === "job") {
+    setInterval(function () { if (body.dataset.running) refreshLog(); }, 1000);
+  }
   source.addEventListener("changed", function () {
     var note = document.getElementById("live-note");
     if (note) note.hidden = false;
@@ -36,12 +51,10 @@
       }
       if (body.dataset.page === "job" && body.dataset.job === j[0]) {
         setBadge(document.getElementById("job-status"), j[1]);
-        fetch(body.dataset.log, {credentials: "same-origin"}).then(function (r) {
-          return r.ok ? r.text() : null;
-        }).then(function (text) {
-          var pre = document.getElementById("log-tail");
-          if (pre && text !== null) { pre.textContent = text; pre.scrollTop = pre.scrollHeight; }
-        });
+        if (j[1] === "running") body.dataset.running = "1"; else delete body.dataset.running;
+        var note = document.getElementById("log-live");
+        if (note) note.hidden = j[1] !== "running";
+        refreshLog();
       }
     });
   });

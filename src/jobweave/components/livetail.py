@@ -1,0 +1,89 @@
+"""The live tail of a running shell job: its output so far, in a file the dashboard reads.
+
+While a shell attempt runs, the last ``OUTPUT_LIMIT`` bytes of its stdout and stderr are
+kept in ``live_dir(run_id)/<job hash>.a<attempt>.out`` (and ``.err``),
+rewritten atomically (a new file renamed over the old) at most every ``INTERVAL``
+seconds (first at the command's start, so that a file a crashed execution left is
+replaced at once), and removed when the attempt ends. The store receives the output only then, so
+a page on the same host reads these files to show a job's output while it runs.
+
+Writing is best effort: a file that cannot be written only loses the live view, never
+the job.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+import threading
+import time
+
+INTERVAL = 0.2
+"""Seconds between two writes of one live file, at least."""
+STREAMS = {"stdout": "out", "stderr": "err"}
+"""The file suffix of each stream."""
+
+
+def live_dir(run_id: str) -> str:
+    """Where this user's running shell attempts of the run keep their live tails."""
+    base = os.path.join(tempfile.gettempdir(), f"jobweave-{os.getuid()}", "live")
+    return os.path.join(base, run_id.replace(os.sep, "_"))
+
+
+def live_path(run_id: str, job: str, attempt: int, stream: str) -> str:
+    """The live file of one stream of one attempt (the job's name hashed: it may hold
+    any character)."""
+    digest = hashlib.sha256(job.encode()).hexdigest()[:32]
+    return os.path.join(live_dir(run_id),
+                        f"{digest}.a{attempt}.{STREAMS[stream]}")
+
+
+def read(run_id: str, job: str, attempt: int, stream: str) -> str | None:
+    """The live tail of a running attempt's stream, or None where there is none (the
+    attempt is over, runs on another host, or has not written yet)."""
+    try:
+        with open(live_path(run_id, job, attempt, stream), "rb") as f:
+            return f.read().decode(errors="replace")
+    except OSError:
+        return None
+
+
+class LiveFile:
+    """One stream's live file: ``update`` rewrites it when the tail changed and
+    ``INTERVAL`` has passed; ``remove`` deletes it at the attempt's end."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._written = -INTERVAL
+        self._size = -1
+
+    def update(self, data: bytes, version: int, *, force: bool = False) -> None:
+        """Write ``data`` (the tail after ``version`` bytes read in all) if it is new."""
+        now = time.monotonic()
+        if version == self._size or (not force and now - self._written < INTERVAL):
+            return
+        temp = f"{self.path}.{os.getpid()}.{threading.get_ident()}.tmp"
+        for _ in range(2):  # again if the folder went away with another attempt's end
+            try:
+                os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
+                fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "wb") as f:
+                    f.write(data)
+                os.replace(temp, self.path)
+            except FileNotFoundError:
+                continue
+            except OSError:
+                break  # no live view this time; the job goes on
+            self._written, self._size = now, version
+            return
+        self._written = now
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+
+    def remove(self) -> None:
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
+        with contextlib.suppress(OSError):
+            os.rmdir(os.path.dirname(self.path))  # fails while another attempt writes there
