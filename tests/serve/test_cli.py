@@ -131,8 +131,10 @@ def test_a_run_still_going_at_sigterm_is_left_resumable(folder: Path) -> None:
                         triggers=[jw.every("1h", emit_on_start=True)])
     """))
     db = str(folder / "s.db")
+    # --renew 0.5: the loop looks up at least twice a second, so a stop seen late on a
+    # loaded machine still leaves the 4 s job running when serve closes
     proc = subprocess.Popen([sys.executable, "-m", "jobweave", "serve", "long.py:long",
-                             "--store", db, "--grace", "0.2"], cwd=folder,
+                             "--store", db, "--grace", "0.2", "--renew", "0.5"], cwd=folder,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     store = open_store(db)
     run_id = wait_for(lambda: [r.run_id for r in store.list_runs() if r.status == "running"
