@@ -118,7 +118,9 @@ def test_log_tail(site: Site, browser: Any) -> None:
 
 def test_live_tail_of_a_running_shell_job(site: Site, browser: Any) -> None:
     ticker = "echo tick-0; sleep 1; for i in $(seq 1 20); do echo tick-$i; sleep 0.1; done"
-    handle = jw.submit(jw.shell(ticker + "; echo all-ticked", name="ticker"), store=site.store)
+    # the last line comes 3 s after tick-8: a page that shows tick-8 shows a running job
+    handle = jw.submit(jw.shell(ticker + "; sleep 3; echo all-ticked", name="ticker"),
+                       store=site.store)
     page = browser.new_page()
     wait_until(lambda: "running" in jw.get_run(handle.run_id, store=site.store).status)
     page.goto(f"{site.url}/runs/{handle.run_id}/jobs/ticker")

@@ -15,7 +15,7 @@ import jobweave as jw
 from jobweave.components import livetail
 from tests.web.conftest import Site, wait_until
 
-TICKER = "for i in $(seq 1 20); do echo tick-$i; sleep 0.1; done; echo done-ticking"
+TICKER = "for i in $(seq 1 20); do echo tick-$i; sleep 0.1; done; sleep 2; echo done-ticking"
 SCRIPT = (
     "import sys, jobweave as jw\n"
     "jw.run(jw.batch([jw.shell(sys.argv[2], name='ticker')], name='ticking'),"
