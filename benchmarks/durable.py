@@ -51,6 +51,20 @@ class DurableWorkload:
     size_step: int = 1
 
 
+def kill_half_way(victim: subprocess.Popen[str], reached: Callable[[], bool],
+                  deadline: float) -> None:
+    """SIGKILL ``victim`` once ``reached()``; fail if it exits first or time runs out."""
+    while not reached():
+        if victim.poll() is not None:
+            raise RuntimeError("the victim exited on its own: "
+                               + (victim.communicate()[1] or "")[-2000:])
+        if time.monotonic() > deadline:
+            raise RuntimeError("the victim did not get half way")
+        time.sleep(POLL_S)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+
+
 def _env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
@@ -92,15 +106,8 @@ def _kill_half_way(store: str, n: int) -> tuple[str, int]:
         run_id = json.loads(line)["run_id"]
         deadline = time.monotonic() + STEP_TIMEOUT_S
         reader = open_store(store)
-        while reader.get_run(run_id).counts.get("completed", 0) < n * KILL_AT:
-            if victim.poll() is not None:
-                raise RuntimeError("the victim exited on its own: "
-                                   + (victim.communicate()[1] or "")[-2000:])
-            if time.monotonic() > deadline:
-                raise RuntimeError("the victim did not get half way")
-            time.sleep(POLL_S)
-        victim.send_signal(signal.SIGKILL)
-        victim.wait()
+        kill_half_way(victim, lambda: reader.get_run(run_id).counts.get("completed", 0)
+                      >= n * KILL_AT, deadline)
         record = reader.get_run(run_id)
         if record.status != "crashed":
             raise RuntimeError(f"killed run shows as {record.status}, not crashed")

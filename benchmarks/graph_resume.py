@@ -24,7 +24,6 @@ import json
 import os
 import resource
 import shutil
-import signal
 import sqlite3
 import statistics
 import subprocess
@@ -34,7 +33,7 @@ import time
 from typing import Any
 
 from benchmarks import graphs
-from benchmarks.durable import CLI, ROOT, STEP_TIMEOUT_S, DurableWorkload, _env
+from benchmarks.durable import CLI, ROOT, STEP_TIMEOUT_S, DurableWorkload, _env, kill_half_way
 
 KILL_AT = 0.5
 """The victim is killed once this share of the run's firings is committed."""
@@ -75,16 +74,8 @@ def _kill_half_way(store: str, n: int) -> tuple[str, int, int]:
         run_id = json.loads(line)["run_id"]
         db = sqlite3.connect(store, timeout=30)
         try:
-            deadline = time.monotonic() + STEP_TIMEOUT_S
-            while _fired(db, run_id)[0] < firings(n) * KILL_AT:
-                if victim.poll() is not None:
-                    raise RuntimeError("the victim exited on its own: "
-                                       + (victim.communicate()[1] or "")[-2000:])
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the victim did not get half-way")
-                time.sleep(POLL_S)
-            victim.send_signal(signal.SIGKILL)
-            victim.wait()
+            kill_half_way(victim, lambda: _fired(db, run_id)[0] >= firings(n) * KILL_AT,
+                          time.monotonic() + STEP_TIMEOUT_S)
             fired, last = _fired(db, run_id)
         finally:
             db.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from jobweave.store import SqlStore, close_all, open_store
 from jobweave.store.access import create_token
 from jobweave.web.config import WebConfig
 from jobweave.web.server import WebServer
+from tests.cli.helpers import wait_for
 from tests.web import jobs
 
 
@@ -35,13 +35,8 @@ class Site:
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
+    """:func:`tests.cli.helpers.wait_for` with the web tests' shorter default timeout."""
+    return wait_for(predicate, timeout)
 
 
 def seed(store: str, folder: Path) -> dict[str, str]:
