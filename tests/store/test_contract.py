@@ -218,6 +218,9 @@ def test_a_store_from_an_older_jobweave_is_upgraded_in_place(backend_url: str,
         conn.execute(text("DROP TABLE jobweave_triggers"))  # no trigger table,
         conn.execute(text("DROP TABLE jobweave_tokens"))  # no tokens nor actions
         conn.execute(text("DROP TABLE jobweave_actions"))
+        conn.execute(text("DROP TABLE jobweave_attempts"))  # nor remote attempts
+        conn.execute(text("DROP INDEX IF EXISTS jobweave_attempts_state"))
+        conn.execute(text("ALTER TABLE jobweave_runs DROP COLUMN control_by"))
         conn.execute(text("ALTER TABLE jobweave_runs DROP COLUMN epoch"))
         conn.execute(text("ALTER TABLE jobweave_jobs DROP COLUMN lost"))
         conn.execute(text("UPDATE jobweave_meta SET value = '1' WHERE key = 'schema_version'"))
@@ -232,6 +235,7 @@ def test_a_store_from_an_older_jobweave_is_upgraded_in_place(backend_url: str,
         assert conn.execute(text("SELECT count(*) FROM jobweave_triggers")).scalar() == 0
         assert conn.execute(text("SELECT count(*) FROM jobweave_tokens")).scalar() == 0
         assert conn.execute(text("SELECT count(*) FROM jobweave_actions")).scalar() == 0
+        assert conn.execute(text("SELECT count(*) FROM jobweave_attempts")).scalar() == 0
     assert jw.run(jw.job(jobs.noop), store=backend_url).ok
     from jobweave.store.triggers import TriggerTable
 

@@ -52,6 +52,7 @@ def _remove(conn: Connection, run_ids: Sequence[str]) -> None:
         conn.execute(s.journal.delete().where(s.journal.c.run_id.in_(chunk)))
         conn.execute(s.jobs.delete().where(s.jobs.c.run_id.in_(chunk)))
         conn.execute(s.actions.delete().where(s.actions.c.run_id.in_(chunk)))
+        conn.execute(s.attempts.delete().where(s.attempts.c.run_id.in_(chunk)))
         conn.execute(s.runs.delete().where(s.runs.c.run_id.in_(chunk)))
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import (
     Text,
 )
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 """Bumped on every change of the tables; a store from a newer version is refused, an older
 one is upgraded in place (``UPGRADES``)."""
 APP_ID = "jobweave"
@@ -48,6 +48,8 @@ runs = Table(
     Column("parent_run", String(64)),
     Column("epoch", Integer, nullable=False, server_default="0"),
     # bumped by every claim: an owner's writes are fenced by the epoch it claimed
+    Column("control_by", Text),
+    # who made the ``control`` request (a dashboard user, a token's name), for the journal
     Index("jobweave_runs_created", "created_at"),
 )
 
@@ -126,6 +128,33 @@ actions = Table(
     Index("jobweave_actions_run", "run_id", "ts"),
 )
 
+attempts = Table(
+    "jobweave_attempts", metadata,
+    # one row per job (or graph firing) whose attempts run on remote workers
+    # (executor="celery"): the fenced hand-over between the run's owner and the worker.
+    # The owner writes a new attempt and token; the worker claims it with that token before
+    # the job starts, renews its lease while it runs, and records the outcome with a
+    # fenced write; a stale, late or duplicate delivery finds no row to take.
+    Column("run_id", String(64), primary_key=True),
+    Column("slot", String(255), primary_key=True),
+    # the job's name, or the graph firing's id: the same in every execution of the run
+    Column("attempt", Integer, nullable=False),
+    Column("token", String(36)),
+    # the current attempt's fencing token; NULL once it ended or was given up
+    Column("state", String(16), nullable=False),
+    # queued, running, done, lost, cancelled
+    Column("queue", String(255)),
+    Column("task", Text),
+    # what the worker needs to run the attempt (encoded by the executor)
+    Column("worker", Text),
+    Column("queued_until", Float),
+    Column("lease_until", Float),
+    Column("outcome", Text),
+    # the attempt's outcome, written by the worker's fenced completion
+    Column("updated_at", Float),
+    Index("jobweave_attempts_state", "state", "lease_until"),
+)
+
 UPGRADES: dict[int, tuple[str, ...]] = {
     2: ("ALTER TABLE jobweave_runs ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0",
         "ALTER TABLE jobweave_jobs ADD COLUMN lost INTEGER NOT NULL DEFAULT 0"),
@@ -143,5 +172,13 @@ UPGRADES: dict[int, tuple[str, ...]] = {
     5: ("ALTER TABLE jobweave_triggers ADD COLUMN paused INTEGER NOT NULL DEFAULT 0",
         "ALTER TABLE jobweave_triggers ADD COLUMN fire_asked FLOAT",
         "ALTER TABLE jobweave_triggers ADD COLUMN fire_asked_by TEXT"),
+    6: ("ALTER TABLE jobweave_runs ADD COLUMN control_by TEXT",
+        "CREATE TABLE IF NOT EXISTS jobweave_attempts (run_id VARCHAR(64) NOT NULL, "
+        "slot VARCHAR(255) NOT NULL, attempt INTEGER NOT NULL, token VARCHAR(36), "
+        "state VARCHAR(16) NOT NULL, queue VARCHAR(255), task TEXT, worker TEXT, "
+        "queued_until FLOAT, lease_until FLOAT, outcome TEXT, updated_at FLOAT, "
+        "PRIMARY KEY (run_id, slot))",
+        "CREATE INDEX IF NOT EXISTS jobweave_attempts_state ON jobweave_attempts "
+        "(state, lease_until)"),
 }
 """The statements that bring a store from version ``k - 1`` to version ``k``."""
