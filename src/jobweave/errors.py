@@ -7,7 +7,8 @@ jobweave itself failing, or being given something it cannot use, raises one of t
     ├── DefinitionError           a bad definition: file, line and field when known
     │   ├── ReferenceError_       a "module:function" reference that does not resolve
     │   ├── CycleError            jobs that wait for each other in a circle
-    │   └── ExpressionError       an expression or template that cannot compile or evaluate
+    │   ├── ExpressionError       an expression or template that cannot compile or evaluate
+    │   └── ConfigError           settings that cannot work together (executor, store, broker)
     ├── StoreError                the store cannot be opened, is foreign, or is too new
     │   └── StoreUnavailable      the store failed while a run was using it
     ├── RunNotFoundError          no run with that id in the store
@@ -68,6 +69,11 @@ class DefinitionError(JobweaveError):
             where = f"line {self.line}: "
         field = f"{self.field}: " if self.field else ""
         return f"{where}{field}{self.message}"
+
+
+class ConfigError(DefinitionError):
+    """Settings that cannot work together, refused before a run starts (e.g. the Celery
+    executor with a SQLite store, or a broker that would redeliver a running job)."""
 
 
 class ReferenceError_(DefinitionError):  # trailing _: the builtin ReferenceError exists

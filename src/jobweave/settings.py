@@ -6,6 +6,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
+from jobweave.errors import ConfigError
+
 STORE_FOLDER = ".jobweave"
 """The folder that holds a project's default store, as ``.git`` holds a repository."""
 STORE_FILE = "jobweave.db"
@@ -15,8 +17,14 @@ DEFAULT_EXECUTOR = "threads"
 DEFAULT_THREADS = 16
 """Worker threads of the default executor; a run's concurrency can raise it."""
 DEFAULT_DURABILITY = "normal"
-EXECUTORS = ("threads", "processes")
+EXECUTORS = ("threads", "processes", "celery")
 DURABILITIES = ("normal", "full")
+DEFAULT_QUEUE = "jobweave"
+"""The Celery queue of jobs that name none (``queue=``)."""
+DEFAULT_LEASE = 30.0
+DEFAULT_SWEEP = 5.0
+DEFAULT_QUEUED_TIMEOUT = 600.0
+DEFAULT_VISIBILITY_TIMEOUT = 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +41,20 @@ class Settings:
     """SQLite only: ``normal`` survives a killed process, ``full`` also a power loss."""
     secrets_file: str | None = None
     """A file of secrets for graphs' ``secrets.NAME`` (see :mod:`jobweave.secrets`)."""
+    broker: str | None = None
+    """``executor="celery"``: the broker URL (``redis://...`` or ``amqp://...``)."""
+    queue: str = DEFAULT_QUEUE
+    """``executor="celery"``: the queue of jobs that name none."""
+    lease: float = DEFAULT_LEASE
+    """``executor="celery"``: seconds a worker holds an attempt between heartbeats (it
+    renews every third of it); a worker silent that long has lost its job."""
+    sweep: float = DEFAULT_SWEEP
+    """``executor="celery"``: seconds between the owner's looks for expired leases."""
+    queued_timeout: float = DEFAULT_QUEUED_TIMEOUT
+    """``executor="celery"``: seconds an attempt may wait in the broker unclaimed."""
+    visibility_timeout: float = DEFAULT_VISIBILITY_TIMEOUT
+    """``executor="celery"``: the Redis broker's visibility timeout (seconds); no job
+    timeout may be longer."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -45,11 +67,31 @@ class Settings:
             workers=int(workers) if workers else None,
             durability=env.get("JOBWEAVE_DURABILITY") or DEFAULT_DURABILITY,
             secrets_file=env.get("JOBWEAVE_SECRETS_FILE") or None,
+            broker=env.get("JOBWEAVE_BROKER") or None,
+            queue=env.get("JOBWEAVE_QUEUE") or DEFAULT_QUEUE,
+            lease=_seconds(env, "JOBWEAVE_LEASE", DEFAULT_LEASE),
+            sweep=_seconds(env, "JOBWEAVE_SWEEP", DEFAULT_SWEEP),
+            queued_timeout=_seconds(env, "JOBWEAVE_QUEUED_TIMEOUT", DEFAULT_QUEUED_TIMEOUT),
+            visibility_timeout=_seconds(env, "JOBWEAVE_VISIBILITY_TIMEOUT",
+                                        DEFAULT_VISIBILITY_TIMEOUT),
         )
 
     def with_(self, **changes: object) -> Settings:
         """A copy with the given fields changed (``None`` values are ignored)."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})  # type: ignore[arg-type]
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    text = env.get(name)
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {text!r}") from None
+    if not value > 0:
+        raise ConfigError(f"{name} must be positive, got {text!r}")
+    return value
 
 
 def find_store(start: str | None = None) -> str:

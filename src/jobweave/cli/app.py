@@ -85,6 +85,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                         "store keeps its hash)."),
     "triggers": ("triggers", "Print the next fire times of each trigger, with their UTC "
                              "offsets."),
+    "worker": ("worker", "Run jobs of executor celery: a Celery worker on the broker and the "
+                         "PostgreSQL store."),
 }
 """Command name -> (module under jobweave.cli, its one-line help)."""
 

@@ -61,7 +61,7 @@ NEVER_STARTED = 30.0
 
 ConcurrencyOption = Annotated[int | None, typer.Option(
     "--concurrency", "-c", min=1, help="At most this many jobs at once.")]
-ExecutorOption = Annotated[Literal["threads", "processes"] | None, typer.Option(
+ExecutorOption = Annotated[Literal["threads", "processes", "celery"] | None, typer.Option(
     "--executor",
     help="Where job code runs (default: $JOBWEAVE_EXECUTOR, else threads).")]
 WorkersOption = Annotated[int | None, typer.Option(

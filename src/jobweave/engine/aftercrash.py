@@ -23,20 +23,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from jobweave.engine.retry import lost_limit
 from jobweave.engine.runtime import Runtime
 from jobweave.engine.state import COMPLETED, FAULTED, PENDING
 from jobweave.executors.base import Deliver, Executor, Task
 
-RECOVERY_ATTEMPTS = 3
-"""Deaths of its process a job survives at least (retries=0 included): an outside kill
-that happens to catch a job running is not the job's fault."""
 SOLO_AFTER = 2
 """Interruptions after which a job runs alone, so the next death is surely its own."""
-
-
-def lost_limit(retries: int) -> int:
-    """Interrupted attempts after which a job is faulted instead of run again."""
-    return max(retries + 1, RECOVERY_ATTEMPTS)
 
 
 def lost_reason(times: int, isolated: bool) -> str:

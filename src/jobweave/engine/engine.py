@@ -142,6 +142,7 @@ class Engine:
         if concurrency is None:
             concurrency = plan.concurrency
         _check_concurrency(concurrency)
+        self._check_executor(plan)
         if plan.graph is not None:  # a bad secrets file is refused before anything is stored
             load_secrets(self.settings.secrets_file)
         run_id = run_id or new_run_id()
@@ -196,11 +197,13 @@ class Engine:
         """
         if plan is None:
             plan = self.load_plan(run_id)
+        self._check_executor(plan)
         owner = owner_id()
         next_seq, epoch = self.store.claim(run_id, owner)
         # no job may run beside an attempt that an earlier owner on this host left
         groups.reap(run_id)
-        executor = make_executor(self.settings.executor, self._workers(concurrency))
+        executor = make_executor(self.settings.executor, self._workers(concurrency),
+                                 self.settings)
         limit = concurrency or executor.size
         stop = threading.Event()
         extra: dict[str, Any] = {}
@@ -214,6 +217,10 @@ class Engine:
                 extra.update(fired=replay[0], rerun=replay[1], copy=True)
             elif prior is not None:
                 extra["fired"] = self.store.firings(run_id)
+        elif self.settings.executor == "celery":
+            # jobs run on workers, not in this process: what an earlier owner left running
+            # is adopted from the attempts table, and a lost worker is the executor's to tell
+            kind = Runtime
         elif after_crash or any(p.lost for p in (prior or {}).values()):
             kind = AfterCrashRuntime
         else:
@@ -434,6 +441,14 @@ class Engine:
         data = self.store.submitted(run_id)
         return plan_from_definition(data["definition"], data.get("source"),
                                     digest=data["digest"])
+
+    def _check_executor(self, plan: Plan) -> None:
+        """Refuse executor settings that cannot work, before anything runs."""
+        if self.settings.executor == "celery":
+            from jobweave.executors.celery_app import validate
+
+            timeouts = [n.timeout for n in plan.nodes if n.timeout is not None]
+            validate(self.settings, max(timeouts) if timeouts else None)
 
     def _workers(self, concurrency: int | None) -> int | None:
         workers = self.settings.workers

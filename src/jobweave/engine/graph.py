@@ -42,7 +42,7 @@ from jobweave.engine.firing import (
 )
 from jobweave.engine.graph_replay import Replay
 from jobweave.engine.result import RunResult
-from jobweave.engine.retry import retry_delay
+from jobweave.engine.retry import lost_limit, retry_delay
 from jobweave.engine.runtime import Runtime
 from jobweave.engine.state import CANCELLED, COMPLETED, FAULTED, PENDING, RUNNING, SKIPPED
 from jobweave.engine.timers import RETRY, TIMEOUT
@@ -361,7 +361,8 @@ class GraphRuntime(Runtime):
         else:
             ctx = Context(self.run_id, node.name, f.attempt, tags=node.tags,
                           execution=self.execution)
-        task = Task(key, f.attempt, fn, ref, kwargs, ctx, self.targets.wants_context(fn))
+        task = Task(key, f.attempt, fn, ref, kwargs, ctx, self.targets.wants_context(fn),
+                    slot=f.fid, queue=node.queue)
         self.inflight[key] = task
         f.started = time.time()
         if self.status[i] == PENDING:
@@ -383,6 +384,8 @@ class GraphRuntime(Runtime):
                       json.dumps({"started": o.started, "id": f.fid, **o.captured}))
         if self.cancelling:
             self._drop(key)
+        elif o.lost:
+            self._lost_firing(key, f, o)
         else:
             self._finish_firing(key, f, o.value if o.ok else None, None if o.ok else (
                 o.error or "failed"), o.finished)
@@ -407,7 +410,8 @@ class GraphRuntime(Runtime):
                 self.to_release.append(key)
                 self.pending.urgent = True
                 return
-        if f.attempt <= node.retries and not self.cancelling and f.error is None:
+        spent = f.attempt - self.lost_attempts.get(key, 0)  # lost attempts are not retries
+        if spent <= node.retries and not self.cancelling and f.error is None:
             delay = retry_delay(node.retry_delay, node.backoff, f.attempt)
             if delay > 0:
                 self.timers.add(time.monotonic() + delay, RETRY, key, f.attempt)
@@ -416,6 +420,17 @@ class GraphRuntime(Runtime):
             return
         self._drop(key)
         self._fault(f, error)
+
+    def _lost_firing(self, key: int, f: Firing, o: Outcome) -> None:
+        """A firing whose worker was lost fires again at once, without spending a retry,
+        until it lost ``lost_limit(retries)`` attempts: then it faults."""
+        lost = self.lost_attempts[key] = self.lost_attempts.get(key, 0) + 1
+        if lost >= lost_limit(self.nodes[f.node].retries):
+            self._drop(key)
+            self._fault(f, f"{o.error} (lost {lost} attempts: its worker died or stopped "
+                           "each time)")
+        else:
+            self.ready.append(key)
 
     def _drop(self, key: int) -> None:
         f = self.acts.pop(key)

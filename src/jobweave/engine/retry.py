@@ -16,3 +16,13 @@ def retry_delay(delay: float, backoff: float, attempt: int) -> float:
     if backoff > 1 and (attempt - 1) * math.log(backoff) >= math.log(MAX_RETRY_DELAY / delay):
         return MAX_RETRY_DELAY
     return float(min(delay * backoff ** (attempt - 1), MAX_RETRY_DELAY))
+
+
+RECOVERY_ATTEMPTS = 3
+"""Deaths of its process a job survives at least (retries=0 included): an outside kill
+that happens to catch a job running is not the job's fault."""
+
+
+def lost_limit(retries: int) -> int:
+    """Interrupted (or lost) attempts after which a job is faulted instead of run again."""
+    return max(retries + 1, RECOVERY_ATTEMPTS)

@@ -28,7 +28,7 @@ from jobweave.engine.outputs import OutputError, encode_output, handed_on
 from jobweave.engine.pending import GROUP_ROWS
 from jobweave.engine.result import RunResult
 from jobweave.engine.resume import Prior
-from jobweave.engine.retry import retry_delay
+from jobweave.engine.retry import lost_limit, retry_delay
 from jobweave.engine.state import (
     CANCELLED,
     COMPLETED,
@@ -97,6 +97,8 @@ class Runtime(RunState):
         self._pause_requested = False
         self.cancel_deadline = 0.0
         self.targets = Targets(n)
+        self.lost_attempts: dict[int, int] = {}
+        """Attempts of each job whose worker was lost (remote executors), by index."""
         self._prior = prior or {}
         self._recovered = recovered or {}
         """Jobs invoked although the recovered journal holds their outputs (by index)."""
@@ -317,6 +319,8 @@ class Runtime(RunState):
         if node.scope >= 0:
             ctx.in_flow(self.plan.scopes[node.scope], node.element)
         task = Task(i, attempt, fn, ref, kwargs, ctx, self.targets.wants_context(fn))
+        if node.queue is not None:
+            task.queue = node.queue
         self.inflight[i] = task
         self.status[i] = RUNNING
         now = time.time()
@@ -379,6 +383,8 @@ class Runtime(RunState):
             self._completed(i, o.attempt, o.value, text, o.finished)
         elif self.cancelling:
             self._final(i, CANCELLED, o.error, o.finished)
+        elif o.lost:
+            self._worker_lost(i, o.attempt, o.error or "worker_lost", o.finished)
         else:
             self._failed(i, o.attempt, o.error or "failed", o.finished)
 
@@ -415,6 +421,26 @@ class Runtime(RunState):
                 self.ready.append(i)
             return
         self._final(i, FAULTED, error, now)
+
+    def _worker_lost(self, i: int, attempt: int, error: str, now: float) -> None:
+        """An attempt whose worker was lost runs again at once, without spending a retry,
+        until the job has lost ``lost_limit(retries)`` attempts: then it is faulted."""
+        lost = self.lost_attempts[i] = self.lost_attempts.get(i, 0) + 1
+        node = self.nodes[i]
+        if lost >= lost_limit(node.retries):
+            self._final(i, FAULTED, f"{error} (lost {lost} attempts: its worker died or "
+                        "stopped each time)", now)
+            return
+        self._journal_start(i)
+        self.base_attempts[i] += 1
+        self.status[i] = PENDING
+        self.errors[i] = error
+        self._row(now, "retrying", node.name, attempt,
+                  json.dumps({"error": error, "delay": 0, "lost": True}))
+        self._update(i)
+        if self.listeners:
+            self._emit(JobFinished(self.run_id, node.name, FAULTED, attempt, error, True))
+        self.ready.append(i)
 
     def _final(self, i: int, state: str, error: str | None, now: float) -> None:
         self._journal_start(i)

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from jobweave.context import Context
 from jobweave.errors import DefinitionError, Interrupted, JobFailure
 from jobweave.executors.capture import CLOSED, Capture, current
+from jobweave.settings import Settings
 
 TRACEBACK_LIMIT = 8 * 1024
 """Characters of a traceback kept with a faulted attempt."""
@@ -32,6 +33,11 @@ class Task:
     wants_context: bool
     capture: Capture | None = None
     """What the attempt printed and logged, once it wrote something (see ``call``)."""
+    slot: str | None = None
+    """What names the job across executions of its run when that is not ``context.job``
+    (a graph firing's id); remote executors key their hand-over by it."""
+    queue: str | None = None
+    """The queue of workers the job asks for (``queue=``); None: the default one."""
 
 
 @dataclass(slots=True)
@@ -50,6 +56,9 @@ class Outcome:
     captured: dict[str, str] | None = None
     """What the attempt wrote to stdout and stderr (its logging records included), each
     bounded (see :mod:`jobweave.executors.capture`); None when it wrote nothing."""
+    lost: bool = False
+    """True when the worker running the attempt was lost (it died, or stopped renewing its
+    lease): the engine runs the job again without spending one of its retries."""
 
 
 Deliver = Callable[[Outcome], None]
@@ -112,8 +121,9 @@ def _format(exc: BaseException) -> str:
     return text
 
 
-def make_executor(kind: str, workers: int | None) -> Executor:
-    """Build the executor a run asks for by name."""
+def make_executor(kind: str, workers: int | None,
+                  settings: Settings | None = None) -> Executor:
+    """Build the executor a run asks for by name (``settings`` configure remote ones)."""
     if kind == "threads":
         from jobweave.executors.threads import ThreadExecutor
 
@@ -122,5 +132,9 @@ def make_executor(kind: str, workers: int | None) -> Executor:
         from jobweave.executors.processes import ProcessExecutor
 
         return ProcessExecutor(workers)
-    raise DefinitionError(f"unknown executor {kind!r}; choose threads or processes",
+    if kind == "celery":
+        from jobweave.executors.celery import CeleryExecutor
+
+        return CeleryExecutor(settings or Settings.from_env(), workers)
+    raise DefinitionError(f"unknown executor {kind!r}; choose threads, processes or celery",
                           field="executor")

@@ -121,27 +121,41 @@ def _watch(alive: Connection) -> None:
 
 def run_encoded(data: bytes) -> bytes:
     """Run one encoded task here and return its encoded outcome."""
+    task = load_task(data)
+    if isinstance(task, Outcome):
+        return encode_outcome(task)
+    return encode_outcome(run_loaded(task))
+
+
+def load_task(data: bytes) -> Task | Outcome:
+    """The task ``data`` carries, or the faulted Outcome that says why it cannot load."""
     key, attempt, body = pickle.loads(data)
     started = time.time()
     try:
         ref, blob, kwargs, fields, wants = pickle.loads(body)
     except Exception as exc:
-        return _fault(key, attempt, started, "the job's parameters cannot be loaded in the "
-                      f"worker process ({type(exc).__name__}: {exc})")
+        return Outcome(key, attempt, False, None, "the job's parameters cannot be loaded in "
+                       f"the worker process ({type(exc).__name__}: {exc})", started,
+                       time.time())
     fn = _load(ref, blob)
     if isinstance(fn, str):
-        return _fault(key, attempt, started, fn)
+        return Outcome(key, attempt, False, None, fn, started, time.time())
     context = Context(fields["run_id"], fields["job"], attempt, tags=fields["tags"],
                       recovered=fields["recovered"],
                       previous_outputs=fields["previous_outputs"],
                       execution=fields["execution"])
-    task = Task(key, attempt, fn, ref, kwargs, context, wants)
+    return Task(key, attempt, fn, ref, kwargs, context, wants)
+
+
+def run_loaded(task: Task) -> Outcome:
+    """Run a loaded task; SystemExit or KeyboardInterrupt from the job faults it only."""
+    assert task.fn is not None
+    started = time.time()
     try:
-        outcome = call(task, fn)
+        return call(task, task.fn)
     except BaseException as exc:
-        # SystemExit or KeyboardInterrupt from the job: fault it, keep the worker.
-        outcome = Outcome(key, attempt, False, None, _format(exc), started, time.time())
-    return encode_outcome(outcome)
+        return Outcome(task.key, task.attempt, False, None, _format(exc), started,
+                       time.time())
 
 
 def _load(ref: str | None, blob: bytes | None) -> Callable[..., Any] | str:

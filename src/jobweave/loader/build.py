@@ -226,7 +226,7 @@ class _Builder:
                 options: dict[str, Any] = {
                     "name": spec.name, "retries": spec.retries, "retry_delay": spec.retry_delay,
                     "backoff": spec.backoff, "timeout": spec.timeout, "tags": tags,
-                    "after": after_jobs, "run_anyway": spec.run_anyway}
+                    "after": after_jobs, "run_anyway": spec.run_anyway, "queue": spec.queue}
             if isinstance(spec, PythonJob):
                 # params= keeps parameters apart from the options: one may be called `name`
                 return job(self._target(spec.target, (*leaf.loc, "target"), spec.params),
@@ -234,7 +234,8 @@ class _Builder:
                            params=self._params(spec, built), **options)
             if isinstance(spec, ShellJob):
                 return shell(spec.shell, cwd=self._path(spec.cwd), env=spec.env, **options)
-            return sleep(spec.sleep, name=spec.name, tags=tags, after=after_jobs)
+            return sleep(spec.sleep, name=spec.name, tags=tags, after=after_jobs,
+                         queue=spec.queue)
         except ReferenceError_:
             raise
         except DefinitionError as exc:

@@ -107,7 +107,8 @@ class _FlowBuilder:
             self._compile(step.when, (*loc, "when"))
         options: dict[str, Any] = {"name": step.name, "tags": step.tags, "after": [],
                                    "when": step.when,
-                                   "continue_on_failure": step.continue_on_failure}
+                                   "continue_on_failure": step.continue_on_failure,
+                                   "queue": step.queue}
         try:
             if step.after:
                 raise DefinitionError("a flow orders its steps itself: after is not used in "

@@ -65,6 +65,9 @@ class GraphNodeSpec(_Spec):
     execute_when_recovering: bool = Field(False, description=(
         "Fire again on `recover` even where the journal holds this node's outputs."))
     tags: Labels = Field(default_factory=list, description=_TAGS)
+    queue: str | None = Field(None, min_length=1, max_length=200, pattern=r"\S", description=(
+        "executor celery: the queue of the workers this node's firings run on (python, "
+        "shell, sleep, http, sql nodes)."))
 
 
 class EdgeSpec(_Spec):

@@ -73,6 +73,8 @@ _RETRIES = "How many times a faulted attempt is tried again."
 _RETRY_DELAY = "Seconds before the first retry."
 _BACKOFF = "Each further retry waits this many times longer than the one before (>= 1)."
 _TIMEOUT = "Seconds one attempt may run before it is faulted."
+_QUEUE = ("executor celery: the queue of the workers that run the job (the default queue "
+          "when unset); other executors ignore it.")
 _RUN_ANYWAY = "Run even when a job it depends on did not complete (instead of being skipped)."
 
 
@@ -94,6 +96,8 @@ class _Attempted(SpecModel):
     tags: Labels = Field(default_factory=list, description=_TAGS)
     after: Names = Field(default_factory=list, description=_AFTER)
     run_anyway: bool = Field(False, description=_RUN_ANYWAY)
+    queue: str | None = Field(None, min_length=1, max_length=200, pattern=r"\S",
+                              description=_QUEUE)
 
 
 class PythonJob(_Attempted):
@@ -124,6 +128,8 @@ class SleepJob(SpecModel):
     sleep: Seconds = Field(description="Seconds to wait.")
     tags: Labels = Field(default_factory=list, description=_TAGS)
     after: Names = Field(default_factory=list, description=_AFTER)
+    queue: str | None = Field(None, min_length=1, max_length=200, pattern=r"\S",
+                              description=_QUEUE)
 
 
 class Group(SpecModel):

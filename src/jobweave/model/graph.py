@@ -48,6 +48,8 @@ class GraphNode:
     execute_when_recovering: bool = False
     """Fire again on ``recover`` even where the journal holds this node's outputs."""
     tags: tuple[str, ...] = ()
+    queue: str | None = None
+    """``executor="celery"``: the queue of the workers its firings run on."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +65,7 @@ class Edge:
 
 
 _OPTIONS = frozenset({"retries", "retry_delay", "backoff", "timeout", "max_firings",
-                      "continue_on_error", "execute_when_recovering", "tags"})
+                      "continue_on_error", "execute_when_recovering", "tags", "queue"})
 
 
 @dataclass(eq=False)
@@ -113,6 +115,10 @@ class Graph:
             _check_seconds("timeout", opts["timeout"], where)
         if opts.get("max_firings") is not None:
             _check_positive("max_firings", opts["max_firings"], where)
+        queue = opts.get("queue")
+        if queue is not None and (not isinstance(queue, str) or not queue.strip()):
+            raise DefinitionError(f"queue must be a non-empty name, got {queue!r:.60}",
+                                  field=f"{where}.queue")
         tags = opts.pop("tags", ())
         if isinstance(tags, str) or not all(isinstance(t, str) for t in tags):
             raise DefinitionError("tags must be a list of strings", field=f"{where}.tags")

@@ -120,9 +120,16 @@ class Job:
     definition files); elsewhere the job is ``skipped`` and its dependents go on."""
     continue_on_failure: bool = False
     """When this job faults, its dependents run as if it had completed."""
+    queue: str | None = None
+    """``executor="celery"``: the queue of the workers that run it (the default queue
+    when None); other executors ignore it."""
 
     def __post_init__(self) -> None:
         where = self.name or _describe(self.target)
+        if self.queue is not None and (not isinstance(self.queue, str)
+                                       or not self.queue.strip() or len(self.queue) > 200):
+            raise DefinitionError(f"queue must be a non-empty name, got {self.queue!r:.60}",
+                                  field=f"{where}.queue")
         _check_count("retries", self.retries, where)
         _check_seconds("retry_delay", self.retry_delay, where)
         if (not isinstance(self.backoff, (int, float)) or not self.backoff >= 1.0
@@ -203,6 +210,7 @@ def job(
     execute_when_recovering: bool = False,
     when: Callable[[Any], Any] | str | None = None,
     continue_on_failure: bool = False,
+    queue: str | None = None,
     params: Mapping[str, Any] | None = None,
     **kwargs: Any,
 ) -> Job:
@@ -225,7 +233,7 @@ def job(
         given = {**kwargs, **params}
     return Job(target, JobKind.PYTHON, name, dict(given), retries, retry_delay, backoff,
                timeout, tuple(tags), _flatten_after(after), run_anyway,
-               execute_when_recovering, when, continue_on_failure)
+               execute_when_recovering, when, continue_on_failure, queue)
 
 
 def shell(
@@ -243,6 +251,7 @@ def shell(
     env: Mapping[str, str] | None = None,
     when: Callable[[Any], Any] | str | None = None,
     continue_on_failure: bool = False,
+    queue: str | None = None,
 ) -> Job:
     """A job that runs ``command`` in a shell subprocess; exit status != 0 faults it."""
     if not isinstance(command, str) or not command.strip():
@@ -255,7 +264,7 @@ def shell(
         params["env"] = dict(env)
     return Job(command, JobKind.SHELL, name, params, retries, retry_delay, backoff, timeout,
                tuple(tags), _flatten_after(after), run_anyway, when=when,
-               continue_on_failure=continue_on_failure)
+               continue_on_failure=continue_on_failure, queue=queue)
 
 
 def sleep(
@@ -265,11 +274,12 @@ def sleep(
     tags: Iterable[str] = (),
     after: Job | Iterable[Any] | None = None,
     when: Callable[[Any], Any] | str | None = None,
+    queue: str | None = None,
 ) -> Job:
     """A job that waits ``seconds``; a cancel ends the wait at once."""
     _check_seconds("seconds", seconds, name or "sleep")
     return Job(None, JobKind.SLEEP, name, {"seconds": seconds}, tags=tuple(tags),
-               after=_flatten_after(after), when=when)
+               after=_flatten_after(after), when=when, queue=queue)
 
 
 def output(source: Any) -> OutputRef:

@@ -253,7 +253,7 @@ def _node(
         bindings=tuple(bindings), retries=j.retries, retry_delay=float(j.retry_delay),
         backoff=float(j.backoff), timeout=j.timeout, tags=j.tags, run_anyway=j.run_anyway,
         execute_when_recovering=j.execute_when_recovering, fn=fn,
-        continue_on_failure=j.continue_on_failure,
+        continue_on_failure=j.continue_on_failure, queue=j.queue,
     )
     if j.when is not None:
         node.when, node.when_fn = describe_when(j.when)

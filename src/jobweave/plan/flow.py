@@ -153,7 +153,7 @@ class FlowCompiler:
                             tpl.bindings, tpl.retries, tpl.retry_delay, tpl.backoff,
                             tpl.timeout, tpl.tags, tpl.run_anyway,
                             tpl.execute_when_recovering, 0, tpl.fn, scope, k, tpl.when,
-                            tpl.when_fn, tolerate)
+                            tpl.when_fn, tolerate, tpl.queue)
             nodes.append(node)
             out.append(node.index)
         return tuple(out)

@@ -111,7 +111,8 @@ def graph_from_definition(definition: dict[str, Any]) -> Graph:
               definition.get("continue_on_error", False))
     for d in definition["nodes"]:
         opts = {k: d[k] for k in ("retries", "retry_delay", "backoff", "timeout", "max_firings",
-                                  "continue_on_error", "execute_when_recovering") if k in d}
+                                  "continue_on_error", "execute_when_recovering", "queue")
+                if k in d}
         settings = dict(d["params"])
         if d["kind"] == "python":
             settings["target"] = d["target"]
@@ -137,7 +138,7 @@ def _node(i: int, gn: GraphNode) -> tuple[PlanNode, Component]:
                     retry_delay=float(gn.retry_delay), backoff=float(gn.backoff),
                     timeout=gn.timeout, tags=gn.tags,
                     execute_when_recovering=gn.execute_when_recovering, fn=fn,
-                    continue_on_failure=gn.continue_on_error)
+                    continue_on_failure=gn.continue_on_error, queue=gn.queue)
     return node, comp
 
 

@@ -61,6 +61,8 @@ class PlanNode:
     """The live condition callable, when the definition held one."""
     continue_on_failure: bool = False
     """A fault of this node does not stop its dependents."""
+    queue: str | None = None
+    """``executor="celery"``: the workers' queue (None: the default queue)."""
 
     def definition(self, names: Sequence[str]) -> dict[str, Any]:
         """The node as stored: plain JSON data, dependencies by name."""
@@ -92,6 +94,8 @@ class PlanNode:
             d["when"] = self.when
         if self.continue_on_failure:
             d["continue_on_failure"] = True
+        if self.queue is not None:
+            d["queue"] = self.queue
         return d
 
 
@@ -199,7 +203,7 @@ def plan_from_definition(
             tuple(get("tags", ())), get("run_anyway", False),
             get("execute_when_recovering", False), get("group", 0), None,
             get("scope", -1), get("element", 0), get("when"), None,
-            get("continue_on_failure", False),
+            get("continue_on_failure", False), get("queue"),
         ))
     if digest is None:
         extra = {k: v for k, v in definition.items()
