@@ -1,0 +1,78 @@
+"""Runs on real Celery workers: jobs complete once, outputs flow, retries, routing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jobweave as jw
+from jobweave.engine import Engine
+from tests.celery import jobs
+from tests.celery.conftest import Cluster, marks
+
+
+def _completions(engine: Engine, run_id: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for rec in engine.store.journal(run_id):
+        if rec["event"] == "completed":
+            counts[rec["node"]] = counts.get(rec["node"], 0) + 1
+    return counts
+
+
+def test_a_batch_runs_on_workers_once_each_with_outputs_retries_and_queues(
+        cluster: Cluster, tmp_path: Path) -> None:
+    mark = str(tmp_path / "marks")
+    gpu = cluster.queue + "-gpu"
+    cluster.worker(concurrency=2)
+    cluster.worker(queues=gpu)
+    doubles = [jw.job(jobs.double, n=n, mark=mark, name=f"d{n}") for n in range(6)]
+    batch = jw.batch([*doubles, jw.job(jobs.total, values=jw.output(doubles), name="sum"),
+                      jw.job(jobs.fail_once, mark=mark, retries=1, name="flaky"),
+                      jw.shell("echo on-gpu", name="gpu", queue=gpu),
+                      jw.sleep(0.1, name="nap")])
+    engine = Engine(cluster.settings())
+    result = engine.run(batch)
+    assert result.status == "completed", [(j.name, j.error) for j in result.jobs]
+    out = {j.name: j for j in result.jobs}
+    assert out["sum"].output == 30
+    assert out["flaky"].output == "second time lucky" and out["flaky"].attempts == 2
+    assert "on-gpu" in out["gpu"].output["stdout"]
+    # each job completed once in the journal and ran once (flaky: twice, one failure)
+    assert set(_completions(engine, result.run_id).values()) == {1}
+    assert sorted(r[0] for r in marks(Path(mark)) if r[0].startswith("double")) == [
+        f"double{n}" for n in range(6)]
+    assert len(marks(Path(mark), "fail_once")) == 2
+    # the jobs ran in the workers' processes, not here
+    import os
+
+    assert str(os.getpid()) not in {r[1] for r in marks(Path(mark))}
+    # the gpu job went to the worker of its queue only
+    with engine.store.engine.connect() as conn:  # type: ignore[attr-defined]
+        rows = dict(conn.exec_driver_sql(
+            "SELECT slot, queue FROM jobweave_attempts WHERE run_id = %(r)s",
+            {"r": result.run_id}).fetchall())
+    assert rows["gpu"] == gpu and rows["d0"] == cluster.queue
+
+
+def test_a_graph_runs_its_executed_nodes_on_workers(cluster: Cluster) -> None:
+    from tests.graph_engine import shapes
+
+    cluster.worker()
+    engine = Engine(cluster.settings())
+    result = engine.run(engine.plan(shapes.pages(3), input={}))
+    assert result.status == "completed", [(j.name, j.error) for j in result.jobs]
+    with engine.store.engine.connect() as conn:  # type: ignore[attr-defined]
+        rows = conn.exec_driver_sql(
+            "SELECT state, worker FROM jobweave_attempts WHERE run_id = %(r)s",
+            {"r": result.run_id}).fetchall()
+    # the three pages were fetched by the worker, one firing (slot) each
+    assert len(rows) == 3 and all(state == "done" and worker for state, worker in rows)
+
+
+def test_rabbitmq_carries_the_jobs_too(rabbit_cluster: Cluster, tmp_path: Path) -> None:
+    mark = str(tmp_path / "marks")
+    rabbit_cluster.worker()
+    doubles = [jw.job(jobs.double, n=n, mark=mark, name=f"d{n}") for n in range(3)]
+    result = Engine(rabbit_cluster.settings()).run(
+        jw.batch([*doubles, jw.job(jobs.total, values=jw.output(doubles), name="sum")]))
+    assert result.status == "completed"
+    assert {j.name: j.output for j in result.jobs}["sum"] == 6
