@@ -50,7 +50,8 @@ class Cluster:
         env = dict(os.environ)
         env.update(JOBWEAVE_STORE=self.store, JOBWEAVE_BROKER=self.broker,
                    JOBWEAVE_QUEUE=self.queue, JOBWEAVE_LEASE=str(LEASE),
-                   JOBWEAVE_SWEEP=str(SWEEP), JOBWEAVE_EXECUTOR="celery", **extra)
+                   JOBWEAVE_SWEEP=str(SWEEP), JOBWEAVE_EXECUTOR="celery")
+        env.update(extra)
         return env
 
     def settings(self, **changes: object):  # type: ignore[no-untyped-def]
