@@ -32,13 +32,15 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 # The suite (W1-W11, G1-G4, W5, W6), then the benchmarks that need services or a browser:
-# triggers under serve, the user sync and the upsert (PostgreSQL), the dashboard (Chromium).
+# triggers under serve, the user sync and the upsert (PostgreSQL), the dashboard (Chromium),
+# jobs on Celery workers (Redis and PostgreSQL).
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 	$(BIN)/python -m benchmarks.serve
 	$(BIN)/python -m benchmarks.user_sync
 	$(BIN)/python -m benchmarks.sql_upsert
 	$(BIN)/python -m benchmarks.web
+	$(BIN)/python -m benchmarks.celery
 
 schema: $(STAMP)
 	$(BIN)/jobweave schema > src/jobweave/schema/definition.schema.json
