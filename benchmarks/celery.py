@@ -16,6 +16,7 @@ document; nothing is asserted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import secrets
@@ -65,10 +66,8 @@ def _workers(settings: Settings, n: int, concurrency: int = 1) -> list[subproces
 
 def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
     for p in procs:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(p.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         p.wait()
 
 
