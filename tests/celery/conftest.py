@@ -16,10 +16,14 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.cli.helpers import wait_for
 from tests.conftest import require_service
+
+__all__ = ["wait_for"]
 
 REDIS = os.environ.get("JOBWEAVE_TEST_REDIS", "redis://127.0.0.1:6379/0")
 RABBIT = os.environ.get("JOBWEAVE_TEST_RABBITMQ", "amqp://guest:guest@127.0.0.1:5672//")
@@ -116,14 +120,13 @@ def marks(path: Path, what: str | None = None) -> list[list[str]]:
     return [r for r in rows if what is None or r[0] == what]
 
 
-def wait_for(check, timeout: float = 30.0, what: str = "condition"):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+def completions(engine: Any, run_id: str) -> dict[str, int]:
+    """How many times each job's completion is in the run's journal."""
+    counts: dict[str, int] = {}
+    for rec in engine.store.journal(run_id):
+        if rec["event"] == "completed":
+            counts[rec["node"]] = counts.get(rec["node"], 0) + 1
+    return counts
 
 
 def _cluster(pg_url: str, tmp_path: Path, broker: str) -> Iterator[Cluster]:

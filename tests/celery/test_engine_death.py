@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from jobweave.engine import Engine
-from tests.celery.conftest import Cluster, marks, wait_for
+from tests.celery.conftest import Cluster, completions, marks, wait_for
 
 FLOW = """\
 import jobweave as jw
@@ -47,8 +47,4 @@ def test_a_killed_owner_s_jobs_complete_into_the_store_and_the_resume_adopts_the
     # the three jobs ran once each (adopted, not sent again), then the one after them
     assert len(marks(mark, "start")) == 3 and len(marks(mark, "end")) == 3
     assert len(marks(mark, "double5")) == 1
-    counts: dict[str, int] = {}
-    for rec in engine.store.journal(run_id):
-        if rec["event"] == "completed":
-            counts[rec["node"]] = counts.get(rec["node"], 0) + 1
-    assert counts == {"s0": 1, "s1": 1, "s2": 1, "after": 1}
+    assert completions(engine, run_id) == {"s0": 1, "s1": 1, "s2": 1, "after": 1}

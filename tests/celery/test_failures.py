@@ -15,7 +15,7 @@ from jobweave.engine import Engine
 from jobweave.engine.engine import RunHandle
 from jobweave.executors.celery_app import TASK, make_app
 from tests.celery import jobs
-from tests.celery.conftest import LEASE, SWEEP, Cluster, marks, wait_for
+from tests.celery.conftest import LEASE, SWEEP, Cluster, completions, marks, wait_for
 
 REDISPATCH = LEASE + SWEEP + 1.0
 """The bound on re-dispatching a lost attempt; a loaded machine gets some slack on top."""
@@ -25,14 +25,6 @@ SLACK = 3.0
 def _start(cluster: Cluster, batch: jw.Batch) -> tuple[Engine, RunHandle]:
     engine = Engine(cluster.settings())
     return engine, engine.submit(batch)
-
-
-def _completed_once(engine: Engine, run_id: str) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for rec in engine.store.journal(run_id):
-        if rec["event"] == "completed":
-            counts[rec["node"]] = counts.get(rec["node"], 0) + 1
-    return counts
 
 
 def _pid_running(mark: Path, n: int = 1) -> int:
@@ -55,7 +47,7 @@ def test_a_killed_pool_child_is_dispatched_again_as_a_new_attempt(
     assert again - killed <= REDISPATCH + SLACK
     result = handle.wait(60)
     assert result.status == "completed"
-    assert result.jobs[0].attempts == 2 and _completed_once(engine, result.run_id) == {"slow": 1}
+    assert result.jobs[0].attempts == 2 and completions(engine, result.run_id) == {"slow": 1}
 
 
 def _owner(cluster: Cluster, pid: int) -> tuple[subprocess.Popen[bytes],
@@ -65,22 +57,28 @@ def _owner(cluster: Cluster, pid: int) -> tuple[subprocess.Popen[bytes],
     return (one, two) if pid in cluster.children(one) else (two, one)
 
 
+def _slow_on_one_of_two(cluster: Cluster, mark: Path, seconds: float) -> tuple[
+        Engine, RunHandle, subprocess.Popen[bytes], subprocess.Popen[bytes]]:
+    """Two workers, one slow job: the engine, the run, the job's worker and the other."""
+    cluster.worker()
+    cluster.worker()
+    engine, handle = _start(cluster, jw.batch([jw.job(jobs.slow, seconds=seconds,
+                                                      mark=str(mark), name="slow")]))
+    return engine, handle, *_owner(cluster, _pid_running(mark))
+
+
 def test_a_killed_worker_is_replaced_by_another_within_the_lease(
         cluster: Cluster, tmp_path: Path) -> None:
     # the broker would give the message back only after its visibility timeout (an hour)
     mark = tmp_path / "marks"
-    cluster.worker()
-    cluster.worker()
-    engine, handle = _start(cluster, jw.batch([jw.job(jobs.slow, seconds=3, mark=str(mark),
-                                                      name="slow")]))
-    victim, other = _owner(cluster, _pid_running(mark))
+    engine, handle, victim, other = _slow_on_one_of_two(cluster, mark, 3)
     os.killpg(victim.pid, signal.SIGKILL)
     killed = time.time()
     wait_for(lambda: len(marks(mark, "start")) >= 2, what="a second start")
     assert float(marks(mark, "start")[1][2]) - killed <= REDISPATCH + SLACK
     assert int(marks(mark, "start")[1][1]) in cluster.children(other)
     result = handle.wait(60)
-    assert result.status == "completed" and _completed_once(engine, result.run_id) == {"slow": 1}
+    assert result.status == "completed" and completions(engine, result.run_id) == {"slow": 1}
 
 
 def test_duplicate_and_stale_messages_run_nothing(cluster: Cluster, tmp_path: Path) -> None:
@@ -105,17 +103,13 @@ def test_duplicate_and_stale_messages_run_nothing(cluster: Cluster, tmp_path: Pa
     wait_for(lambda: cluster.logs().count("stale or duplicate delivery") >= 4,
              what="four refused deliveries")
     assert len(marks(mark, "double1")) == 1
-    assert _completed_once(engine, result.run_id) == {"d": 1}
+    assert completions(engine, result.run_id) == {"d": 1}
 
 
 def test_a_frozen_worker_is_fenced_out_and_the_job_completes_elsewhere_once(
         cluster: Cluster, tmp_path: Path) -> None:
     mark = tmp_path / "marks"
-    cluster.worker()
-    cluster.worker()
-    engine, handle = _start(cluster, jw.batch([jw.job(jobs.slow, seconds=4, mark=str(mark),
-                                                      name="slow")]))
-    frozen, other = _owner(cluster, _pid_running(mark))
+    engine, handle, frozen, other = _slow_on_one_of_two(cluster, mark, 4)
     os.killpg(frozen.pid, signal.SIGSTOP)
     try:
         wait_for(lambda: len(marks(mark, "start")) >= 2, what="a start elsewhere")
@@ -123,7 +117,7 @@ def test_a_frozen_worker_is_fenced_out_and_the_job_completes_elsewhere_once(
         result = handle.wait(60)
     finally:
         os.killpg(frozen.pid, signal.SIGCONT)
-    assert result.status == "completed" and _completed_once(engine, result.run_id) == {"slow": 1}
+    assert result.status == "completed" and completions(engine, result.run_id) == {"slow": 1}
     # woken, the frozen worker finds its lease gone (at its next heartbeat, or at its
     # completion when the job's own sleep ran out while it was frozen): nothing recorded
     wait_for(lambda: "lost its lease" in cluster.logs() or "fenced out" in cluster.logs(),

@@ -7,15 +7,7 @@ from pathlib import Path
 import jobweave as jw
 from jobweave.engine import Engine
 from tests.celery import jobs
-from tests.celery.conftest import Cluster, marks
-
-
-def _completions(engine: Engine, run_id: str) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for rec in engine.store.journal(run_id):
-        if rec["event"] == "completed":
-            counts[rec["node"]] = counts.get(rec["node"], 0) + 1
-    return counts
+from tests.celery.conftest import Cluster, completions, marks
 
 
 def test_a_batch_runs_on_workers_once_each_with_outputs_retries_and_queues(
@@ -37,7 +29,7 @@ def test_a_batch_runs_on_workers_once_each_with_outputs_retries_and_queues(
     assert out["flaky"].output == "second time lucky" and out["flaky"].attempts == 2
     assert "on-gpu" in out["gpu"].output["stdout"]
     # each job completed once in the journal and ran once (flaky: twice, one failure)
-    assert set(_completions(engine, result.run_id).values()) == {1}
+    assert set(completions(engine, result.run_id).values()) == {1}
     assert sorted(r[0] for r in marks(Path(mark)) if r[0].startswith("double")) == [
         f"double{n}" for n in range(6)]
     assert len(marks(Path(mark), "fail_once")) == 2

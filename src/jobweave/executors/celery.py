@@ -179,30 +179,23 @@ class CeleryExecutor:
 
     def _collect(self) -> None:
         """Deliver the outcomes recorded for the attempts this executor watches."""
-        with self._lock:
-            slots = list(self._watched)
-        if not slots or self._run_id is None:
+        run, slots = self._watching()
+        if not slots:
             return
-        for slot, attempt, text in self._db.done(self._run_id, slots):
-            with self._lock:
-                w = self._watched.get(slot)
-                if w is None or w.attempt != attempt:
-                    continue
-                del self._watched[slot]
-            self._emit(outcome_of(text, w.task.key, w.task.attempt))
+        for slot, attempt, text in self._db.done(run, slots):
+            w = self._take(slot, attempt)
+            if w is not None:
+                self._emit(outcome_of(text, w.task.key, w.task.attempt))
 
     def _sweep(self) -> None:
         """Mark lost what no worker holds any more, and hand it back to the engine."""
-        with self._lock:
-            slots = list(self._watched)
-        if not slots or self._run_id is None:
+        run, slots = self._watching()
+        if not slots:
             return
-        for slot, attempt, worker in self._db.sweep(self._run_id, slots):
-            with self._lock:
-                w = self._watched.get(slot)
-                if w is None or w.attempt != attempt:
-                    continue
-                del self._watched[slot]
+        for slot, attempt, worker in self._db.sweep(run, slots):
+            w = self._take(slot, attempt)
+            if w is None:
+                continue
             if worker is None:
                 why = f"no worker claimed it within {self.settings.queued_timeout:g}s"
             else:
@@ -211,6 +204,20 @@ class CeleryExecutor:
             now = time.time()
             self._emit(Outcome(w.task.key, w.task.attempt, False, None,
                                f"worker_lost: {why}", now, now, lost=True))
+
+    def _watching(self) -> tuple[str, list[str]]:
+        """The run and the slots whose attempts this executor waits for."""
+        with self._lock:
+            return self._run_id or "", list(self._watched) if self._run_id else []
+
+    def _take(self, slot: str, attempt: int) -> _Watch | None:
+        """Stop watching ``slot`` if it still waits for ``attempt``; what it watched."""
+        with self._lock:
+            w = self._watched.get(slot)
+            if w is None or w.attempt != attempt:
+                return None
+            del self._watched[slot]
+            return w
 
     def _emit(self, outcome: Outcome) -> None:
         deliver = self._deliver
