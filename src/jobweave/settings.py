@@ -6,6 +6,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
+from jobweave.errors import DefinitionError
+
 STORE_FOLDER = ".jobweave"
 """The folder that holds a project's default store, as ``.git`` holds a repository."""
 STORE_FILE = "jobweave.db"
@@ -17,6 +19,17 @@ DEFAULT_THREADS = 16
 DEFAULT_DURABILITY = "normal"
 EXECUTORS = ("threads", "processes")
 DURABILITIES = ("normal", "full")
+DEFAULT_LEASE = 15.0
+"""Seconds a run's owner may go without renewing its lease before another engine may
+take the run over (``JOBWEAVE_LEASE``, ``serve --lease``)."""
+LONGEST_HEARTBEAT = 1.0
+"""An owner renews its lease (and reads cancel and pause requests) at least this often."""
+
+
+def heartbeat_for(lease: float) -> float:
+    """How often an owner renews a lease of ``lease`` seconds: a quarter of it, at most
+    ``LONGEST_HEARTBEAT`` (so a cancel is seen within a second whatever the lease)."""
+    return min(LONGEST_HEARTBEAT, lease / 4)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,23 +46,55 @@ class Settings:
     """SQLite only: ``normal`` survives a killed process, ``full`` also a power loss."""
     secrets_file: str | None = None
     """A file of secrets for graphs' ``secrets.NAME`` (see :mod:`jobweave.secrets`)."""
+    lease: float = DEFAULT_LEASE
+    """Seconds a run's owner may go silent before the run reads ``crashed`` and another
+    engine may take it over. Every engine sharing a store should use the same lease."""
+    heartbeat: float | None = None
+    """How often an owner renews its lease; None: :func:`heartbeat_for` the lease."""
+
+    def __post_init__(self) -> None:
+        if not self.lease > 0:
+            raise DefinitionError(f"must be a positive number of seconds, got {self.lease!r}",
+                                  field="lease")
+        if self.heartbeat is not None and not 0 < self.heartbeat < self.lease:
+            raise DefinitionError(f"must be shorter than the lease ({self.lease:g}s), got "
+                                  f"{self.heartbeat!r}", field="heartbeat")
+
+    @property
+    def heartbeat_seconds(self) -> float:
+        """The heartbeat interval in force (given, or derived from the lease)."""
+        return heartbeat_for(self.lease) if self.heartbeat is None else self.heartbeat
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Settings from ``JOBWEAVE_*`` variables (``os.environ`` by default)."""
         env = os.environ if environ is None else environ
         workers = env.get("JOBWEAVE_WORKERS")
+        lease = _seconds(env, "JOBWEAVE_LEASE")
         return cls(
             store=env.get("JOBWEAVE_STORE") or find_store(),
             executor=env.get("JOBWEAVE_EXECUTOR") or DEFAULT_EXECUTOR,
             workers=int(workers) if workers else None,
             durability=env.get("JOBWEAVE_DURABILITY") or DEFAULT_DURABILITY,
             secrets_file=env.get("JOBWEAVE_SECRETS_FILE") or None,
+            lease=DEFAULT_LEASE if lease is None else lease,
+            heartbeat=_seconds(env, "JOBWEAVE_HEARTBEAT"),
         )
 
     def with_(self, **changes: object) -> Settings:
         """A copy with the given fields changed (``None`` values are ignored)."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})  # type: ignore[arg-type]
+
+
+def _seconds(env: Mapping[str, str], name: str) -> float | None:
+    text = env.get(name)
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise DefinitionError(f"must be a number of seconds, got {text!r}",
+                              field=name) from None
 
 
 def find_store(start: str | None = None) -> str:

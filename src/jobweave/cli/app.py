@@ -187,7 +187,8 @@ def store_for(store: str | None) -> SqlStore:
     path = store_path(settings.store)
     if path is not None and not os.path.exists(path):
         raise NoStore(f"no runs yet: there is no store at {path}")
-    return open_store(settings.store, durability=settings.durability)
+    return open_store(settings.store, durability=settings.durability, lease=settings.lease,
+                      heartbeat=settings.heartbeat_seconds)
 
 
 def resolve_run(store: SqlStore, ref: str) -> str:

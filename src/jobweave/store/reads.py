@@ -15,9 +15,9 @@ from jobweave.store.base import (
     INTERRUPTED,
     JOB_STATES,
     JobRecord,
+    Leases,
     RunRecord,
     RunStatus,
-    owner_alive,
 )
 from jobweave.store.history import (
     ATTEMPT_EVENTS,
@@ -28,7 +28,7 @@ from jobweave.store.history import (
 )
 
 
-class RunReads:
+class RunReads(Leases):
     """Read-only queries, shared by every database (mixed into ``SqlStore``)."""
 
     def _read(self) -> AbstractContextManager[Connection]:
@@ -40,9 +40,14 @@ class RunReads:
             if row is None:
                 raise RunNotFoundError(run_id)
             tally = self._counts(conn, [run_id]).get(run_id, {}) if counts else {}
-            crashed = _crashed(row)
+            crashed = self._crashed(row)
             seen = self._last_seen(conn, [row], {run_id} if crashed else set())
         return _run_record(row, tally, crashed, seen.get(run_id))
+
+    def _crashed(self, row: Any, now: float | None = None) -> bool:
+        """Whether a stored run row reads ``crashed``: running, its owner's lease gone."""
+        return bool(row.status == "running" and not self.alive(row.owner, row.heartbeat_at,
+                                                                now))
 
     def find_runs(self, prefix: str) -> list[str]:
         """Run ids starting with ``prefix`` (for short ids on the command line)."""
@@ -84,7 +89,8 @@ class RunReads:
                 q = q.where(c.status == ("running" if live else status))
             rows = conn.execute(q).all()
             tally = self._counts(conn, [r.run_id for r in rows])
-            crashed = {r.run_id for r in rows if _crashed(r)}
+            now = self.now()
+            crashed = {r.run_id for r in rows if self._crashed(r, now)}
             seen = self._last_seen(conn, rows, crashed)
         records = [_run_record(r, tally.get(r.run_id, {}), r.run_id in crashed,
                                seen.get(r.run_id)) for r in rows]
@@ -281,10 +287,6 @@ def _like(glob: str) -> str:
     """A glob as a SQL LIKE pattern: ``*`` and ``?`` are wild, everything else literal."""
     escaped = glob.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return escaped.replace("*", "%").replace("?", "_")
-
-
-def _crashed(row: Any) -> bool:
-    return bool(row.status == "running" and not owner_alive(row.owner, row.heartbeat_at))
 
 
 def _run_record(row: Any, counts: dict[str, int], crashed: bool,
