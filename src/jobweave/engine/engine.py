@@ -102,6 +102,12 @@ class RunHandle:
     def done(self) -> bool:
         return not self._thread.is_alive()
 
+    @property
+    def error(self) -> BaseException | None:
+        """What stopped the run, once it stopped on an error (``RunOwnedError``: another
+        process took it over)."""
+        return None if self._thread.is_alive() else self._error
+
 
 class Engine:
     """Runs definitions against one store with one set of settings."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, and_, func, select
 
@@ -28,6 +28,18 @@ from jobweave.store.history import (
 )
 
 
+class Orphan(NamedTuple):
+    """A run an engine may continue (see :meth:`RunReads.orphans`)."""
+
+    run_id: str
+    status: str
+    """``crashed`` (its owner's lease ran out) or ``pending`` (never claimed)."""
+    owner: str | None
+    """The owner whose lease ran out."""
+    control: str | None
+    """A request the owner never answered (``cancel`` or ``pause``)."""
+
+
 class RunReads(Leases):
     """Read-only queries, shared by every database (mixed into ``SqlStore``)."""
 
@@ -48,6 +60,28 @@ class RunReads(Leases):
         """Whether a stored run row reads ``crashed``: running, its owner's lease gone."""
         return bool(row.status == "running" and not self.alive(row.owner, row.heartbeat_at,
                                                                 now))
+
+    def orphans(self, *, pending_after: float, now: float | None = None) -> list[Orphan]:
+        """Runs no live process executes that an engine may continue: stored running with
+        their owner's lease gone (crashed), or pending with no owner for ``pending_after``
+        seconds (no worker ever claimed them). Child runs (``RUN.FIRING``) are left to
+        their parent's owner, which resumes them itself."""
+        now = self.now() if now is None else now
+        c = s.runs.c
+        q = select(c.run_id, c.status, c.owner, c.heartbeat_at, c.control, c.created_at
+                   ).where(c.status.in_(("running", "pending")))
+        with self._read() as conn:
+            rows = conn.execute(q).all()
+        out = []
+        for r in rows:
+            if "." in r.run_id:
+                continue
+            if r.status == "running" and not self.alive(r.owner, r.heartbeat_at, now):
+                out.append(Orphan(r.run_id, "crashed", r.owner, r.control))
+            elif (r.status == "pending" and r.owner is None
+                  and now - r.created_at > pending_after):
+                out.append(Orphan(r.run_id, "pending", None, r.control))
+        return out
 
     def find_runs(self, prefix: str) -> list[str]:
         """Run ids starting with ``prefix`` (for short ids on the command line)."""
