@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import jobweave as jw
-from jobweave.store import close_all, open_store
+from jobweave.store import SqlStore, close_all, open_store
 from tests.scale import helpers as h
 from tests.scale.jobs import marks
 
@@ -33,6 +33,17 @@ def flow_file(tmp_path: Path) -> Path:
         chain = chain({str(tmp_path / "side.log")!r}, jobs=30, seconds=0.2)
     """))
     return tmp_path / "defs.py"
+
+
+def _run_under(engine: h.Proc, folder: Path, store_url: str) -> tuple[h.Proc, SqlStore, str]:
+    """Once ``engine`` serves: ``jobweave run defs.py:chain`` and its run, three jobs in."""
+    h.wait_until(lambda: "serving" in engine.text(), 30, "the engine to start")
+    owner = h.start(folder, "run", "run", "defs.py:chain", "--store", store_url,
+                    "--no-progress")
+    store = open_store(store_url)
+    run_id = h.wait_until(lambda: [r.run_id for r in store.list_runs()], 30, "the run")[0]
+    h.wait_until(lambda: len(h.completions(store, run_id)) >= 3, 60, "three jobs done")
+    return owner, store, run_id
 
 
 @pytest.mark.parametrize("racers", [2, 4, 8])
@@ -70,12 +81,7 @@ def test_a_killed_owner_is_taken_over_within_lease_plus_a_second(
         pg_url: str, tmp_path: Path, flow_file: Path) -> None:
     engine = h.serve(tmp_path, "engine", pg_url)
     try:
-        h.wait_until(lambda: "serving" in engine.text(), 30, "the engine to start")
-        running = h.start(tmp_path, "run", "run", "defs.py:chain", "--store", pg_url,
-                          "--no-progress")
-        store = open_store(pg_url)
-        run_id = h.wait_until(lambda: [r.run_id for r in store.list_runs()], 30, "the run")[0]
-        h.wait_until(lambda: len(h.completions(store, run_id)) >= 3, 60, "three jobs done")
+        running, store, run_id = _run_under(engine, tmp_path, pg_url)
         running.proc.send_signal(signal.SIGKILL)
         killed = time.monotonic()
         running.proc.wait(10)
@@ -101,12 +107,7 @@ def test_a_frozen_owner_is_fenced_out_and_exits_75(pg_url: str, tmp_path: Path,
                                                     flow_file: Path) -> None:
     engine = h.serve(tmp_path, "engine", pg_url)
     try:
-        h.wait_until(lambda: "serving" in engine.text(), 30, "the engine to start")
-        frozen = h.start(tmp_path, "run", "run", "defs.py:chain", "--store", pg_url,
-                         "--no-progress")
-        store = open_store(pg_url)
-        run_id = h.wait_until(lambda: [r.run_id for r in store.list_runs()], 30, "the run")[0]
-        h.wait_until(lambda: len(h.completions(store, run_id)) >= 3, 60, "three jobs done")
+        frozen, store, run_id = _run_under(engine, tmp_path, pg_url)
         frozen.proc.send_signal(signal.SIGSTOP)
         stopped = time.monotonic()
         try:
