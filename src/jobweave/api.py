@@ -272,7 +272,8 @@ def _existing_store(store: str | None) -> SqlStore | None:
     path = store_path(settings.store)
     if path is not None and not os.path.exists(path):
         return None
-    return open_store(settings.store, durability=settings.durability)
+    return open_store(settings.store, durability=settings.durability, lease=settings.lease,
+                      heartbeat=settings.heartbeat_seconds)
 
 
 def runs(

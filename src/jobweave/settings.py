@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-from jobweave.errors import ConfigError
+from jobweave.errors import ConfigError, DefinitionError
 
 STORE_FOLDER = ".jobweave"
 """The folder that holds a project's default store, as ``.git`` holds a repository."""
@@ -19,9 +19,21 @@ DEFAULT_THREADS = 16
 DEFAULT_DURABILITY = "normal"
 EXECUTORS = ("threads", "processes", "celery")
 DURABILITIES = ("normal", "full")
+DEFAULT_LEASE = 15.0
+"""Seconds a run's owner may go without renewing its lease before another engine may
+take the run over (``JOBWEAVE_LEASE``, ``serve --lease``)."""
+LONGEST_HEARTBEAT = 1.0
+"""An owner renews its lease (and reads cancel and pause requests) at least this often."""
+
+
+def heartbeat_for(lease: float) -> float:
+    """How often an owner renews a lease of ``lease`` seconds: a quarter of it, at most
+    ``LONGEST_HEARTBEAT`` (so a cancel is seen within a second whatever the lease)."""
+    return min(LONGEST_HEARTBEAT, lease / 4)
 DEFAULT_QUEUE = "jobweave"
 """The Celery queue of jobs that name none (``queue=``)."""
-DEFAULT_LEASE = 30.0
+DEFAULT_ATTEMPT_LEASE = 30.0
+"""``executor="celery"``: seconds a worker holds an attempt without renewing it."""
 DEFAULT_SWEEP = 5.0
 DEFAULT_QUEUED_TIMEOUT = 600.0
 DEFAULT_VISIBILITY_TIMEOUT = 3600.0
@@ -41,11 +53,16 @@ class Settings:
     """SQLite only: ``normal`` survives a killed process, ``full`` also a power loss."""
     secrets_file: str | None = None
     """A file of secrets for graphs' ``secrets.NAME`` (see :mod:`jobweave.secrets`)."""
+    lease: float = DEFAULT_LEASE
+    """Seconds a run's owner may go silent before the run reads ``crashed`` and another
+    engine may take it over. Every engine sharing a store should use the same lease."""
+    heartbeat: float | None = None
+    """How often an owner renews its lease; None: :func:`heartbeat_for` the lease."""
     broker: str | None = None
     """``executor="celery"``: the broker URL (``redis://...`` or ``amqp://...``)."""
     queue: str = DEFAULT_QUEUE
     """``executor="celery"``: the queue of jobs that name none."""
-    lease: float = DEFAULT_LEASE
+    attempt_lease: float = DEFAULT_ATTEMPT_LEASE
     """``executor="celery"``: seconds a worker holds an attempt between heartbeats (it
     renews every third of it); a worker silent that long has lost its job."""
     sweep: float = DEFAULT_SWEEP
@@ -56,20 +73,36 @@ class Settings:
     """``executor="celery"``: the Redis broker's visibility timeout (seconds); no job
     timeout may be longer."""
 
+    def __post_init__(self) -> None:
+        if not self.lease > 0:
+            raise DefinitionError(f"must be a positive number of seconds, got {self.lease!r}",
+                                  field="lease")
+        if self.heartbeat is not None and not 0 < self.heartbeat < self.lease:
+            raise DefinitionError(f"must be shorter than the lease ({self.lease:g}s), got "
+                                  f"{self.heartbeat!r}", field="heartbeat")
+
+    @property
+    def heartbeat_seconds(self) -> float:
+        """The heartbeat interval in force (given, or derived from the lease)."""
+        return heartbeat_for(self.lease) if self.heartbeat is None else self.heartbeat
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Settings from ``JOBWEAVE_*`` variables (``os.environ`` by default)."""
         env = os.environ if environ is None else environ
         workers = env.get("JOBWEAVE_WORKERS")
+        lease = _maybe_seconds(env, "JOBWEAVE_LEASE")
         return cls(
             store=env.get("JOBWEAVE_STORE") or find_store(),
             executor=env.get("JOBWEAVE_EXECUTOR") or DEFAULT_EXECUTOR,
             workers=int(workers) if workers else None,
             durability=env.get("JOBWEAVE_DURABILITY") or DEFAULT_DURABILITY,
             secrets_file=env.get("JOBWEAVE_SECRETS_FILE") or None,
+            lease=DEFAULT_LEASE if lease is None else lease,
+            heartbeat=_maybe_seconds(env, "JOBWEAVE_HEARTBEAT"),
             broker=env.get("JOBWEAVE_BROKER") or None,
             queue=env.get("JOBWEAVE_QUEUE") or DEFAULT_QUEUE,
-            lease=_seconds(env, "JOBWEAVE_LEASE", DEFAULT_LEASE),
+            attempt_lease=_seconds(env, "JOBWEAVE_ATTEMPT_LEASE", DEFAULT_ATTEMPT_LEASE),
             sweep=_seconds(env, "JOBWEAVE_SWEEP", DEFAULT_SWEEP),
             queued_timeout=_seconds(env, "JOBWEAVE_QUEUED_TIMEOUT", DEFAULT_QUEUED_TIMEOUT),
             visibility_timeout=_seconds(env, "JOBWEAVE_VISIBILITY_TIMEOUT",
@@ -92,6 +125,17 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     if not value > 0:
         raise ConfigError(f"{name} must be positive, got {text!r}")
     return value
+
+
+def _maybe_seconds(env: Mapping[str, str], name: str) -> float | None:
+    text = env.get(name)
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise DefinitionError(f"must be a number of seconds, got {text!r}",
+                              field=name) from None
 
 
 def find_store(start: str | None = None) -> str:

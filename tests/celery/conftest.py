@@ -53,7 +53,7 @@ class Cluster:
     def env(self, **extra: str) -> dict[str, str]:
         env = dict(os.environ)
         env.update(JOBWEAVE_STORE=self.store, JOBWEAVE_BROKER=self.broker,
-                   JOBWEAVE_QUEUE=self.queue, JOBWEAVE_LEASE=str(LEASE),
+                   JOBWEAVE_QUEUE=self.queue, JOBWEAVE_ATTEMPT_LEASE=str(LEASE),
                    JOBWEAVE_SWEEP=str(SWEEP), JOBWEAVE_EXECUTOR="celery")
         env.update(extra)
         return env
@@ -62,7 +62,7 @@ class Cluster:
         from jobweave.settings import Settings
 
         return Settings(store=self.store, executor="celery", broker=self.broker,
-                        queue=self.queue, lease=LEASE, sweep=SWEEP).with_(**changes)
+                        queue=self.queue, attempt_lease=LEASE, sweep=SWEEP).with_(**changes)
 
     def worker(self, *, concurrency: int = 1, queues: str | None = None,
                loglevel: str = "info") -> subprocess.Popen[bytes]:

@@ -215,7 +215,7 @@ def test_pause_of_a_crashed_run_is_immediate_and_resume_stops_on_sigterm(
     assert calls(tmp_path) == ["gate", "gate", "gate", "after"]
 
 
-def test_a_run_taken_over_elsewhere_stops_here_with_exit_1(
+def test_a_run_taken_over_elsewhere_stops_here_with_exit_75(
         spawn, target, tmp_path: Path, db: SqlStore) -> None:
     target(GATED)
     running = spawn("run", "flow.py:gated", "--no-progress")
@@ -224,10 +224,11 @@ def test_a_run_taken_over_elsewhere_stops_here_with_exit_1(
     # another process claims it, as one would that found the lease run out
     db.claim(run_id, "elsewhere:999", now=time.time() + 100)
     _, err = running.communicate(timeout=30)
-    assert running.returncode == 1, err
+    assert running.returncode == 75, err
     started, error = err.strip().splitlines()
     assert started == f"run {run_id} started"
-    assert error.startswith(f"jobweave: error: run {run_id} was taken over by elsewhere:999")
+    assert error == (f"jobweave: error: lost run lease to elsewhere:999: run {run_id} "
+                     "continues there")
     (tmp_path / "go").touch()
     assert calls(tmp_path) == ["gate"]  # batch 2 did not start here
     assert db.get_run(run_id).owner == "elsewhere:999"

@@ -24,7 +24,8 @@ def _batch(*triggers: jw.triggers.Trigger, job: Any = None, name: str = "tick") 
 def _server(url: str, definition: Any, *, at: datetime = T0, owner: str = "me",
             source: str = "tests:definition") -> Server:
     engine = jw.Engine(jw.Settings(store=url))
-    return Server([(definition, source)], engine=engine, now=lambda: at, owner=owner)
+    return Server([(definition, source)], engine=engine, now=lambda: at, owner=owner,
+                  takeover=False)
 
 
 def _runs(url: str) -> list[jw.store.RunRecord]:

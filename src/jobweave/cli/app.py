@@ -31,6 +31,10 @@ EXIT_STORE = 3
 """The store failed while a run was using it (unreachable for longer than jobweave retries,
 its file deleted or replaced, a commit it refused); the message says what became of the
 run."""
+EXIT_LOST_LEASE = 75
+"""Another engine took the run over: this process stopped renewing its lease for longer
+than it lasts (it was frozen, or cut off from the store); the run continues there
+(EX_TEMPFAIL of sysexits.h)."""
 EXIT_TIMEOUT = 124
 """``wait --timeout`` gave up while the run was still going (the convention of timeout(1))."""
 EXIT_INTERRUPTED = 130
@@ -189,7 +193,8 @@ def store_for(store: str | None) -> SqlStore:
     path = store_path(settings.store)
     if path is not None and not os.path.exists(path):
         raise NoStore(f"no runs yet: there is no store at {path}")
-    return open_store(settings.store, durability=settings.durability)
+    return open_store(settings.store, durability=settings.durability, lease=settings.lease,
+                      heartbeat=settings.heartbeat_seconds)
 
 
 def resolve_run(store: SqlStore, ref: str) -> str:
@@ -210,6 +215,12 @@ def resolve_run(store: SqlStore, ref: str) -> str:
         raise RunNotFoundError(ref)
     shown = ", ".join(matches[:4]) + (", ..." if len(matches) > 4 else "")
     raise CommandError(f"run id prefix {ref!r} is ambiguous: it matches {shown}")
+
+
+def lost_lease(run_id: str, owner: str) -> CommandError:
+    """The one line of a command whose run another engine took over (exit 75)."""
+    return CommandError(f"lost run lease to {owner}: run {run_id} continues there",
+                        EXIT_LOST_LEASE)
 
 
 def say_error(message: str) -> None:

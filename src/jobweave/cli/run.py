@@ -28,6 +28,7 @@ from jobweave.cli.app import (
     StoreOption,
     app,
     engine_for,
+    lost_lease,
     resolve_run,
     say_error,
     settings_for,
@@ -215,7 +216,7 @@ def follow_here(handle: RunHandle, tally: Tally, signals: Signals, *, quiet: boo
         try:
             result = _follow(handle, signals, lambda note: screen.show_tally(tally, note))
         except RunOwnedError as exc:  # another process took the run over: not ours to report
-            raise CommandError(str(exc), EXIT_FAILED) from None
+            raise lost_lease(handle.run_id, exc.owner) from None
         screen.show_tally(tally, "cancelled" if result.status == "cancelled" else "")
     return result
 
@@ -330,7 +331,10 @@ def work(run_id: str, store: StoreOption = None) -> int:
     with Signals() as signals:
         signals.run_id = run_id
         handle = engine.start(run_id, plan, concurrency=options.get("concurrency"))
-        result = _follow(handle, signals, lambda note: None)
+        try:
+            result = _follow(handle, signals, lambda note: None)
+        except RunOwnedError as exc:
+            raise lost_lease(run_id, exc.owner) from None
     log.info("run %s %s", run_id, result.status)
     return EXIT_INTERRUPTED if signals.count else result.exit_code
 

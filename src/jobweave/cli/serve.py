@@ -39,6 +39,15 @@ def serve_command(
     renew: Annotated[float, typer.Option(
         "--renew", metavar="SECONDS", min=0.1, hidden=True,
         help="Trigger lease renewal interval.")] = RENEW_SECONDS,
+    lease: Annotated[float | None, typer.Option(
+        "--lease", metavar="SECONDS", min=0.1,
+        help="How long a run's owner may go silent before its run may be taken over "
+             "(default: $JOBWEAVE_LEASE, else 15); use one lease for every engine on a "
+             "store.")] = None,
+    takeover: Annotated[bool, typer.Option(
+        "--takeover/--no-takeover",
+        help="Continue runs whose owner is gone (crashed) and submitted runs no worker "
+             "started.")] = True,
     quiet: Annotated[bool, typer.Option(
         "--quiet", "-q", help="Print warnings and errors only.")] = False,
     web: Annotated[bool, typer.Option(
@@ -57,16 +66,17 @@ def serve_command(
     from jobweave.loader import load_target
 
     definitions = [load_target(target) for target in targets or ()]
-    if not definitions and not web:
-        raise DefinitionError("name at least one definition to serve")
+    if not definitions and not web and not takeover:
+        raise DefinitionError("name at least one definition to serve (or take over runs: "
+                              "leave out --no-takeover)")
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(_Lines())
     logger = logging.getLogger("jobweave")
     logger.addHandler(handler)
     logger.setLevel(logging.WARNING if quiet else logging.INFO)
-    engine = engine_for(store)
+    engine = engine_for(store, lease=lease)
     dashboard = _dashboard(engine.settings.store, host, port, auth) if web else None
-    server = Server(definitions, engine=engine, renew=renew)
+    server = Server(definitions, engine=engine, renew=renew, takeover=takeover)
     if dashboard is not None:  # a trigger paused or fired from the dashboard: look at once
         dashboard.app.state.nudge = server.nudge
 

@@ -40,6 +40,7 @@ from jobweave.plan import Plan, compile_plan, plan_from_definition
 from jobweave.secrets import load_secrets
 from jobweave.settings import EXECUTORS, Settings
 from jobweave.store import SqlStore, open_store, owner_id
+from jobweave.store.base import Claim
 from jobweave.store.export import read_file
 
 
@@ -101,6 +102,12 @@ class RunHandle:
     def done(self) -> bool:
         return not self._thread.is_alive()
 
+    @property
+    def error(self) -> BaseException | None:
+        """What stopped the run, once it stopped on an error (``RunOwnedError``: another
+        process took it over)."""
+        return None if self._thread.is_alive() else self._error
+
 
 class Engine:
     """Runs definitions against one store with one set of settings."""
@@ -111,7 +118,9 @@ class Engine:
             raise DefinitionError(f"unknown executor {self.settings.executor!r}; "
                                   f"choose one of {', '.join(EXECUTORS)}", field="executor")
         self.store = store or open_store(self.settings.store,
-                                         durability=self.settings.durability)
+                                         durability=self.settings.durability,
+                                         lease=self.settings.lease,
+                                         heartbeat=self.settings.heartbeat_seconds)
 
     @gc_paused()
     def plan(self, definition: Any, *, name: str | None = None,
@@ -187,8 +196,10 @@ class Engine:
         recovered: dict[int, Any] | None = None,
         after_crash: bool = False,
         replay: tuple[list[Any], frozenset[str]] | None = None,
+        claimed: Claim | None = None,
     ) -> RunHandle:
-        """Claim a stored run and execute it on a background thread.
+        """Claim a stored run (unless the caller ``claimed`` it) and execute it on a
+        background thread.
 
         ``after_crash`` (a resume of a run whose owner died) runs it with
         :class:`AfterCrashRuntime`, which makes a job that kills its process count.
@@ -199,7 +210,7 @@ class Engine:
             plan = self.load_plan(run_id)
         self._check_executor(plan)
         owner = owner_id()
-        next_seq, epoch = self.store.claim(run_id, owner)
+        next_seq, epoch = self.store.claim(run_id, owner) if claimed is None else claimed
         # no job may run beside an attempt that an earlier owner on this host left
         groups.reap(run_id)
         executor = make_executor(self.settings.executor, self._workers(concurrency),
@@ -285,11 +296,17 @@ class Engine:
                 jobs=[(n.index, n.name, n.kind, n.tags) for n in plan.jobs], keep=keep)
         if concurrency is None:
             concurrency = record.options.get("concurrency")
-        # jobs the last owner left running when it died count a lost attempt
-        crashed = self.store.mark_interrupted(run_id)
-        prior = prior_state(self.store, run_id, plan)
-        return self.start(run_id, plan, concurrency=concurrency, listeners=listeners,
-                          prior=prior, after_crash=crashed)
+        # one transaction claims the run and counts the attempts a dead owner left
+        # running: of resumers racing for it, one wins and the others get RunOwnedError;
+        # what the winner reads next no earlier owner can change any more
+        claimed, crashed = self.store.take_over(run_id, owner_id())
+        try:
+            prior = prior_state(self.store, run_id, plan)
+            return self.start(run_id, plan, concurrency=concurrency, listeners=listeners,
+                              prior=prior, after_crash=crashed, claimed=claimed)
+        except Exception as exc:  # leave it resumable rather than owned by nobody alive
+            self.store.fail_run(run_id, claimed.epoch, f"resume failed: {exc}")
+            raise
 
     @gc_paused()
     def journal_view(self, source: str) -> JournalView:

@@ -44,7 +44,6 @@ from jobweave.errors import JobweaveError
 from jobweave.events import JobFinished, JobStarted, Listener, RunFinished, RunStarted
 from jobweave.executors.base import Executor, Outcome, Task
 from jobweave.plan.nodes import Plan, PlanNode
-from jobweave.store.base import HEARTBEAT_SECONDS
 from jobweave.store.sql import SqlStore
 
 log = logging.getLogger("jobweave.engine")
@@ -110,6 +109,9 @@ class Runtime(RunState):
         self._closed = False
         self._failure: BaseException | None = None
         """What a delivering thread raised; the loop raises it."""
+        self._stale_after = store.lease_seconds / 2
+        """A lease not renewed for this long may be lost (this process was frozen or cut
+        off): no job starts until a heartbeat says it is still ours."""
 
     # -- requests from other threads ---------------------------------------------------
     def cancel(self) -> None:
@@ -147,9 +149,23 @@ class Runtime(RunState):
                           sum(1 for i, s in enumerate(self.status)
                               if s == COMPLETED and not self.barrier[i]))
 
+    def _stale(self) -> bool:
+        """Whether the lease went unrenewed long enough that it may be someone else's."""
+        return time.monotonic() - self._renewed > self._stale_after
+
+    def _beat(self) -> None:
+        """Renew the lease (``RunOwnedError`` if it was lost) and take in requests."""
+        control = self.store.heartbeat(self.run_id, self.owner, epoch=self.epoch)
+        self._renewed = time.monotonic()
+        if control == "pause" and not self.pausing:
+            self._pause_requested = True
+        elif control == "cancel":
+            self.stop.set()
+
     def _loop(self) -> None:
         get, get_nowait = self.inbox.get, self.inbox.get_nowait
-        next_beat = time.monotonic() + HEARTBEAT_SECONDS
+        every = self.store.heartbeat_seconds
+        next_beat = time.monotonic() + every
         while self.remaining and not (self.pausing and not self.inflight):
             if self.stop.is_set() and not self.cancelling:
                 self._begin_cancel()
@@ -181,6 +197,9 @@ class Runtime(RunState):
                 self._lock.acquire()
             if self._failure is not None:
                 raise self._failure
+            if self._stale():  # woken after a freeze: is the run still ours?
+                self._beat()
+                next_beat = time.monotonic() + every
             for o in outcomes:
                 if o is not None:
                     self._on_outcome(o)
@@ -197,12 +216,8 @@ class Runtime(RunState):
                 self._commit()
                 self._release()
             if now >= next_beat:
-                next_beat = now + HEARTBEAT_SECONDS
-                control = self.store.heartbeat(self.run_id, self.owner, epoch=self.epoch)
-                if control == "pause" and not self.pausing:
-                    self._pause_requested = True
-                elif control == "cancel":
-                    self.stop.set()
+                next_beat = now + every
+                self._beat()
 
     def _locked_loop(self) -> None:
         with self._lock:
@@ -238,7 +253,8 @@ class Runtime(RunState):
 
     def _handle_here(self, o: Outcome) -> None:
         self._on_outcome(o)
-        stopping = self.stop.is_set() or self._pause_requested
+        # a lease that may be lost: start nothing until the loop's heartbeat says
+        stopping = self.stop.is_set() or self._pause_requested or self._stale()
         if not stopping:
             self._dispatch()
         now = time.monotonic()

@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from jobweave.engine.engine import Engine, RunHandle, new_run_id
+from jobweave.engine.takeover import Takeover, reap
 from jobweave.errors import DefinitionError, JobweaveError, RunNotFoundError
 from jobweave.events import RunFinished
 from jobweave.store.access import record_action
@@ -98,7 +99,7 @@ class Server:
 
     def __init__(self, definitions: Sequence[tuple[Any, str]], *, engine: Engine,
                  now: Callable[[], datetime] | None = None, owner: str | None = None,
-                 renew: float = RENEW_SECONDS) -> None:
+                 renew: float = RENEW_SECONDS, takeover: bool = True) -> None:
         self.engine = engine
         self.table = TriggerTable(engine.store)
         self.owner = owner or owner_id()
@@ -113,6 +114,8 @@ class Server:
         self.stopping = threading.Event()
         self._renewed: datetime | None = None
         self._rows: dict[str, TriggerRow] = {}
+        self.takeover = Takeover(engine, listeners=[self._on_event]) if takeover else None
+        """Continues the runs whose owner is gone (see :mod:`jobweave.engine.takeover`)."""
         self.table.register((s.key, s.source, json.dumps(trigger_to_data(s.trigger)))
                             for s in self.served)
         start = self._now()
@@ -123,6 +126,8 @@ class Server:
     def tick(self, now: datetime | None = None) -> list[Fire]:
         """Do one round at ``now``: renew leases when due, fire every trigger due."""
         now = self._now() if now is None else now.astimezone(UTC)
+        if self.takeover is not None and self.takeover.due():
+            self.takeover.sweep()
         if self._renewed is None or not (self._renewed <= now < self._renewed
                                          + self.renew_every):
             self._renew(now)
@@ -288,18 +293,26 @@ class Server:
         now = self._now() if now is None else now
         wakes = [s.wake for s in self.served if s.wake is not None]
         limit = self.renew_every.total_seconds()
+        if self.takeover is not None:
+            limit = min(limit, self.takeover.every)
         if not wakes:
             return limit
         return max(0.0, min(limit, (min(wakes) - now).total_seconds()))
 
     def serve(self) -> None:
         """Fire triggers until :meth:`stop` is called or every trigger is done."""
-        log.info("serving %d trigger(s) on %s as %s", len(self.served), self.engine.store.url,
-                 self.owner)
+        store = self.engine.store
+        log.info("serving %d trigger(s) on %s as %s%s", len(self.served), store.url, self.owner,
+                 "" if self.takeover is None else
+                 f"; taking over runs whose owner is gone (lease {store.lease_seconds:g}s)")
         while not self.stopping.is_set():
             self.tick()
-            self.handles = {k: h for k, h in self.handles.items() if not h.done}
-            if self.done:
+            self.handles = reap(self.handles)
+            if self.takeover is not None:
+                self.takeover.reap()
+            # an engine that takes over runs serves on once its triggers are done, if it
+            # was started for that alone
+            if self.done and (self.served or self.takeover is None):
                 log.info("every trigger is done")
                 break
             self.wakeup.wait(self.seconds_to_wait())
@@ -320,7 +333,8 @@ class Server:
         """Pause the runs still going, wait up to ``grace`` seconds for them, release the
         leases. Returns the runs still going: left to their fate, they read ``crashed``
         once this process is gone and ``jobweave resume`` continues them."""
-        live = [h for h in self.handles.values() if not h.done]
+        taken = self.takeover.handles.values() if self.takeover is not None else ()
+        live = [h for h in (*self.handles.values(), *taken) if not h.done]
         for handle in live:
             handle.pause()
         deadline = threading.Event()

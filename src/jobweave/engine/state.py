@@ -58,6 +58,8 @@ class RunState:
         self.pending = Pending(run_id, next_seq)
         self.epoch = 0
         """The epoch this process claimed the run with: it fences every commit."""
+        self._renewed = time.monotonic()
+        """When the lease was last renewed (monotonic): by a heartbeat or a fenced commit."""
 
     def _row(self, ts: float, event: str, node: str | None, attempt: int | None,
              data: str | None) -> None:
@@ -95,6 +97,7 @@ class RunState:
                     run_id, i) for i in changed]
         if run_update is None:
             self.writer.commit(rows, updates)
+            self._renewed = time.monotonic()  # the commit's fence renewed the lease
         else:
             self.store.commit(self.run_id, rows, updates, run_update, epoch=self.epoch)
 

@@ -94,7 +94,7 @@ class CeleryExecutor:
                 return
             with self._lock:
                 self._watched[slot] = _Watch(task, attempt, token)
-            self._app.send_task(TASK, (run, slot, attempt, token, self.settings.lease),
+            self._app.send_task(TASK, (run, slot, attempt, token, self.settings.attempt_lease),
                                 task_id=f"{run}:{slot}:{attempt}", queue=queue)
         except Exception as exc:
             log.warning("cannot dispatch %s/%s", run, slot, exc_info=True)

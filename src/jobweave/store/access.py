@@ -137,13 +137,13 @@ def mark_completed(store: SqlStore, run_id: str, job: str, actor: str, *,
     so a resume keeps the job and runs what depends on it, and a recovery from the
     journal replays it. A run a live process owns is refused: pause it first.
     """
-    now = time.time() if now is None else now
+    now = store.now() if now is None else now
     with store._tx() as conn:
         row = conn.execute(select(s.runs).where(s.runs.c.run_id == run_id)
                            .with_for_update()).first()
         if row is None:
             raise RunNotFoundError(run_id)
-        if is_live(row, now):
+        if is_live(row, now, store.lease_seconds):
             raise RunStateError(f"run {run_id} is running; pause or cancel it before marking "
                                 "a job completed", run_id=run_id)
         if row.status == "completed":

@@ -10,12 +10,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
 from jobweave.model.job import JobState
+from jobweave.settings import DEFAULT_LEASE, heartbeat_for
 
-LEASE_SECONDS = 15.0
-"""A running run whose owner has not sent a heartbeat for this long is ``crashed``."""
-HEARTBEAT_SECONDS = 1.0
-"""How often an owner renews its lease and looks for a cancel request."""
-
+LEASE_SECONDS = DEFAULT_LEASE
+"""By default, a running run whose owner has not sent a heartbeat for this long is
+``crashed`` (a store's ``lease_seconds``, from the settings, says it for that store)."""
+HEARTBEAT_SECONDS = heartbeat_for(LEASE_SECONDS)
+"""By default, how often an owner renews its lease and looks for a cancel request."""
 
 
 class RunStatus(enum.StrEnum):
@@ -134,8 +135,9 @@ def owner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def owner_alive(owner: str | None, heartbeat_at: float | None, now: float | None = None) -> bool:
-    """Whether a run's owner still holds its lease.
+def owner_alive(owner: str | None, heartbeat_at: float | None, now: float | None = None,
+                lease: float = LEASE_SECONDS) -> bool:
+    """Whether a run's owner still holds its lease of ``lease`` seconds.
 
     On the owner's own host a dead pid ends the lease at once; elsewhere the
     heartbeat's age decides.
@@ -143,7 +145,7 @@ def owner_alive(owner: str | None, heartbeat_at: float | None, now: float | None
     if not owner:
         return False
     now = time.time() if now is None else now
-    if heartbeat_at is None or now - heartbeat_at > LEASE_SECONDS:
+    if heartbeat_at is None or now - heartbeat_at > lease:
         return False
     host, _, pid = owner.rpartition(":")
     if host == socket.gethostname() and pid.isdigit():
@@ -154,3 +156,31 @@ def owner_alive(owner: str | None, heartbeat_at: float | None, now: float | None
         except PermissionError:
             return True
     return True
+
+
+class Leases:
+    """A store's run leases and clock (mixed into the store and its readers).
+
+    ``now()`` is the store's clock: the local clock corrected by ``clock_offset``, which a
+    server database measures against its own (see ``PostgresStore.sync_clock``), so that
+    engines on machines whose clocks differ agree on when a lease ran out. Every heartbeat
+    is stamped with it and every lease is judged with it.
+    """
+
+    lease_seconds: float = LEASE_SECONDS
+    heartbeat_seconds: float = HEARTBEAT_SECONDS
+    clock_offset: float = 0.0
+    """Seconds to add to the local clock to read the database's."""
+
+    def now(self) -> float:
+        """The store's time, in seconds since the epoch."""
+        return time.time() + self.clock_offset
+
+    def alive(self, owner: str | None, heartbeat_at: float | None,
+              now: float | None = None) -> bool:
+        """Whether ``owner`` still holds its lease on a run (see :func:`owner_alive`)."""
+        return owner_alive(owner, heartbeat_at, self.now() if now is None else now,
+                           self.lease_seconds)
+
+    def sync_clock(self) -> None:
+        """Measure the database's clock against the local one (stores with a server)."""

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, case, func, literal_column, select
 
 from jobweave.errors import RunNotFoundError
 from jobweave.store import schema as s
-from jobweave.store.base import owner_alive
+from jobweave.store.base import Leases
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +43,7 @@ class JobSpan:
     finished_at: float | None
 
 
-class PageReads:
+class PageReads(Leases):
     """Queries of the dashboard (mixed into ``SqlStore``)."""
 
     def _read(self) -> AbstractContextManager[Connection]:
@@ -67,8 +67,9 @@ class PageReads:
         with self._read() as conn:
             counts = {str(k): int(n) for k, n in conn.execute(q).all()}
             if counts.get("running"):
+                now = self.now()
                 dead = sum(1 for r in conn.execute(live).all()
-                           if not owner_alive(r.owner, r.heartbeat_at))
+                           if not self.alive(r.owner, r.heartbeat_at, now))
                 if dead:
                     counts["running"] -= dead
                     counts["crashed"] = dead

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, and_, func, select
 
@@ -15,9 +15,9 @@ from jobweave.store.base import (
     INTERRUPTED,
     JOB_STATES,
     JobRecord,
+    Leases,
     RunRecord,
     RunStatus,
-    owner_alive,
 )
 from jobweave.store.history import (
     ATTEMPT_EVENTS,
@@ -28,7 +28,19 @@ from jobweave.store.history import (
 )
 
 
-class RunReads:
+class Orphan(NamedTuple):
+    """A run an engine may continue (see :meth:`RunReads.orphans`)."""
+
+    run_id: str
+    status: str
+    """``crashed`` (its owner's lease ran out) or ``pending`` (never claimed)."""
+    owner: str | None
+    """The owner whose lease ran out."""
+    control: str | None
+    """A request the owner never answered (``cancel`` or ``pause``)."""
+
+
+class RunReads(Leases):
     """Read-only queries, shared by every database (mixed into ``SqlStore``)."""
 
     def _read(self) -> AbstractContextManager[Connection]:
@@ -40,9 +52,36 @@ class RunReads:
             if row is None:
                 raise RunNotFoundError(run_id)
             tally = self._counts(conn, [run_id]).get(run_id, {}) if counts else {}
-            crashed = _crashed(row)
+            crashed = self._crashed(row)
             seen = self._last_seen(conn, [row], {run_id} if crashed else set())
         return _run_record(row, tally, crashed, seen.get(run_id))
+
+    def _crashed(self, row: Any, now: float | None = None) -> bool:
+        """Whether a stored run row reads ``crashed``: running, its owner's lease gone."""
+        return bool(row.status == "running" and not self.alive(row.owner, row.heartbeat_at,
+                                                                now))
+
+    def orphans(self, *, pending_after: float, now: float | None = None) -> list[Orphan]:
+        """Runs no live process executes that an engine may continue: stored running with
+        their owner's lease gone (crashed), or pending with no owner for ``pending_after``
+        seconds (no worker ever claimed them). Child runs (``RUN.FIRING``) are left to
+        their parent's owner, which resumes them itself."""
+        now = self.now() if now is None else now
+        c = s.runs.c
+        q = select(c.run_id, c.status, c.owner, c.heartbeat_at, c.control, c.created_at
+                   ).where(c.status.in_(("running", "pending")))
+        with self._read() as conn:
+            rows = conn.execute(q).all()
+        out = []
+        for r in rows:
+            if "." in r.run_id:
+                continue
+            if r.status == "running" and not self.alive(r.owner, r.heartbeat_at, now):
+                out.append(Orphan(r.run_id, "crashed", r.owner, r.control))
+            elif (r.status == "pending" and r.owner is None
+                  and now - r.created_at > pending_after):
+                out.append(Orphan(r.run_id, "pending", None, r.control))
+        return out
 
     def find_runs(self, prefix: str) -> list[str]:
         """Run ids starting with ``prefix`` (for short ids on the command line)."""
@@ -84,7 +123,8 @@ class RunReads:
                 q = q.where(c.status == ("running" if live else status))
             rows = conn.execute(q).all()
             tally = self._counts(conn, [r.run_id for r in rows])
-            crashed = {r.run_id for r in rows if _crashed(r)}
+            now = self.now()
+            crashed = {r.run_id for r in rows if self._crashed(r, now)}
             seen = self._last_seen(conn, rows, crashed)
         records = [_run_record(r, tally.get(r.run_id, {}), r.run_id in crashed,
                                seen.get(r.run_id)) for r in rows]
@@ -281,10 +321,6 @@ def _like(glob: str) -> str:
     """A glob as a SQL LIKE pattern: ``*`` and ``?`` are wild, everything else literal."""
     escaped = glob.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return escaped.replace("*", "%").replace("?", "_")
-
-
-def _crashed(row: Any) -> bool:
-    return bool(row.status == "running" and not owner_alive(row.owner, row.heartbeat_at))
 
 
 def _run_record(row: Any, counts: dict[str, int], crashed: bool,

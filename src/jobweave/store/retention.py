@@ -9,7 +9,6 @@ A live run (a process owns it, or its detached worker is about to claim it) is r
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -39,9 +38,9 @@ def parse_age(text: str) -> float:
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 
-def _state(row: Any, now: float) -> str:
+def _state(row: Any, now: float, lease: float) -> str:
     """The run's state as readers see it (``crashed`` for a running run whose owner died)."""
-    if row.status == "running" and not owner_alive(row.owner, row.heartbeat_at, now):
+    if row.status == "running" and not owner_alive(row.owner, row.heartbeat_at, now, lease):
         return "crashed"
     return str(row.status)
 
@@ -62,7 +61,7 @@ def delete_runs(store: SqlStore, run_ids: Sequence[str], *, now: float | None = 
     Raises ``RunNotFoundError`` for an id the store does not hold and ``RunStateError``
     for a live run; then nothing is deleted.
     """
-    now = time.time() if now is None else now
+    now = store.now() if now is None else now
     wanted = list(dict.fromkeys(run_ids))
     with store._tx() as conn:
         rows = {r.run_id: r for r in conn.execute(
@@ -71,7 +70,7 @@ def delete_runs(store: SqlStore, run_ids: Sequence[str], *, now: float | None = 
             row = rows.get(run_id)
             if row is None:
                 raise RunNotFoundError(run_id)
-            if is_live(row, now):
+            if is_live(row, now, store.lease_seconds):
                 who = f"process {row.owner}" if row.owner else "its worker, about to start it"
                 raise RunStateError(f"run {run_id} is {row.status}: {who} owns it; cancel it "
                                     "or wait for it to stop before deleting it", run_id=run_id)
@@ -93,7 +92,7 @@ def prune_runs(
     from when it was created. Only runs in ``statuses`` (any state but a live one when
     empty); live runs are kept whatever their age. ``dry_run`` deletes nothing.
     """
-    now = time.time() if now is None else now
+    now = store.now() if now is None else now
     for status in statuses:
         if status not in PRUNABLE:
             raise JobweaveError(f"unknown run state {status!r}; one of {', '.join(PRUNABLE)}")
@@ -105,8 +104,9 @@ def prune_runs(
             stored = {"running" if x == "crashed" else x for x in statuses}
             q = q.where(s.runs.c.status.in_(sorted(stored)))
         rows = conn.execute(q.with_for_update()).all()
-        chosen = [r.run_id for r in rows if not is_live(r, now)
-                  and (not statuses or _state(r, now) in statuses)]
+        lease = store.lease_seconds
+        chosen = [r.run_id for r in rows if not is_live(r, now, lease)
+                  and (not statuses or _state(r, now, lease) in statuses)]
         if chosen and not dry_run:
             _remove(conn, chosen)
     return chosen

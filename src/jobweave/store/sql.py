@@ -18,7 +18,7 @@ from jobweave.errors import (
     StoreError,
 )
 from jobweave.store import schema as s
-from jobweave.store.base import Claim, RunRecord, owner_alive
+from jobweave.store.base import LEASE_SECONDS, Claim, RunRecord, owner_alive
 from jobweave.store.pages import PageReads
 from jobweave.store.reads import RunReads
 from jobweave.store.retry import persist
@@ -36,11 +36,11 @@ CLAIM_GRACE = 30.0
 orphaned."""
 
 
-def is_live(row: Any, now: float) -> bool:
+def is_live(row: Any, now: float, lease: float = LEASE_SECONDS) -> bool:
     """Whether a process runs (or is about to run) the run of this row: its owner holds
-    the lease, or its detached worker is about to claim it."""
+    its lease of ``lease`` seconds, or its detached worker is about to claim it."""
     if row.status == "running":
-        return owner_alive(row.owner, row.heartbeat_at, now)
+        return owner_alive(row.owner, row.heartbeat_at, now, lease)
     return bool(row.status == "pending" and row.owner is None
                 and now - row.created_at < CLAIM_GRACE)
 
@@ -263,30 +263,59 @@ class SqlStore(RunReads, PageReads):
 
         Refuses a run another live process owns, and a run that already finished.
         """
-        now = time.time() if now is None else now
+        now = self.now() if now is None else now
         with self._tx() as conn:
-            row = conn.execute(select(s.runs.c.status, s.runs.c.owner, s.runs.c.heartbeat_at,
-                                      s.runs.c.control, s.runs.c.epoch)
-                               .where(s.runs.c.run_id == run_id).with_for_update()).first()
-            if row is None:
-                raise RunNotFoundError(run_id)
-            if row.status == "running" and row.owner != owner and owner_alive(
-                    row.owner, row.heartbeat_at, now):
-                raise RunOwnedError(run_id, row.owner)
-            if row.status == "completed":
-                raise RunStateError(f"run {run_id} already completed", run_id=run_id)
-            seq = self._next_seq(conn, run_id)
-            # a request made before a detached worker claimed the run still stands; any
-            # other was answered by the owner that stopped
-            control = row.control if row.status == "pending" else None
-            epoch = int(row.epoch or 0) + 1
-            conn.execute(s.runs.update().where(s.runs.c.run_id == run_id).values(
-                status="running", owner=owner, heartbeat_at=now, started_at=now,
-                finished_at=None, exit_code=None, control=control, epoch=epoch))
-            conn.execute(s.journal.insert().values(
-                run_id=run_id, seq=seq, ts=now, event="run_started", node=None, attempt=None,
-                data=json.dumps({"owner": owner})))
-            return Claim(seq + 1, epoch)
+            row = self._lock_run(conn, run_id, owner, now)
+            return self._claim(conn, row, run_id, owner, now)
+
+    def take_over(self, run_id: str, owner: str, now: float | None = None) -> tuple[Claim, bool]:
+        """Claim a stopped run to resume it, and count the attempts a dead owner left
+        running (see :meth:`mark_interrupted`), in one transaction; return the claim and
+        whether the last owner had died.
+
+        Of several processes resuming the same run at once exactly one gets a claim; the
+        others get ``RunOwnedError`` naming it. Whatever the winner reads of the run after
+        its claim (the jobs' states) no earlier owner can change any more: its epoch is
+        fenced out.
+        """
+        now = self.now() if now is None else now
+        with self._tx() as conn:
+            row = self._lock_run(conn, run_id, owner, now)
+            crashed = row.status == "running" and not self.alive(row.owner, row.heartbeat_at,
+                                                                 now)
+            self._count_lost(conn, run_id, crashed)
+            return self._claim(conn, row, run_id, owner, now), crashed
+
+    def _lock_run(self, conn: Connection, run_id: str, owner: str, now: float) -> Any:
+        """The run's row, locked until the transaction ends, if ``owner`` may claim it."""
+        row = conn.execute(select(s.runs.c.status, s.runs.c.owner, s.runs.c.heartbeat_at,
+                                  s.runs.c.control, s.runs.c.epoch)
+                           .where(s.runs.c.run_id == run_id).with_for_update()).first()
+        if row is None:
+            raise RunNotFoundError(run_id)
+        if row.status == "running" and row.owner != owner and self.alive(
+                row.owner, row.heartbeat_at, now):
+            raise RunOwnedError(run_id, row.owner)
+        if row.status == "completed":
+            raise RunStateError(f"run {run_id} already completed", run_id=run_id)
+        return row
+
+    def _claim(self, conn: Connection, row: Any, run_id: str, owner: str, now: float) -> Claim:
+        seq = self._next_seq(conn, run_id)
+        # a request made before a detached worker claimed the run still stands; any
+        # other was answered by the owner that stopped
+        control = row.control if row.status == "pending" else None
+        epoch = int(row.epoch or 0) + 1
+        conn.execute(s.runs.update().where(s.runs.c.run_id == run_id).values(
+            status="running", owner=owner, heartbeat_at=now, started_at=now,
+            finished_at=None, exit_code=None, control=control, epoch=epoch))
+        data: dict[str, Any] = {"owner": owner}
+        if row.status == "running" and row.owner != owner:  # taken over from a lost owner
+            data["from"] = row.owner
+        conn.execute(s.journal.insert().values(
+            run_id=run_id, seq=seq, ts=now, event="run_started", node=None, attempt=None,
+            data=json.dumps(data)))
+        return Claim(seq + 1, epoch)
 
     def _next_seq(self, conn: Connection, run_id: str) -> int:
         top = conn.execute(select(func.max(s.journal.c.seq))
@@ -361,10 +390,11 @@ class SqlStore(RunReads, PageReads):
         connection is retried (``StoreUnavailable`` once that takes too long).
         """
         self.check()
+        self.sync_clock()
         fence = s.runs.c.owner == owner if epoch is None else s.runs.c.epoch == epoch
 
         def attempt(_retrying: bool) -> tuple[int, Any]:
-            stamp = time.time() if now is None else now
+            stamp = self.now() if now is None else now
             with self._tx() as conn:
                 renewed = conn.execute(s.runs.update().where(and_(
                     s.runs.c.run_id == run_id, fence)).values(heartbeat_at=stamp)).rowcount
@@ -383,7 +413,7 @@ class SqlStore(RunReads, PageReads):
 
         Its running jobs go back to ``pending``: a resume runs them again.
         """
-        now = time.time() if now is None else now
+        now = self.now() if now is None else now
         with self._tx() as conn:
             if conn.exec_driver_sql(self._sql_fence, (now, run_id, epoch)).rowcount != 1:
                 return False
@@ -420,7 +450,7 @@ class SqlStore(RunReads, PageReads):
             raise RunNotFoundError(run_id)
         if row.status in done:
             raise RunStateError(f"run {run_id} is already {row.status}", run_id=run_id)
-        answered = is_live(row, now)
+        answered = is_live(row, now, self.lease_seconds)
         if answered:
             conn.execute(s.runs.update().where(s.runs.c.run_id == run_id)
                          .values(control=control))
@@ -429,7 +459,7 @@ class SqlStore(RunReads, PageReads):
     def request_pause(self, run_id: str, now: float | None = None) -> RunRecord:
         """Ask a run's owner to start no new jobs and stop as ``paused`` once running ones
         finished. A run no live process owns is marked paused at once."""
-        now = time.time() if now is None else now
+        now = self.now() if now is None else now
         with self._tx() as conn:
             answered = self._request(conn, run_id, "pause",
                                      ("completed", "failed", "cancelled", "paused"), now)
@@ -447,7 +477,7 @@ class SqlStore(RunReads, PageReads):
 
     def request_cancel(self, run_id: str, now: float | None = None) -> RunRecord:
         """Ask a run to stop. A run no live process owns is cancelled here and now."""
-        now = time.time() if now is None else now
+        now = self.now() if now is None else now
         with self._tx() as conn:
             answered = self._request(conn, run_id, "cancel",
                                      ("completed", "failed", "cancelled"), now)
@@ -523,26 +553,29 @@ class SqlStore(RunReads, PageReads):
         resume runs them again with all their recovery attempts. One statement, so one
         pass over the run's jobs. Returns whether the owner had died.
         """
-        now = time.time() if now is None else now
-        jobs = s.jobs.c
+        now = self.now() if now is None else now
         with self._tx() as conn:
             row = conn.execute(select(s.runs.c.status, s.runs.c.owner, s.runs.c.heartbeat_at)
                                .where(s.runs.c.run_id == run_id).with_for_update()).first()
             if row is None:
                 raise RunNotFoundError(run_id)
-            crashed = row.status == "running" and not owner_alive(row.owner, row.heartbeat_at,
-                                                                  now)
-            ended = and_(jobs.lost > 0, jobs.status.in_(("faulted", "cancelled", "skipped")))
-            if crashed:
-                running = jobs.status == "running"
-                conn.execute(s.jobs.update().where(and_(jobs.run_id == run_id,
-                                                        or_(running, ended))).values(
-                    lost=case((running, jobs.lost + 1), else_=0),
-                    status=case((running, "pending"), else_=jobs.status)))
-            else:
-                conn.execute(s.jobs.update().where(and_(jobs.run_id == run_id, ended))
-                             .values(lost=0))
+            crashed = row.status == "running" and not self.alive(row.owner, row.heartbeat_at,
+                                                                 now)
+            self._count_lost(conn, run_id, crashed)
         return bool(crashed)
+
+    def _count_lost(self, conn: Connection, run_id: str, crashed: bool) -> None:
+        jobs = s.jobs.c
+        ended = and_(jobs.lost > 0, jobs.status.in_(("faulted", "cancelled", "skipped")))
+        if crashed:
+            running = jobs.status == "running"
+            conn.execute(s.jobs.update().where(and_(jobs.run_id == run_id,
+                                                    or_(running, ended))).values(
+                lost=case((running, jobs.lost + 1), else_=0),
+                status=case((running, "pending"), else_=jobs.status)))
+        else:
+            conn.execute(s.jobs.update().where(and_(jobs.run_id == run_id, ended))
+                         .values(lost=0))
 
 
 def _number(value: float | None) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any
@@ -57,7 +56,7 @@ class Writer:
         store, raw, cur = self._store, self._raw, self._cur
         try:
             store._raw_begin(cur)
-            cur.execute(store._sql_fence, (time.time(), self.run_id, self.epoch))
+            cur.execute(store._sql_fence, (store.now(), self.run_id, self.epoch))
             if cur.rowcount != 1:
                 store._raw_rollback(raw, cur)
                 raise store.lost(self.run_id)
