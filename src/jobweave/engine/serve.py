@@ -26,7 +26,6 @@ from typing import Any
 from jobweave.engine.engine import Engine, RunHandle, new_run_id
 from jobweave.errors import DefinitionError, JobweaveError, RunNotFoundError
 from jobweave.events import RunFinished
-from jobweave.store.access import record_action
 from jobweave.store.base import owner_id
 from jobweave.store.triggers import TriggerRow, TriggerTable
 from jobweave.triggers import Overlap, Trigger, due, next_fire, on_overlap, trigger_to_data
@@ -258,11 +257,10 @@ class Server:
         what = f"fire {_iso(fire)}" if asked_by is None else f"fire asked by {asked_by}"
         try:
             _, plan = self.engine.create(s.definition, source=s.source, run_id=run_id)
-            if asked_by is not None:  # the run's actions log says who asked for it
-                record_action(self.engine.store, run_id, asked_by, "fire-now",
-                              detail={"trigger": s.key})
+            # a fire asked for: the run's run_started record says who asked
             handle = self.engine.start(run_id, plan, concurrency=plan.concurrency,
-                                       listeners=[self._on_event])
+                                       listeners=[self._on_event], by=asked_by,
+                                       why=None if asked_by is None else "fire-now")
         except JobweaveError as exc:
             log.error("trigger %s: %s could not start a run: %s", s.label, what, exc)
             return Fire(s.label, s.key, fire, "failed")
@@ -322,7 +320,7 @@ class Server:
         once this process is gone and ``jobweave resume`` continues them."""
         live = [h for h in self.handles.values() if not h.done]
         for handle in live:
-            handle.pause()
+            handle.pause(by=f"serve:{self.owner}")
         deadline = threading.Event()
         timer = threading.Timer(grace, deadline.set)
         timer.start()
