@@ -171,16 +171,15 @@ def unchanged_guard(tbl: Table, pg: Any, changed: list[str]) -> Any:
     """
     from sqlalchemy import Text, cast, tuple_
 
-    ours, theirs = [], []
+    ours: list[Any] = []
+    theirs: list[Any] = []
     for name in changed:
         kind = _equality(tbl.c[name].type)
         if kind is None:
             return None
         mine, new = tbl.c[name], pg.excluded[name]
-        if kind == "text":
-            mine, new = cast(mine, Text), cast(new, Text)
-        ours.append(mine)
-        theirs.append(new)
+        ours.append(cast(mine, Text) if kind == "text" else mine)
+        theirs.append(cast(new, Text) if kind == "text" else new)
     return tuple_(*ours).is_distinct_from(tuple_(*theirs))
 
 
