@@ -18,14 +18,17 @@ import hashlib
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from jobweave.components import livetail
 from jobweave.engine.engine import Engine, RunHandle, new_run_id
 from jobweave.errors import DefinitionError, JobweaveError, RunNotFoundError
 from jobweave.events import RunFinished
+from jobweave.store import SqlStore
 from jobweave.store.base import owner_id
 from jobweave.store.triggers import TriggerRow, TriggerTable
 from jobweave.triggers import Overlap, Trigger, due, next_fire, on_overlap, trigger_to_data
@@ -37,6 +40,26 @@ RENEW_SECONDS = 5.0
 CLAIM_TRIES = 3
 """Claims of one trigger per round before leaving it to the next round."""
 _LIVE = ("pending", "running")
+SWEEP_SECONDS = 3600.0
+"""How often a serve process removes the live tails that processes killed left behind."""
+
+
+def sweep_live_tails(store: SqlStore) -> int:
+    """Remove the shell jobs' live-tail files of this store's runs that no live process
+    runs (a process killed with SIGKILL leaves them); how many files went."""
+
+    def running(run_id: str) -> bool | None:
+        try:
+            return store.get_run(run_id, counts=False).status in _LIVE
+        except RunNotFoundError:
+            return None  # another store's run on this host: not ours to judge
+        except JobweaveError:
+            return True  # the store is not answering: keep everything
+
+    removed = livetail.sweep(running)
+    if removed:
+        log.info("removed %d live-tail file(s) left by stopped processes", removed)
+    return removed
 
 
 def _instant(value: float | None) -> datetime | None:
@@ -294,7 +317,11 @@ class Server:
         """Fire triggers until :meth:`stop` is called or every trigger is done."""
         log.info("serving %d trigger(s) on %s as %s", len(self.served), self.engine.store.url,
                  self.owner)
+        swept = -SWEEP_SECONDS
         while not self.stopping.is_set():
+            if time.monotonic() - swept >= SWEEP_SECONDS:
+                swept = time.monotonic()
+                sweep_live_tails(self.engine.store)
             self.tick()
             self.handles = {k: h for k, h in self.handles.items() if not h.done}
             if self.done:
