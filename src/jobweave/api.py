@@ -59,10 +59,10 @@ class _NotStarted(RunHandle):
         self._result = result
         self._error = None
 
-    def cancel(self) -> None:
+    def cancel(self, by: str | None = None) -> None:
         pass
 
-    def pause(self) -> None:
+    def pause(self, by: str | None = None) -> None:
         pass
 
 
@@ -151,14 +151,16 @@ def start_resume(run_id: str, definition: Any = None, *, store: str | None = Non
     return engine.resume(run_id, definition, source=source, **options)
 
 
-def pause(run_id: str, *, store: str | None = None) -> str:
-    """Ask a run to pause (see :meth:`Engine.pause`); ``resume`` continues it."""
-    return _engine(store).pause(run_id)
+def pause(run_id: str, *, store: str | None = None, by: str | None = None) -> str:
+    """Ask a run to pause (see :meth:`Engine.pause`); ``resume`` continues it. ``by``
+    (who asks) is journaled with the request."""
+    return _engine(store).pause(run_id, by=by)
 
 
-def cancel(run_id: str, *, store: str | None = None) -> str:
-    """Ask a run to stop (see :meth:`Engine.cancel`); its jobs end ``cancelled``."""
-    return _engine(store).cancel(run_id)
+def cancel(run_id: str, *, store: str | None = None, by: str | None = None) -> str:
+    """Ask a run to stop (see :meth:`Engine.cancel`); its jobs end ``cancelled``. ``by``
+    (who asks) is journaled with the request."""
+    return _engine(store).cancel(run_id, by=by)
 
 
 def _reload(engine: Engine, run_id: str) -> tuple[Any, str | None]:

@@ -290,3 +290,36 @@ def test_postgresql_json_columns_take_mappings(pg_url: str) -> None:
 def test_bad_settings_are_definition_errors(settings: dict[str, Any], field: str,
                                             says: str) -> None:
     refused("sql", settings, field, says)
+
+
+def test_postgresql_upsert_leaves_rows_that_hold_the_values_as_they_are(pg_url: str) -> None:
+    fire(pg_url, statement="CREATE TABLE docs (id INTEGER PRIMARY KEY, name TEXT, "
+                           "meta JSONB, raw JSON, at TIMESTAMPTZ, words TSVECTOR)")
+    given = [{"id": i, "name": f"n{i}", "meta": {"i": i}, "raw": {"i": i},
+              "at": "2026-01-02T03:04:05Z"} for i in range(3)]
+    upsert = {"operation": "upsert", "table": "docs", "key": "id"}
+
+    def versions() -> dict[int, str]:
+        found = fire(pg_url, operation="query", statement="SELECT id, ctid::text AS v "
+                                                          "FROM docs ORDER BY id")["rows"]
+        return {r["id"]: r["v"] for r in found}
+
+    assert fire(pg_url, {}, rows=given, **upsert) == {"upserted": 3}
+    before = versions()
+    again = [dict(r) for r in given]
+    again[1]["name"] = "changed"
+    again[2]["raw"] = {"i": 2, "more": True}  # a json column, compared as its text
+    assert fire(pg_url, {}, rows=again, **upsert) == {"upserted": 3}
+    after = versions()
+    assert after[0] == before[0], "a row already holding the values gets no new version"
+    assert after[1] != before[1] and after[2] != before[2]
+    out = fire(pg_url, operation="query", statement="SELECT name, raw FROM docs ORDER BY id")
+    assert [r["name"] for r in out["rows"]] == ["n0", "changed", "n2"]
+    assert out["rows"][2]["raw"] == {"i": 2, "more": True}
+    # a column of a type not known to compare (tsvector) updates every conflicting row
+    with_words = [{"id": 0, "name": "n0", "words": "a b"}]
+    assert fire(pg_url, {}, rows=with_words, **upsert) == {"upserted": 1}
+    once = versions()[0]
+    assert fire(pg_url, {}, rows=with_words, **upsert) == {"upserted": 1}
+    assert versions()[0] != once
+    sql_engines.dispose_all()

@@ -108,7 +108,7 @@ def test_mark_completed_releases_the_jobs_waiting(site: Site) -> None:
         assert gate["status"] == "completed" and gate["output"] is None
     marked = [r for r in site.db.journal(run_id) if r["event"] == "completed"
               and r["node"] == "gate"]
-    assert marked and marked[0]["data"]["marked_by"]
+    assert marked and marked[0]["data"]["by"]
     with site.client() as c:
         again = c.post(f"/api/v1/runs/{run_id}/jobs/gate/mark-completed")
     assert again.status_code == 409

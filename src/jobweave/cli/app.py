@@ -88,7 +88,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "token": ("tokens", "Make, list or revoke API tokens (create prints the token once; the "
                         "store keeps its hash)."),
     "triggers": ("triggers", "Print the next fire times of each trigger, with their UTC "
-                             "offsets."),
+                             "offsets; or list, pause, resume or fire the triggers a store "
+                             "serves."),
     "worker": ("worker", "Run jobs of executor celery: a Celery worker on the broker and the "
                          "PostgreSQL store."),
 }
@@ -195,6 +196,18 @@ def store_for(store: str | None) -> SqlStore:
         raise NoStore(f"no runs yet: there is no store at {path}")
     return open_store(settings.store, durability=settings.durability, lease=settings.lease,
                       heartbeat=settings.heartbeat_seconds)
+
+
+def cli_actor() -> str:
+    """Who a request made from this command line comes from, for the run's journal:
+    ``cli:<the OS user>``."""
+    import getpass
+
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):  # no name for this uid (a bare container)
+        user = f"uid-{os.getuid()}"
+    return f"cli:{user}"
 
 
 def resolve_run(store: SqlStore, ref: str) -> str:

@@ -27,6 +27,7 @@ from jobweave.cli.app import (
     RunArgument,
     StoreOption,
     app,
+    cli_actor,
     engine_for,
     resolve_run,
     settings_for,
@@ -94,7 +95,7 @@ def resume(
         try:
             handle = engine.resume(run_id, definition, source=source,
                                    accept_changes=accept_changes, concurrency=concurrency,
-                                   listeners=[tally])
+                                   listeners=[tally], by=cli_actor())
         except DefinitionChanged as exc:
             _print_diff(run_id, exc)
             raise CommandError(f"run {run_id} was made from a different definition; "
@@ -132,7 +133,7 @@ def pause(
     """Pause RUN: running jobs finish, no new ones start; 'jobweave resume RUN' continues it."""
     db = store_for(store)
     run_id = resolve_run(db, run_ref)
-    record = db.request_pause(run_id)
+    record = db.request_pause(run_id, by=cli_actor())
     if wait_ and record.status != "paused":
         outcome = _wait_paused(db, run_id)
         if isinstance(outcome, int):

@@ -26,6 +26,7 @@ from jobweave.cli.render import (
     job_json,
     jobs_table,
     out_console,
+    requests_grid,
     run_header,
     run_json,
     runs_table,
@@ -33,6 +34,7 @@ from jobweave.cli.render import (
 )
 from jobweave.engine.replay import glob_match
 from jobweave.store import JobRecord, RunRecord, SqlStore
+from jobweave.store.access import requests_of
 from jobweave.store.base import as_seen
 from jobweave.store.export import export_lines
 
@@ -40,6 +42,8 @@ NAMES_PER_QUERY = 500
 """Above this many job names, a query reads the whole run instead of naming them."""
 SHOW_LIMIT = 50
 """Jobs ``show`` lists of a big run by default: this many problem jobs and first jobs."""
+REQUESTS_SHOWN = 20
+"""The newest requests made of a run that ``show`` lists (who cancelled, paused, ...)."""
 RunState = Literal["pending", "running", "paused", "completed", "failed", "cancelled",
                    "crashed"]
 PROBLEM_JOB_STATES = ("faulted", "cancelled", "skipped", "interrupted", "running")
@@ -167,6 +171,8 @@ def show(
         replayed = _replayed(db, record, every)
         data["jobs"] = [job_json(j, index=j.index, kind=j.kind, replayed=j.name in replayed)
                         for j in (as_seen(j, record) for j in every)]
+        data["requests"] = [{"ts": a.ts, "what": a.what, "job": a.job, "by": a.actor}
+                            for a in requests_of(db, run_id, limit=REQUESTS_SHOWN)]
         _dump(data)
         return EXIT_OK
     if problems_only:
@@ -188,6 +194,11 @@ def show(
                   if record.parent_run else 0)
     out = out_console()
     out.print(run_header(record, spans, replayed=n_replayed))
+    requests = requests_of(db, run_id, limit=REQUESTS_SHOWN)
+    if requests:
+        out.print()
+        out.print("requests", style="bold")
+        out.print(requests_grid(requests))
     out.print()
     out.print(jobs_table((as_seen(j, record) for j in jobs), replayed=replayed,
                          graph=record.kind == "graph"))

@@ -15,6 +15,7 @@ from rich.text import Text
 
 from jobweave.durations import duration as duration
 from jobweave.store import RunRecord
+from jobweave.store.access import Action
 from jobweave.store.history import Attempt, active_time
 
 PROBLEM_STATES = ("faulted", "cancelled", "skipped", "interrupted")
@@ -243,6 +244,17 @@ def run_header(record: RunRecord, spans: Spans | None = None, replayed: int = 0)
             rows.append(("replayed", f"{replayed} job{'' if replayed == 1 else 's'}: "
                                      "outputs taken over from that run, not invoked"))
     return _grid(rows)
+
+
+def requests_grid(requests: Sequence[Action]) -> Table:
+    """Who asked what of the run (newest last), one request a line: when, what, by whom."""
+    rows: list[tuple[str, str | Text]] = []
+    for a in reversed(requests):
+        what = a.what + (f" {a.job}" if a.job else "")
+        rows.append((moment(a.ts), Text(f"{what}  by {a.actor or 'someone unrecorded'}")))
+    grid = _grid(rows)
+    grid.columns[0].style = "dim"
+    return grid
 
 
 def _grid(rows: Sequence[tuple[str, str | Text]]) -> Table:

@@ -27,6 +27,7 @@ from jobweave.cli.app import (
     RunArgument,
     StoreOption,
     app,
+    cli_actor,
     engine_for,
     lost_lease,
     resolve_run,
@@ -133,7 +134,7 @@ def _follow(handle: RunHandle, signals: Signals, redraw: Callable[[str], None]) 
         if signals.count and not cancelled:
             cancelled = True
             note = "cancelling…"
-            handle.cancel()
+            handle.cancel(by=cli_actor())
         try:
             return handle.wait(timeout=TICK)
         except TimeoutError:
@@ -410,7 +411,7 @@ def cancel(
     """Cancel RUN: its owner stops it within about a second."""
     db = store_for(store)
     run_id = resolve_run(db, run_ref)
-    record = db.request_cancel(run_id)
+    record = db.request_cancel(run_id, by=cli_actor())
     if wait_ and not record.final:
         with Signals(force=False) as signals, RunScreen(None, run_id) as screen:
             outcome = _wait_final(db, run_id, timeout=None, screen=screen, signals=signals)

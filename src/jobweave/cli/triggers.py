@@ -1,4 +1,6 @@
-"""``jobweave triggers``: the next fire times of triggers, for people and scripts."""
+"""``jobweave triggers``: the next fire times of triggers, for people and scripts; with
+``list``, ``pause``, ``resume`` or ``fire`` first, the triggers a store serves
+(:mod:`jobweave.cli.trigger_control`)."""
 
 from __future__ import annotations
 
@@ -12,12 +14,14 @@ from typing import Annotated, Any
 import typer
 
 from jobweave import refs
-from jobweave.cli.app import EXIT_OK, JsonOption, app
+from jobweave.cli.app import EXIT_OK, JsonOption, StoreOption, app
 from jobweave.errors import DefinitionError
 from jobweave.triggers import Every, Trigger, fires_between
 from jobweave.triggers.spec import At, Cron
 
 _KINDS = (Cron, Every, At)
+CONTROLS = ("list", "pause", "resume", "fire")
+"""First words that make the command act on a store's triggers (see trigger_control)."""
 MAX_COUNT = 1000
 """The most fire times ``--count`` may ask for."""
 
@@ -27,15 +31,23 @@ def triggers_command(
     targets: Annotated[list[str], typer.Argument(
         metavar="TARGET...",
         help="path/file.py:name or package.module:name naming a trigger, a list or dict of "
-             "them, or a function returning one; or a YAML/JSON file with 'triggers'.")],
+             "them, or a function returning one; or a YAML/JSON file with 'triggers'. Or: "
+             "'list' (the triggers served on the store), 'pause KEY', 'resume KEY', "
+             "'fire KEY' (KEY: a trigger's id from 'list', or its key).")],
     start: Annotated[str | None, typer.Option(
         "--from", metavar="ISO-TIME",
         help="Start from this instant instead of now (no offset: UTC).")] = None,
     count: Annotated[int, typer.Option(
         "--count", "-n", metavar="N", help="Fire times to print per trigger.")] = 5,
     json_out: JsonOption = False,
+    store: StoreOption = None,
 ) -> int:
-    """Print the next fire times of each trigger, with their UTC offsets."""
+    """Print the next fire times of each trigger, with their UTC offsets; or list, pause,
+    resume or fire the triggers a store serves."""
+    if targets[0] in CONTROLS:  # never a target: those name a file or hold a ':'
+        from jobweave.cli.trigger_control import control
+
+        return control(targets, store, json_out=json_out)
     if not 1 <= count <= MAX_COUNT:
         raise DefinitionError(f"--count must be between 1 and {MAX_COUNT}, not {count}")
     origin = _parse_from(start) if start is not None else datetime.now(UTC)

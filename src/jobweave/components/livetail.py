@@ -9,6 +9,11 @@ a page on the same host reads these files to show a job's output while it runs.
 
 Writing is best effort: a file that cannot be written only loses the live view, never
 the job.
+
+A process killed with SIGKILL leaves its files behind. :func:`sweep` (run by
+``jobweave serve`` when it starts and every hour) removes the folders of runs that no
+live process runs any more (finished, paused, crashed), and the half-written ``.tmp``
+files of processes that are gone.
 """
 
 from __future__ import annotations
@@ -16,9 +21,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 
 INTERVAL = 0.2
 """Seconds between two writes of one live file, at least."""
@@ -26,10 +33,60 @@ STREAMS = {"stdout": "out", "stderr": "err"}
 """The file suffix of each stream."""
 
 
+def live_root() -> str:
+    """The folder of this user's live tails: one folder per run in it."""
+    return os.path.join(tempfile.gettempdir(), f"jobweave-{os.getuid()}", "live")
+
+
 def live_dir(run_id: str) -> str:
     """Where this user's running shell attempts of the run keep their live tails."""
-    base = os.path.join(tempfile.gettempdir(), f"jobweave-{os.getuid()}", "live")
-    return os.path.join(base, run_id.replace(os.sep, "_"))
+    return os.path.join(live_root(), run_id.replace(os.sep, "_"))
+
+
+def sweep(running: Callable[[str], bool | None]) -> int:
+    """Remove the live tails that no attempt will finish; how many files went.
+
+    ``running(run_id)`` says whether a live process runs the run (True: its folder is
+    kept), or not (False: the folder goes), or None when the run is unknown (a run of
+    another store on this host: kept). In the folders kept, a ``.tmp`` file of a process
+    that is gone goes too.
+    """
+    removed = 0
+    try:
+        runs = os.listdir(live_root())
+    except OSError:
+        return 0
+    for run_id in runs:
+        folder = os.path.join(live_root(), run_id)
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        if running(run_id) is False:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += sum(1 for n in names if not os.path.exists(os.path.join(folder, n)))
+            continue
+        for name in names:
+            if name.endswith(".tmp") and not _alive(name):
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(folder, name))
+                    removed += 1
+    return removed
+
+
+def _alive(temp: str) -> bool:
+    """Whether the process that writes the temp file ``<path>.<pid>.<thread>.tmp`` lives."""
+    try:
+        pid = int(temp.rsplit(".", 3)[1])
+    except (IndexError, ValueError):
+        return True  # not ours to judge
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # it exists (another user's)
+    return True
 
 
 def live_path(run_id: str, job: str, attempt: int, stream: str) -> str:

@@ -86,13 +86,15 @@ class RunHandle:
             self.wait()
             raise
 
-    def cancel(self) -> None:
-        """Stop starting jobs and ask running ones to stop; ``wait`` returns soon after."""
-        self._runtime.cancel()
+    def cancel(self, by: str | None = None) -> None:
+        """Stop starting jobs and ask running ones to stop; ``wait`` returns soon after.
+        ``by`` (who asked) is journaled with the request."""
+        self._runtime.cancel(by)
 
-    def pause(self) -> None:
-        """Start no new jobs; ``wait`` returns a ``paused`` result once running ones end."""
-        self._runtime.pause()
+    def pause(self, by: str | None = None) -> None:
+        """Start no new jobs; ``wait`` returns a ``paused`` result once running ones end.
+        ``by`` (who asked) is journaled with the request."""
+        self._runtime.pause(by)
 
     def _start(self, body: Callable[[], None]) -> None:
         self._thread = threading.Thread(target=body, name=self._thread.name, daemon=True)
@@ -197,9 +199,14 @@ class Engine:
         after_crash: bool = False,
         replay: tuple[list[Any], frozenset[str]] | None = None,
         claimed: Claim | None = None,
+        by: str | None = None,
+        why: str | None = None,
     ) -> RunHandle:
         """Claim a stored run (unless the caller ``claimed`` it) and execute it on a
         background thread.
+
+        ``by`` and ``why``: who asked for this execution, and what they asked (``resume``,
+        ``retry-failed``, ``fire-now``), journaled in its ``run_started`` record.
 
         ``after_crash`` (a resume of a run whose owner died) runs it with
         :class:`AfterCrashRuntime`, which makes a job that kills its process count.
@@ -210,7 +217,8 @@ class Engine:
             plan = self.load_plan(run_id)
         self._check_executor(plan)
         owner = owner_id()
-        next_seq, epoch = self.store.claim(run_id, owner) if claimed is None else claimed
+        next_seq, epoch = (self.store.claim(run_id, owner, by=by, why=why) if claimed is None
+                           else claimed)
         # no job may run beside an attempt that an earlier owner on this host left
         groups.reap(run_id)
         executor = make_executor(self.settings.executor, self._workers(concurrency),
@@ -264,13 +272,16 @@ class Engine:
         accept_changes: bool = False,
         concurrency: int | None = None,
         listeners: Sequence[Listener] = (),
+        by: str | None = None,
+        why: str = "resume",
     ) -> RunHandle:
         """Continue a run that stopped: completed jobs are kept, the rest run again.
 
         ``definition`` is the current definition (by default the stored one, loaded by
         reference). If it differs from the run's, :class:`DefinitionChanged` is raised
         unless ``accept_changes``; then unchanged completed jobs are kept and changed or
-        new ones run.
+        new ones run. ``by`` (who asked) and ``why`` are journaled in the new
+        execution's ``run_started`` record.
         """
         record = self.store.get_run(run_id, counts=False)
         if record.status == "completed":
@@ -299,7 +310,7 @@ class Engine:
         # one transaction claims the run and counts the attempts a dead owner left
         # running: of resumers racing for it, one wins and the others get RunOwnedError;
         # what the winner reads next no earlier owner can change any more
-        claimed, crashed = self.store.take_over(run_id, owner_id())
+        claimed, crashed = self.store.take_over(run_id, owner_id(), by=by, why=why)
         try:
             prior = prior_state(self.store, run_id, plan)
             return self.start(run_id, plan, concurrency=concurrency, listeners=listeners,
@@ -423,25 +434,27 @@ class Engine:
         if record.status == "running" and record.owner:
             raise RunOwnedError(run_id, record.owner)
 
-    def pause(self, run_id: str) -> str:
+    def pause(self, run_id: str, *, by: str | None = None) -> str:
         """Ask a stored run to pause, from any process; return its status now.
 
         The owner of a running run reads the request with its heartbeat (within about a
         second), starts no new jobs, lets running ones finish and records it ``paused``.
         A run submitted moments ago keeps the request for the worker about to claim it;
         a run no live process owns (a crashed one) is paused at once. Raises
-        ``RunStateError`` for a run that already finished.
+        ``RunStateError`` for a run that already finished. ``by`` (who asks) is
+        journaled with the request.
         """
-        return self.store.request_pause(run_id).status
+        return self.store.request_pause(run_id, by=by).status
 
-    def cancel(self, run_id: str) -> str:
+    def cancel(self, run_id: str, *, by: str | None = None) -> str:
         """Ask a stored run to stop, from any process; return its status now.
 
         Its owner cancels it within about a second (a run submitted moments ago, as soon
         as its worker claims it); a run no live process owns is recorded ``cancelled`` at
-        once. Raises ``RunStateError`` for a run that already finished.
+        once. Raises ``RunStateError`` for a run that already finished. ``by`` (who
+        asks) is journaled with the request.
         """
-        return self.store.request_cancel(run_id).status
+        return self.store.request_cancel(run_id, by=by).status
 
     def result(self, run_id: str) -> RunResult:
         """A stored run's result as the store has it (for runs of other processes)."""

@@ -504,7 +504,7 @@ class GraphRuntime(Runtime):
     def _begin_cancel(self) -> None:
         self.cancelling = True
         self.cancel_deadline = time.monotonic() + 5.0
-        self._row(time.time(), "cancelling", None, None, None)
+        self._row(time.time(), "cancelling", None, None, self._by("cancel"))
         self.inline.clear()
         self.ready.clear()
         for key in [k for k in self.acts if k not in self.inflight]:

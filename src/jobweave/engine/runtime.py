@@ -44,6 +44,7 @@ from jobweave.errors import JobweaveError
 from jobweave.events import JobFinished, JobStarted, Listener, RunFinished, RunStarted
 from jobweave.executors.base import Executor, Outcome, Task
 from jobweave.plan.nodes import Plan, PlanNode
+from jobweave.store.base import asked_by
 from jobweave.store.sql import SqlStore
 
 log = logging.getLogger("jobweave.engine")
@@ -94,6 +95,8 @@ class Runtime(RunState):
         self.cancelling = False
         self.pausing = False
         self._pause_requested = False
+        self._asked_by: dict[str, str | None] = {}
+        """Who asked this execution to cancel or pause (by request), for the journal."""
         self.cancel_deadline = 0.0
         self.targets = Targets(n)
         self.lost_attempts: dict[int, int] = {}
@@ -114,15 +117,23 @@ class Runtime(RunState):
         off): no job starts until a heartbeat says it is still ours."""
 
     # -- requests from other threads ---------------------------------------------------
-    def cancel(self) -> None:
-        """Stop starting jobs, ask running ones to stop, finish as ``cancelled``."""
+    def cancel(self, by: str | None = None) -> None:
+        """Stop starting jobs, ask running ones to stop, finish as ``cancelled``; ``by``
+        (who asked) is journaled with the ``cancelling`` record."""
+        self._asked_by.setdefault("cancel", by)
         self.stop.set()
         self.inbox.put(None)  # wake the loop now rather than at its next heartbeat
 
-    def pause(self) -> None:
-        """Start no new jobs; once running ones finished, stop as ``paused``."""
+    def pause(self, by: str | None = None) -> None:
+        """Start no new jobs; once running ones finished, stop as ``paused``; ``by``
+        (who asked) is journaled with the ``pausing`` record."""
+        self._asked_by.setdefault("pause", by)
         self._pause_requested = True
         self.inbox.put(None)
+
+    def _by(self, what: str) -> str | None:
+        """The data of the record that answers a request: who made it."""
+        return asked_by(self._asked_by.get(what))
 
     # -- the loop -----------------------------------------------------------------------
     def run(self) -> RunResult:
@@ -157,9 +168,13 @@ class Runtime(RunState):
         """Renew the lease (``RunOwnedError`` if it was lost) and take in requests."""
         control = self.store.heartbeat(self.run_id, self.owner, epoch=self.epoch)
         self._renewed = time.monotonic()
-        if control == "pause" and not self.pausing:
-            self._pause_requested = True
-        elif control == "cancel":
+        if control is None or control.what not in ("pause", "cancel"):
+            return
+        self._asked_by.setdefault(control.what, control.by)
+        if control.what == "pause":
+            if not self.pausing:
+                self._pause_requested = True
+        else:
             self.stop.set()
 
     def _loop(self) -> None:
@@ -171,7 +186,7 @@ class Runtime(RunState):
                 self._begin_cancel()
             if self._pause_requested and not self.pausing:
                 self.pausing = True
-                self._row(time.time(), "pausing", None, None, None)
+                self._row(time.time(), "pausing", None, None, self._by("pause"))
             self._dispatch()
             now = time.monotonic()
             wait = next_beat - now
@@ -507,7 +522,7 @@ class Runtime(RunState):
         self.cancelling = True
         self.cancel_deadline = time.monotonic() + CANCEL_GRACE
         now = time.time()
-        self._row(now, "cancelling", None, None, None)
+        self._row(now, "cancelling", None, None, self._by("cancel"))
         for i, state in enumerate(self.status):
             if state == PENDING:
                 self._final(i, CANCELLED, None, now)
@@ -570,11 +585,12 @@ class Runtime(RunState):
         now = time.time()
         if status == "paused":
             self._row(now, "run_paused", None, None, None)
-            self._commit({"status": status, "owner": None, "control": None})
+            self._commit({"status": status, "owner": None, "control": None,
+                          "control_by": None})
         else:
             self._row(now, "run_finished", None, None, json.dumps({"status": status}))
             self._commit({"status": status, "finished_at": now, "exit_code": exit_code,
-                          "owner": None, "control": None})
+                          "owner": None, "control": None, "control_by": None})
         return exit_code, now
 
     def _finish(self, started: float) -> RunResult:

@@ -18,16 +18,18 @@ import hashlib
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from jobweave.components import livetail
 from jobweave.engine.engine import Engine, RunHandle, new_run_id
 from jobweave.engine.takeover import Takeover, reap
 from jobweave.errors import DefinitionError, JobweaveError, RunNotFoundError
 from jobweave.events import RunFinished
-from jobweave.store.access import record_action
+from jobweave.store import SqlStore
 from jobweave.store.base import owner_id
 from jobweave.store.triggers import TriggerRow, TriggerTable
 from jobweave.triggers import Overlap, Trigger, due, next_fire, on_overlap, trigger_to_data
@@ -39,6 +41,26 @@ RENEW_SECONDS = 5.0
 CLAIM_TRIES = 3
 """Claims of one trigger per round before leaving it to the next round."""
 _LIVE = ("pending", "running")
+SWEEP_SECONDS = 3600.0
+"""How often a serve process removes the live tails that processes killed left behind."""
+
+
+def sweep_live_tails(store: SqlStore) -> int:
+    """Remove the shell jobs' live-tail files of this store's runs that no live process
+    runs (a process killed with SIGKILL leaves them); how many files went."""
+
+    def running(run_id: str) -> bool | None:
+        try:
+            return store.get_run(run_id, counts=False).status in _LIVE
+        except RunNotFoundError:
+            return None  # another store's run on this host: not ours to judge
+        except JobweaveError:
+            return True  # the store is not answering: keep everything
+
+    removed = livetail.sweep(running)
+    if removed:
+        log.info("removed %d live-tail file(s) left by stopped processes", removed)
+    return removed
 
 
 def _instant(value: float | None) -> datetime | None:
@@ -263,11 +285,10 @@ class Server:
         what = f"fire {_iso(fire)}" if asked_by is None else f"fire asked by {asked_by}"
         try:
             _, plan = self.engine.create(s.definition, source=s.source, run_id=run_id)
-            if asked_by is not None:  # the run's actions log says who asked for it
-                record_action(self.engine.store, run_id, asked_by, "fire-now",
-                              detail={"trigger": s.key})
+            # a fire asked for: the run's run_started record says who asked
             handle = self.engine.start(run_id, plan, concurrency=plan.concurrency,
-                                       listeners=[self._on_event])
+                                       listeners=[self._on_event], by=asked_by,
+                                       why=None if asked_by is None else "fire-now")
         except JobweaveError as exc:
             log.error("trigger %s: %s could not start a run: %s", s.label, what, exc)
             return Fire(s.label, s.key, fire, "failed")
@@ -305,7 +326,11 @@ class Server:
         log.info("serving %d trigger(s) on %s as %s%s", len(self.served), store.url, self.owner,
                  "" if self.takeover is None else
                  f"; taking over runs whose owner is gone (lease {store.lease_seconds:g}s)")
+        swept = -SWEEP_SECONDS
         while not self.stopping.is_set():
+            if time.monotonic() - swept >= SWEEP_SECONDS:
+                swept = time.monotonic()
+                sweep_live_tails(self.engine.store)
             self.tick()
             self.handles = reap(self.handles)
             if self.takeover is not None:
@@ -336,7 +361,7 @@ class Server:
         taken = self.takeover.handles.values() if self.takeover is not None else ()
         live = [h for h in (*self.handles.values(), *taken) if not h.done]
         for handle in live:
-            handle.pause()
+            handle.pause(by=f"serve:{self.owner}")
         deadline = threading.Event()
         timer = threading.Timer(grace, deadline.set)
         timer.start()

@@ -1,9 +1,11 @@
-"""Who may do what, and who did: API tokens (kept hashed), the actions log, and marking a
-job completed by hand.
+"""Who may do what, and who did: API tokens (kept hashed), the requests made of a run
+(read from its journal), the actions log of triggers, and marking a job completed by hand.
 
-A token is shown once, when it is made; the store keeps its sha256 only. The actions log
-keeps every request made of a run through the dashboard or the REST API with its actor,
-beside the journal (a live run's journal is written by its owner alone).
+A token is shown once, when it is made; the store keeps its sha256 only. Every request
+made of a run (cancel, pause, resume, retry failed, mark completed; from the dashboard,
+the REST API or the CLI) is journaled in the run's own journal with who made it
+(``{"by": ...}``): :func:`requests_of` reads them back. Triggers have no journal: their
+pause, resume and fire-now go to the actions log (``jobweave_actions``).
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 
 from jobweave.errors import JobNotFoundError, JobweaveError, RunNotFoundError, RunStateError
 from jobweave.store import schema as s
+from jobweave.store.history import MARKED, REQUESTS, requested
 from jobweave.store.sql import is_live
 
 if TYPE_CHECKING:
@@ -51,7 +54,8 @@ class Action:
     ts: float
     run_id: str
     job: str | None
-    actor: str
+    actor: str | None
+    """Who asked; None for a request journaled before requests said who."""
     what: str
     detail: dict[str, Any]
 
@@ -129,6 +133,29 @@ def actions_of(store: SqlStore, run_id: str, limit: int = 50) -> list[Action]:
             for r in rows]
 
 
+def requests_of(store: SqlStore, run_id: str, limit: int = 50) -> list[Action]:
+    """The requests made of the run, newest first, as its journal records them: what,
+    who asked (``actor``; None for a request journaled before requests said who), the
+    job (mark completed), and the record (``detail``: its event and sequence number)."""
+    j = s.journal.c
+    which = or_(j.event.in_([e for e in REQUESTS if e != "completed"]),
+                and_(j.event == "completed", j.data.startswith(MARKED, autoescape=True)))
+    q = (select(j.seq, j.ts, j.event, j.node, j.data)
+         .where(j.run_id == run_id, which).order_by(j.seq.desc()))
+    out: list[Action] = []
+    with store._read() as conn:
+        for r in conn.execute(q).yield_per(200):
+            found = requested(r.event, json.loads(r.data) if r.data else None)
+            if found is None:
+                continue
+            what, by = found
+            out.append(Action(r.ts, run_id, r.node, by, what,
+                              {"event": r.event, "seq": r.seq}))
+            if len(out) >= limit:
+                break
+    return out
+
+
 def mark_completed(store: SqlStore, run_id: str, job: str, actor: str, *,
                    now: float | None = None) -> None:
     """Record ``job`` of a stopped run as completed (output None) by ``actor``.
@@ -164,10 +191,8 @@ def mark_completed(store: SqlStore, run_id: str, job: str, actor: str, *,
         seq = store._next_seq(conn, run_id)
         conn.execute(s.journal.insert().values(
             run_id=run_id, seq=seq, ts=now, event="completed", node=job, attempt=attempt,
-            data=json.dumps({"started": now, "output": None, "marked_by": actor})))
+            # "by" first: requests_of finds marked completions by how their data begins
+            data=json.dumps({"by": actor, "started": now, "output": None})))
         conn.execute(s.jobs.update().where(c.run_id == run_id, c.name == job).values(
             status="completed", attempts=attempt, output="null", error=None, started_at=now,
             finished_at=now))
-        conn.execute(s.actions.insert().values(
-            id=uuid.uuid4().hex, ts=now, run_id=run_id, job=job, actor=actor,
-            what="mark-completed", detail=json.dumps({"was": found.status})))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import json
 import os
 import socket
 import time
@@ -47,6 +48,20 @@ class Claim(NamedTuple):
 
     seq: int
     epoch: int
+
+
+class Control(NamedTuple):
+    """A request from outside to a run's owner, as its heartbeat reads it."""
+
+    what: str
+    """``cancel`` or ``pause``."""
+    by: str | None
+    """Who asked (a dashboard user, a token's name, ``cli:<user>``), for the journal."""
+
+
+def asked_by(by: str | None) -> str | None:
+    """The data of a journal record of a request: ``{"by": ...}``, or None for nobody."""
+    return None if by is None else json.dumps({"by": by})
 
 
 FINAL_RUN_STATES = frozenset({"completed", "failed", "cancelled"})

@@ -19,6 +19,32 @@ ATTEMPT_EVENTS = ("started", "captured", *ENDS)
 """The journal events of a job's attempts."""
 SEGMENT_EVENTS = ("run_started", "run_finished", "run_paused", "pausing", "cancel_requested")
 """The journal events that open and close a run's executions."""
+REQUESTS = {"cancelling": "cancel", "cancel_requested": "cancel", "pausing": "pause",
+            "run_paused": "pause", "run_started": "resume", "completed": "mark-completed"}
+"""Journal events that can answer a request made of the run, and the request. Each says
+who asked in its data (``{"by": ...}``); a ``run_paused``, ``run_started`` or
+``completed`` record without it answers no request (an owner pausing, a first start, a
+job run)."""
+MARKED = '{"by": '
+"""How the data of a ``completed`` record marked by hand begins (``by`` comes first),
+so the store can pick those out of a run's completions without decoding them."""
+
+
+def requested(event: str, data: dict[str, Any] | None) -> tuple[str, str | None] | None:
+    """The request a journal record answers and who made it, or None if it answers none.
+
+    A resume's ``run_started`` names the request (``resume``, ``retry-failed``,
+    ``fire-now``) under ``action``.
+    """
+    what = REQUESTS.get(event)
+    if what is None:
+        return None
+    by = (data or {}).get("by")
+    if by is None and event in ("run_paused", "run_started", "completed"):
+        return None
+    if event == "run_started":
+        what = str((data or {}).get("action") or what)
+    return what, None if by is None else str(by)
 
 
 @dataclass(slots=True)

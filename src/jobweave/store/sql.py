@@ -18,7 +18,7 @@ from jobweave.errors import (
     StoreError,
 )
 from jobweave.store import schema as s
-from jobweave.store.base import LEASE_SECONDS, Claim, RunRecord, owner_alive
+from jobweave.store.base import LEASE_SECONDS, Claim, Control, RunRecord, asked_by, owner_alive
 from jobweave.store.pages import PageReads
 from jobweave.store.reads import RunReads
 from jobweave.store.retry import persist
@@ -257,18 +257,23 @@ class SqlStore(RunReads, PageReads):
                         2)
                 ])
 
-    def claim(self, run_id: str, owner: str, now: float | None = None) -> Claim:
+    def claim(self, run_id: str, owner: str, now: float | None = None, *,
+              by: str | None = None, why: str | None = None) -> Claim:
         """Take ownership of a run to execute it; return the next journal sequence number
         and the new owner's epoch (every claim bumps it, fencing out earlier owners).
 
-        Refuses a run another live process owns, and a run that already finished.
+        ``by`` is who asked for this execution (a resume, a retry, a fire asked of a
+        trigger) and ``why`` what they asked (``resume``, ``retry-failed``, ...): both go
+        into the ``run_started`` record. Refuses a run another live process owns, and a
+        run that already finished.
         """
         now = self.now() if now is None else now
         with self._tx() as conn:
             row = self._lock_run(conn, run_id, owner, now)
-            return self._claim(conn, row, run_id, owner, now)
+            return self._claim(conn, row, run_id, owner, now, by, why)
 
-    def take_over(self, run_id: str, owner: str, now: float | None = None) -> tuple[Claim, bool]:
+    def take_over(self, run_id: str, owner: str, now: float | None = None, *,
+                  by: str | None = None, why: str | None = None) -> tuple[Claim, bool]:
         """Claim a stopped run to resume it, and count the attempts a dead owner left
         running (see :meth:`mark_interrupted`), in one transaction; return the claim and
         whether the last owner had died.
@@ -284,12 +289,12 @@ class SqlStore(RunReads, PageReads):
             crashed = row.status == "running" and not self.alive(row.owner, row.heartbeat_at,
                                                                  now)
             self._count_lost(conn, run_id, crashed)
-            return self._claim(conn, row, run_id, owner, now), crashed
+            return self._claim(conn, row, run_id, owner, now, by, why), crashed
 
     def _lock_run(self, conn: Connection, run_id: str, owner: str, now: float) -> Any:
         """The run's row, locked until the transaction ends, if ``owner`` may claim it."""
         row = conn.execute(select(s.runs.c.status, s.runs.c.owner, s.runs.c.heartbeat_at,
-                                  s.runs.c.control, s.runs.c.epoch)
+                                  s.runs.c.control, s.runs.c.control_by, s.runs.c.epoch)
                            .where(s.runs.c.run_id == run_id).with_for_update()).first()
         if row is None:
             raise RunNotFoundError(run_id)
@@ -300,16 +305,22 @@ class SqlStore(RunReads, PageReads):
             raise RunStateError(f"run {run_id} already completed", run_id=run_id)
         return row
 
-    def _claim(self, conn: Connection, row: Any, run_id: str, owner: str, now: float) -> Claim:
+    def _claim(self, conn: Connection, row: Any, run_id: str, owner: str, now: float,
+               by: str | None, why: str | None) -> Claim:
         seq = self._next_seq(conn, run_id)
         # a request made before a detached worker claimed the run still stands; any
         # other was answered by the owner that stopped
-        control = row.control if row.status == "pending" else None
+        stands = row.status == "pending"
         epoch = int(row.epoch or 0) + 1
         conn.execute(s.runs.update().where(s.runs.c.run_id == run_id).values(
             status="running", owner=owner, heartbeat_at=now, started_at=now,
-            finished_at=None, exit_code=None, control=control, epoch=epoch))
+            finished_at=None, exit_code=None, control=row.control if stands else None,
+            control_by=row.control_by if stands else None, epoch=epoch))
         data: dict[str, Any] = {"owner": owner}
+        if by is not None:
+            data["by"] = by
+        if why is not None:
+            data["action"] = why
         if row.status == "running" and row.owner != owner:  # taken over from a lost owner
             data["from"] = row.owner
         conn.execute(s.journal.insert().values(
@@ -382,8 +393,9 @@ class SqlStore(RunReads, PageReads):
         raw.rollback()
 
     def heartbeat(self, run_id: str, owner: str, now: float | None = None, *,
-                  epoch: int | None = None) -> str | None:
-        """Renew the lease; return a request from outside (``cancel``/``pause``) if any.
+                  epoch: int | None = None) -> Control | None:
+        """Renew the lease; return a request from outside (``cancel``/``pause``, and who
+        made it) if any.
 
         Raises ``RunOwnedError`` when ``owner`` (at ``epoch``, when given) no longer owns
         the run: another process took it over after the lease ran out. A failed
@@ -398,14 +410,18 @@ class SqlStore(RunReads, PageReads):
             with self._tx() as conn:
                 renewed = conn.execute(s.runs.update().where(and_(
                     s.runs.c.run_id == run_id, fence)).values(heartbeat_at=stamp)).rowcount
-                row = conn.execute(select(s.runs.c.control, s.runs.c.owner)
+                row = conn.execute(select(s.runs.c.control, s.runs.c.control_by,
+                                          s.runs.c.owner)
                                    .where(s.runs.c.run_id == run_id)).first()
             return renewed, row
 
         renewed, row = persist(attempt, self.transient, f"store {self.url}: run {run_id}")
         if not renewed:
             raise lost_run(run_id, row.owner if row is not None else None)
-        return str(row.control) if row is not None and row.control else None
+        if row is None or not row.control:
+            return None
+        by = None if row.control_by is None else str(row.control_by)
+        return Control(str(row.control), by)
 
     def fail_run(self, run_id: str, epoch: int, error: str, now: float | None = None) -> bool:
         """Record a run its owner could not finish as ``failed`` and release its lease,
@@ -425,7 +441,8 @@ class SqlStore(RunReads, PageReads):
                 s.jobs.c.run_id == run_id, s.jobs.c.status == "running"))
                 .values(status="pending"))
             conn.execute(s.runs.update().where(s.runs.c.run_id == run_id).values(
-                status="failed", finished_at=now, exit_code=1, owner=None, control=None))
+                status="failed", finished_at=now, exit_code=1, owner=None, control=None,
+                control_by=None))
         return True
 
     def owner_of(self, run_id: str) -> str | None:
@@ -436,8 +453,9 @@ class SqlStore(RunReads, PageReads):
         return None if owner is None else str(owner)
 
     def _request(self, conn: Connection, run_id: str, control: str, done: tuple[str, ...],
-                 now: float) -> bool:
-        """Lock the run's row and, if an owner will answer, leave it ``control``.
+                 now: float, by: str | None) -> bool:
+        """Lock the run's row and, if an owner will answer, leave it ``control`` (and
+        ``by``, who asked: the owner journals it with the request).
 
         Returns whether an owner will answer: a live owner sees the request
         at its next heartbeat, and a run submitted moments ago is about to be claimed by
@@ -453,38 +471,49 @@ class SqlStore(RunReads, PageReads):
         answered = is_live(row, now, self.lease_seconds)
         if answered:
             conn.execute(s.runs.update().where(s.runs.c.run_id == run_id)
-                         .values(control=control))
+                         .values(control=control, control_by=by))
         return answered
 
-    def request_pause(self, run_id: str, now: float | None = None) -> RunRecord:
+    def request_pause(self, run_id: str, now: float | None = None, *,
+                      by: str | None = None) -> RunRecord:
         """Ask a run's owner to start no new jobs and stop as ``paused`` once running ones
-        finished. A run no live process owns is marked paused at once."""
+        finished. A run no live process owns is marked paused at once.
+
+        ``by`` (who asks) is journaled with the request: by the owner in its ``pausing``
+        record, or here in the ``run_paused`` record of a run no owner answers for."""
         now = self.now() if now is None else now
         with self._tx() as conn:
             answered = self._request(conn, run_id, "pause",
-                                     ("completed", "failed", "cancelled", "paused"), now)
+                                     ("completed", "failed", "cancelled", "paused"), now, by)
             if not answered:
                 seq = self._next_seq(conn, run_id)
                 conn.execute(s.journal.insert().values(run_id=run_id, seq=seq, ts=now,
-                                                       event="run_paused"))
+                                                       event="run_paused",
+                                                       data=asked_by(by)))
                 # jobs a dead owner left running lost an attempt (see mark_interrupted)
                 conn.execute(s.jobs.update().where(and_(
                     s.jobs.c.run_id == run_id, s.jobs.c.status == "running"))
                     .values(status="pending", lost=s.jobs.c.lost + 1))
                 conn.execute(s.runs.update().where(s.runs.c.run_id == run_id).values(
-                    status="paused", owner=None, control=None, epoch=s.runs.c.epoch + 1))
+                    status="paused", owner=None, control=None, control_by=None,
+                    epoch=s.runs.c.epoch + 1))
         return self.get_run(run_id)
 
-    def request_cancel(self, run_id: str, now: float | None = None) -> RunRecord:
-        """Ask a run to stop. A run no live process owns is cancelled here and now."""
+    def request_cancel(self, run_id: str, now: float | None = None, *,
+                       by: str | None = None) -> RunRecord:
+        """Ask a run to stop. A run no live process owns is cancelled here and now.
+
+        ``by`` (who asks) is journaled with the request: by the owner in its
+        ``cancelling`` record, or here in the ``cancel_requested`` record."""
         now = self.now() if now is None else now
         with self._tx() as conn:
             answered = self._request(conn, run_id, "cancel",
-                                     ("completed", "failed", "cancelled"), now)
+                                     ("completed", "failed", "cancelled"), now, by)
             if not answered:
                 seq = self._next_seq(conn, run_id)
                 conn.execute(s.journal.insert().values(run_id=run_id, seq=seq, ts=now,
-                                                       event="cancel_requested"))
+                                                       event="cancel_requested",
+                                                       data=asked_by(by)))
                 self._cancel_orphan(conn, run_id, seq + 1, now)
         return self.get_run(run_id)
 
@@ -495,7 +524,7 @@ class SqlStore(RunReads, PageReads):
                                                                 finished_at=now))
         conn.execute(s.runs.update().where(s.runs.c.run_id == run_id).values(
             status="cancelled", finished_at=now, exit_code=1, owner=None, control=None,
-            epoch=s.runs.c.epoch + 1))
+            control_by=None, epoch=s.runs.c.epoch + 1))
         conn.execute(s.journal.insert().values(run_id=run_id, seq=seq, ts=now,
                                                event="run_finished",
                                                data=json.dumps({"status": "cancelled"})))

@@ -1,5 +1,5 @@
-"""What operators ask of runs, through the same services as the CLI, each logged with
-who asked (the store's actions log).
+"""What operators ask of runs, through the same services as the CLI, each journaled in
+the run's journal with who asked (``{"by": actor}``; see :func:`store.access.requests_of`).
 
 - ``cancel`` / ``pause``: :func:`jobweave.api.cancel` / :func:`jobweave.api.pause`, as
   ``jobweave cancel`` / ``jobweave pause``.
@@ -21,8 +21,8 @@ from typing import Any
 from jobweave import api
 from jobweave.engine import RunHandle
 from jobweave.errors import JobweaveError, RunStateError
-from jobweave.store import RunRecord, SqlStore
-from jobweave.store.access import mark_completed, record_action
+from jobweave.store import RunRecord, SqlStore, owner_id
+from jobweave.store.access import mark_completed
 
 RUN_ACTIONS = ("cancel", "pause", "resume", "retry-failed")
 RETRYABLE = ("faulted", "cancelled", "skipped", "interrupted")
@@ -41,9 +41,9 @@ class Actions:
         if what not in RUN_ACTIONS:
             raise JobweaveError(f"unknown action {what!r}: use one of {', '.join(RUN_ACTIONS)}")
         if what == "cancel":
-            status = api.cancel(run.run_id, store=self.store.url)
+            status = api.cancel(run.run_id, store=self.store.url, by=actor)
         elif what == "pause":
-            status = api.pause(run.run_id, store=self.store.url)
+            status = api.pause(run.run_id, store=self.store.url, by=actor)
         else:
             if what == "retry-failed":
                 if run.status not in ("failed", "cancelled", "crashed"):
@@ -53,15 +53,14 @@ class Actions:
                 if not any(run.counts.get(s) for s in RETRYABLE):
                     raise RunStateError(f"run {run.run_id} has no faulted, cancelled or "
                                         "skipped job to retry", run_id=run.run_id)
-            status = self._resume(run)
-        record_action(self.store, run.run_id, actor, what, detail={"status": str(status)})
+            status = self._resume(run, actor, what)
         return str(status)
 
-    def _resume(self, run: RunRecord) -> str:
+    def _resume(self, run: RunRecord, actor: str, why: str) -> str:
         if run.status == "completed":
             raise RunStateError(f"run {run.run_id} already completed; nothing to resume",
                                 run_id=run.run_id)
-        handle = api.start_resume(run.run_id, store=self.store.url)
+        handle = api.start_resume(run.run_id, store=self.store.url, by=actor, why=why)
         with self._lock:
             self.handles = {k: h for k, h in self.handles.items() if not h.done}
             self.handles[run.run_id] = handle
@@ -77,7 +76,7 @@ class Actions:
         after = self.store.get_run(run.run_id)
         if not any(after.counts.get(s) for s in ("pending", *RETRYABLE)):
             return str(after.status)
-        return self._resume(after)
+        return self._resume(after, actor, "resume")
 
     def bulk(self, what: str, run_ids: list[str], actor: str) -> dict[str, dict[str, Any]]:
         """``what`` on each run: its new status, or the one-line error it met."""
@@ -95,7 +94,7 @@ class Actions:
         with self._lock:
             live = [h for h in self.handles.values() if not h.done]
         for handle in live:
-            handle.pause()
+            handle.pause(by=f"serve:{owner_id()}")
         deadline = time.monotonic() + grace
         for handle in live:
             with contextlib.suppress(TimeoutError, JobweaveError):

@@ -12,7 +12,13 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
-from jobweave.store.access import ROLES, actions_of, create_token, list_tokens, revoke_token
+from jobweave.store.access import (
+    ROLES,
+    create_token,
+    list_tokens,
+    requests_of,
+    revoke_token,
+)
 from jobweave.web import views
 from jobweave.web.auth import Principal, require
 from jobweave.web.graph import dominant, layout, with_counts
@@ -123,7 +129,7 @@ def run_actions(request: Request, run: str, who: Viewer) -> dict[str, Any]:
     """Who asked what of the run, newest first."""
     store = request.app.state.store
     record = views.get_run(store, run)
-    return {"actions": [asdict(a) for a in actions_of(store, record.run_id)]}
+    return {"actions": [asdict(a) for a in requests_of(store, record.run_id)]}
 
 
 @router.get("/runs/{run}/events", tags=["live"])

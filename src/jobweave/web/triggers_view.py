@@ -74,7 +74,8 @@ def find_trigger(store: SqlStore, which: str) -> TriggerRow:
     for row in TriggerTable(store).all():
         if which in (row.key, trigger_id(row.key)):
             return row
-    raise TriggerNotFoundError(f"no trigger {which!r} in this store: see GET /api/v1/triggers")
+    raise TriggerNotFoundError(f"no trigger {which!r} in this store: see "
+                               "'jobweave triggers list' or GET /api/v1/triggers")
 
 
 def trigger_action(store: SqlStore, which: str, what: str, actor: str,

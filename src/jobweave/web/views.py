@@ -17,7 +17,7 @@ from jobweave.components import livetail
 from jobweave.errors import JobNotFoundError, JobweaveError, RunNotFoundError
 from jobweave.secrets import MASK, Secrets, load_secrets
 from jobweave.store import JobRecord, RunRecord, SqlStore
-from jobweave.store.access import actions_of
+from jobweave.store.access import requests_of
 from jobweave.store.base import as_seen
 
 PAGE = 100
@@ -135,7 +135,7 @@ def run_detail(store: SqlStore, ref: str, *, state: str | None = None,
     run = store.get_run(run_id)
     page = jobs_page(store, run, state=state, after=after, limit=limit)
     return {"run": run, **page, "mark": mark,
-            "actions": actions_of(store, run.run_id, limit=20)}
+            "actions": requests_of(store, run.run_id, limit=20)}
 
 
 def definition_node(store: SqlStore, run_id: str, name: str) -> dict[str, Any] | None:
