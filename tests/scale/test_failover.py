@@ -93,7 +93,8 @@ def test_a_killed_owner_is_taken_over_within_lease_plus_a_second(
                      f"the run to complete:\n{engine.describe()}")
         assert f"run {run_id}: taken over from {running.owner}" in engine.text()
         (taken,) = h.takeovers(store, run_id)
-        assert taken["data"] == {"owner": engine.owner, "from": running.owner}
+        assert taken["data"] == {"owner": engine.owner, "from": running.owner,
+                             "by": f"serve:{engine.owner}", "action": "take-over"}
         assert set(h.completions(store, run_id).values()) == {1}
         ran = h.executions(tmp_path / "side.log")
         assert len(ran) == 30

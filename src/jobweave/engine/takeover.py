@@ -31,6 +31,7 @@ from typing import Any
 from jobweave.engine.engine import Engine, RunHandle
 from jobweave.errors import JobweaveError, RunNotFoundError, RunOwnedError, RunStateError
 from jobweave.events import Listener
+from jobweave.store import owner_id
 from jobweave.store.reads import Orphan
 
 log = logging.getLogger("jobweave.serve")
@@ -58,6 +59,8 @@ class Takeover:
         self.every = self.store.heartbeat_seconds
         """Seconds between sweeps: as often as owners renew their leases."""
         self.handles: dict[str, RunHandle] = {}
+        self.actor = f"serve:{owner_id()}"
+        """Who continues the runs, in their ``run_started`` records."""
         self._refused: dict[str, float] = {}
         self._rng = rng or random.Random()
         self._next = 0.0
@@ -100,9 +103,11 @@ class Takeover:
             engine = self._engine_for(record.options)
             if orphan.status == "pending":
                 handle = engine.start(run_id, concurrency=record.options.get("concurrency"),
-                                      listeners=self.listeners)
+                                      listeners=self.listeners, by=self.actor,
+                                      why="start-pending")
             else:
-                handle = engine.resume(run_id, listeners=self.listeners)
+                handle = engine.resume(run_id, listeners=self.listeners, by=self.actor,
+                                       why="take-over")
         except (RunOwnedError, RunNotFoundError) as exc:  # another engine was quicker
             log.debug("run %s: not taken over: %s", run_id, exc)
             return False
