@@ -219,6 +219,7 @@ def test_a_store_from_an_older_jobweave_is_upgraded_in_place(backend_url: str,
         conn.execute(text("DROP TABLE jobweave_tokens"))  # no tokens nor actions
         conn.execute(text("DROP TABLE jobweave_actions"))
         conn.execute(text("DROP TABLE jobweave_attempts"))  # nor remote attempts
+        conn.execute(text("DROP TABLE jobweave_alembic_version"))  # nor a revision record
         conn.execute(text("DROP INDEX IF EXISTS jobweave_attempts_state"))
         conn.execute(text("ALTER TABLE jobweave_runs DROP COLUMN control_by"))
         conn.execute(text("ALTER TABLE jobweave_runs DROP COLUMN epoch"))
@@ -236,6 +237,8 @@ def test_a_store_from_an_older_jobweave_is_upgraded_in_place(backend_url: str,
         assert conn.execute(text("SELECT count(*) FROM jobweave_tokens")).scalar() == 0
         assert conn.execute(text("SELECT count(*) FROM jobweave_actions")).scalar() == 0
         assert conn.execute(text("SELECT count(*) FROM jobweave_attempts")).scalar() == 0
+        assert conn.execute(text("SELECT version_num FROM jobweave_alembic_version")
+                            ).scalar() == f"{SCHEMA_VERSION:04d}"
     assert jw.run(jw.job(jobs.noop), store=backend_url).ok
     from jobweave.store.triggers import TriggerTable
 

@@ -5,34 +5,48 @@ from __future__ import annotations
 import threading
 
 from jobweave.errors import StoreError
+from jobweave.settings import Pool, Settings
 from jobweave.store.base import JobRecord, RunRecord, owner_alive, owner_id
 from jobweave.store.sql import SqlStore
 
-__all__ = ["JobRecord", "RunRecord", "SqlStore", "open_store", "owner_alive", "owner_id"]
+__all__ = ["JobRecord", "RunRecord", "SqlStore", "build_store", "open_store", "owner_alive",
+           "owner_id", "store_for_settings"]
 
-_open: dict[tuple[str, str], SqlStore] = {}
+_open: dict[tuple[str, str, Pool], SqlStore] = {}
 _lock = threading.Lock()
 
 
-def open_store(url: str, *, durability: str = "normal") -> SqlStore:
+def open_store(url: str, *, durability: str = "normal", pool: Pool | None = None,
+               upgrade: bool = True) -> SqlStore:
     """Open (once per process) the store a URL names.
 
-    ``sqlite:///path``, a plain file path, or ``postgresql://user@host/db``.
+    ``sqlite:///path``, a plain file path, or ``postgresql://user@host/db``. A store made
+    by an older jobweave is upgraded on first use unless ``upgrade`` is False (then it is
+    refused: ``jobweave db upgrade``); ``pool`` sizes a PostgreSQL store's connections.
     """
-    key = (url, durability)
+    key = (url, durability, pool or Pool())
     with _lock:
         store = _open.get(key)
         if store is None:
-            store = _build(url, durability)
+            store = build_store(url, durability=durability, pool=pool, upgrade=upgrade)
             _open[key] = store
         return store
 
 
-def _build(url: str, durability: str) -> SqlStore:
+def store_for_settings(settings: Settings) -> SqlStore:
+    """The store ``settings`` name, opened with their durability, pool and upgrade policy."""
+    return open_store(settings.store, durability=settings.durability, pool=settings.pool,
+                      upgrade=settings.auto_migrate)
+
+
+def build_store(url: str, *, durability: str = "normal", pool: Pool | None = None,
+                upgrade: bool | None = True) -> SqlStore:
+    """A new store object for a URL, not shared (``upgrade=None``: its schema is neither
+    checked nor changed, for ``jobweave db``)."""
     if url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
         from jobweave.store.postgres import PostgresStore
 
-        return PostgresStore(url)
+        return PostgresStore(url, pool=pool, upgrade=upgrade)
     if url.startswith("sqlite:///"):
         path = url[len("sqlite:///"):]
     elif "://" in url:
@@ -45,7 +59,7 @@ def _build(url: str, durability: str) -> SqlStore:
         raise StoreError("the store path is empty")
     from jobweave.store.sqlite import SqliteStore
 
-    return SqliteStore(path, durability=durability)
+    return SqliteStore(path, durability=durability, upgrade=upgrade)
 
 
 def close_all() -> None:

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-from sqlalchemy import create_engine
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection, create_engine
 
 from jobweave.errors import StoreError
-from jobweave.store.retry import connection_error
+from jobweave.settings import Pool
+from jobweave.store.retry import conflict, connection_error
 from jobweave.store.sql import SqlStore
+
+MIGRATION_LOCK = 0x6A6F62776561
+"""The advisory lock key schema changes are made under ("jobwea" in ASCII): engines
+started together on an empty or older database migrate it once, the others wait."""
+APPLICATION_NAME = "jobweave"
+"""Every connection's ``application_name`` (with the process id): how an operator, or a
+test, finds an engine's connections in ``pg_stat_activity``."""
 
 
 class PostgresStore(SqlStore):
@@ -14,7 +26,8 @@ class PostgresStore(SqlStore):
 
     placeholder = "%s"
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, pool: Pool | None = None,
+                 upgrade: bool | None = True) -> None:
         try:
             import psycopg
         except ImportError:
@@ -25,14 +38,33 @@ class PostgresStore(SqlStore):
             if url.startswith(prefix):
                 sa_url = "postgresql+psycopg://" + url[len(prefix):]
                 break
-        engine = create_engine(sa_url, pool_pre_ping=True)
+        pool = pool or Pool()
+        # QueuePool keeps ``min`` connections between uses and opens up to ``max`` under
+        # load (the ones above ``min`` are closed when given back); a connection is
+        # checked before use (pre-ping), so one the server dropped while idle is replaced
+        # instead of failing the first statement.
+        engine = create_engine(
+            sa_url, pool_size=pool.min, max_overflow=pool.max - pool.min,
+            pool_timeout=pool.timeout, pool_recycle=pool.recycle, pool_pre_ping=True,
+            connect_args={"application_name": f"{APPLICATION_NAME}:{os.getpid()}",
+                          "connect_timeout": max(1, round(pool.timeout))})
+        self.pool = pool
         # a restarted server or a terminated backend: worth a new connection
         self._connection_errors: tuple[type[BaseException], ...] = (
             psycopg.OperationalError, psycopg.InterfaceError)
-        super().__init__(engine, _redact(url))
+        super().__init__(engine, _redact(url), upgrade=upgrade)
 
     def transient(self, exc: BaseException) -> bool:
-        return connection_error(exc, self._connection_errors)
+        return (connection_error(exc, self._connection_errors)
+                and not conflict(exc))
+
+    @contextmanager
+    def _migration_lock(self) -> Iterator[Connection]:
+        # a transaction-level advisory lock: released by the commit (or the rollback, or
+        # the connection's death), so a migration never leaves it held
+        with self._tx() as conn:
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+            yield conn
 
 
 def _redact(url: str) -> str:

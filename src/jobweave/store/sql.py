@@ -17,6 +17,7 @@ from jobweave.errors import (
     RunStateError,
     StoreError,
 )
+from jobweave.store import migrations
 from jobweave.store import schema as s
 from jobweave.store.base import Claim, RunRecord, owner_alive
 from jobweave.store.pages import PageReads
@@ -63,11 +64,16 @@ class SqlStore(RunReads, PageReads):
     placeholder = "?"
     """The driver's positional parameter marker."""
 
-    def __init__(self, engine: Engine, url: str) -> None:
+    def __init__(self, engine: Engine, url: str, *, upgrade: bool | None = True) -> None:
+        """``upgrade``: create or upgrade an older schema (False: refuse it; None: check
+        nothing, for ``jobweave db``)."""
         self.engine = engine
         self.url = url
+        self.schema_change: str | None = None
+        """What opening the store did to its schema: ``created``, ``upgraded from N``."""
         try:
-            self._ensure_schema()
+            if upgrade is not None:
+                self._ensure_schema(upgrade)
         except BaseException:
             engine.dispose()  # a refused store keeps no connection (nor SQLite side files)
             raise
@@ -107,57 +113,45 @@ class SqlStore(RunReads, PageReads):
         except DBAPIError as exc:
             raise StoreError(f"store {self.url}: {exc.orig}") from exc
 
-    def _ensure_schema(self) -> None:
+    def _ensure_schema(self, upgrade: bool) -> None:
+        """Check the schema; create or upgrade it (when ``upgrade``) under the migration
+        lock. A current store costs one read, and no write lock: commands that only read
+        never wait behind a run's writer."""
         try:
-            # a store that is ready needs no write lock: commands that only read never
-            # wait behind a run's writer
-            with self._read() as conn:
-                if self._check_or_create(conn, write=False):
+            try:
+                with self.engine.connect() as conn:
+                    version = migrations.fast_version(conn)
+                if version == s.SCHEMA_VERSION:
                     return
-            with self._tx() as conn:
-                self._check_or_create(conn)
+            except DBAPIError:
+                pass  # no version record to read: the full check below says why
+            with self._read() as conn:
+                if migrations.state(conn, self.url, file_store=self._is_file_store()).current:
+                    return
+            self.upgrade_schema(allowed=upgrade)
         except SQLAlchemyError as exc:
             raise StoreError(f"store {self.url}: {exc}") from exc
 
-    def _existing_tables(self, conn: Connection) -> set[str]:
-        from sqlalchemy import inspect
+    def upgrade_schema(self, *, allowed: bool = True) -> str | None:
+        """Create or upgrade the store's schema (``jobweave db upgrade``), once whoever
+        else is doing it has finished; return what was done (None: already current)."""
+        with self._migration_lock() as conn:
+            change = migrations.bring_up(conn, self.url, file_store=self._is_file_store(),
+                                         allowed=allowed)
+        self.schema_change = change or self.schema_change
+        return change
 
-        return set(inspect(conn).get_table_names())
+    def schema_state(self) -> migrations.SchemaState:
+        """Where the store's schema stands (``jobweave db current``); changes nothing."""
+        with self._read() as conn:
+            return migrations.state(conn, self.url, file_store=self._is_file_store())
 
-    def _check_or_create(self, conn: Connection, write: bool = True) -> bool:
-        """Check the store's schema; create or upgrade it if ``write`` (else return False
-        when that is needed). Returns True once the schema is current."""
-        tables = self._existing_tables(conn)
-        if s.meta.name not in tables:
-            ours = {t.name for t in s.metadata.sorted_tables}
-            if tables & ours:
-                raise StoreError(f"store {self.url} has jobweave tables but no version record")
-            if tables and self._is_file_store():
-                raise StoreError(f"{self.url} is not a jobweave database "
-                                 f"(it holds other tables: {', '.join(sorted(tables)[:3])})")
-            if not write:
-                return False
-            s.metadata.create_all(conn)
-            conn.execute(s.meta.insert(), [{"key": "app", "value": s.APP_ID},
-                                           {"key": "schema_version",
-                                            "value": str(s.SCHEMA_VERSION)}])
-            return True
-        values = dict(conn.execute(select(s.meta.c.key, s.meta.c.value)).all())
-        if values.get("app") != s.APP_ID:
-            raise StoreError(f"{self.url} is not a jobweave database")
-        version = int(values.get("schema_version", "0"))
-        if version > s.SCHEMA_VERSION:
-            raise StoreError(f"{self.url} uses store schema {version}, newer than this jobweave "
-                             f"understands ({s.SCHEMA_VERSION}); upgrade jobweave")
-        if version < s.SCHEMA_VERSION:
-            if not write:
-                return False
-            for step in range(version + 1, s.SCHEMA_VERSION + 1):
-                for statement in s.UPGRADES[step]:
-                    conn.exec_driver_sql(statement)
-            conn.execute(s.meta.update().where(s.meta.c.key == "schema_version")
-                         .values(value=str(s.SCHEMA_VERSION)))
-        return True
+    @contextmanager
+    def _migration_lock(self) -> Iterator[Connection]:
+        """A write transaction that holds the lock under which the schema is changed
+        (SQLite: the database's write lock; PostgreSQL overrides)."""
+        with self._tx() as conn:
+            yield conn
 
     def _is_file_store(self) -> bool:
         return False
