@@ -82,9 +82,11 @@ def conflicts_retried(method: F) -> F:
     """A store method that is one transaction, run again on a deadlock or a
     serialization failure (see :func:`retry_conflicts`)."""
     @functools.wraps(method)
-    def retried(self: Any, *args: Any, **kwargs: Any) -> Any:
-        return retry_conflicts(lambda: method(self, *args, **kwargs),
-                               f"store {self.url}: {method.__name__}")
+    def retried(owner: Any, *args: Any, **kwargs: Any) -> Any:
+        # a store's method, a table's beside it (``.store``), or a function taking a store
+        url = getattr(owner, "url", None) or getattr(getattr(owner, "store", None), "url", "")
+        return retry_conflicts(lambda: method(owner, *args, **kwargs),
+                               f"store {url}: {method.__name__}")
     return retried  # type: ignore[return-value]
 
 

@@ -22,7 +22,7 @@ from jobweave.store import schema as s
 from jobweave.store.base import Claim, RunRecord, owner_alive
 from jobweave.store.pages import PageReads
 from jobweave.store.reads import RunReads
-from jobweave.store.retry import persist
+from jobweave.store.retry import conflicts_retried, persist
 from jobweave.store.writer import Writer
 
 JOURNAL_COLUMNS = ("run_id", "seq", "ts", "event", "node", "attempt", "data")
@@ -182,6 +182,7 @@ class SqlStore(RunReads, PageReads):
         self.engine.dispose()
 
     # -- writing runs -----------------------------------------------------------------
+    @conflicts_retried
     def create_run(
         self,
         *,
@@ -251,6 +252,7 @@ class SqlStore(RunReads, PageReads):
                         2)
                 ])
 
+    @conflicts_retried
     def claim(self, run_id: str, owner: str, now: float | None = None) -> Claim:
         """Take ownership of a run to execute it; return the next journal sequence number
         and the new owner's epoch (every claim bumps it, fencing out earlier owners).
@@ -315,6 +317,7 @@ class SqlStore(RunReads, PageReads):
 
         persist(attempt, self.transient, f"store {self.url}: run {run_id}")
 
+    @conflicts_retried
     def _commit(self, run_id: str, journal_rows: Sequence[tuple[Any, ...]],
                 job_updates: Sequence[tuple[Any, ...]], run_update: dict[str, Any] | None,
                 epoch: int | None) -> None:
@@ -346,6 +349,7 @@ class SqlStore(RunReads, PageReads):
     def _raw_rollback(self, raw: Any, cur: Any) -> None:
         raw.rollback()
 
+    @conflicts_retried
     def heartbeat(self, run_id: str, owner: str, now: float | None = None, *,
                   epoch: int | None = None) -> str | None:
         """Renew the lease; return a request from outside (``cancel``/``pause``) if any.
@@ -371,6 +375,7 @@ class SqlStore(RunReads, PageReads):
             raise lost_run(run_id, row.owner if row is not None else None)
         return str(row.control) if row is not None and row.control else None
 
+    @conflicts_retried
     def fail_run(self, run_id: str, epoch: int, error: str, now: float | None = None) -> bool:
         """Record a run its owner could not finish as ``failed`` and release its lease,
         unless another process claimed it since; return whether it was recorded.
@@ -420,6 +425,7 @@ class SqlStore(RunReads, PageReads):
                          .values(control=control))
         return answered
 
+    @conflicts_retried
     def request_pause(self, run_id: str, now: float | None = None) -> RunRecord:
         """Ask a run's owner to start no new jobs and stop as ``paused`` once running ones
         finished. A run no live process owns is marked paused at once."""
@@ -439,6 +445,7 @@ class SqlStore(RunReads, PageReads):
                     status="paused", owner=None, control=None, epoch=s.runs.c.epoch + 1))
         return self.get_run(run_id)
 
+    @conflicts_retried
     def request_cancel(self, run_id: str, now: float | None = None) -> RunRecord:
         """Ask a run to stop. A run no live process owns is cancelled here and now."""
         now = time.time() if now is None else now
@@ -464,6 +471,7 @@ class SqlStore(RunReads, PageReads):
                                                event="run_finished",
                                                data=json.dumps({"status": "cancelled"})))
 
+    @conflicts_retried
     def redefine(
         self,
         run_id: str,
@@ -482,6 +490,9 @@ class SqlStore(RunReads, PageReads):
         """
         now = time.time() if now is None else now
         with self._tx() as conn:
+            # the run's row first, as every writer of a run's jobs takes it: one order
+            conn.execute(select(s.runs.c.run_id).where(s.runs.c.run_id == run_id)
+                         .with_for_update())
             old = {r.name: r for r in conn.execute(select(s.jobs).where(
                 s.jobs.c.run_id == run_id)).all()}
             conn.execute(s.jobs.delete().where(s.jobs.c.run_id == run_id))
@@ -507,6 +518,7 @@ class SqlStore(RunReads, PageReads):
                 data=json.dumps({"definition": definition, "digest": digest,
                                  "source": source, "kept": sorted(keep)})))
 
+    @conflicts_retried
     def mark_interrupted(self, run_id: str, now: float | None = None) -> bool:
         """Before a resume: count the attempts that a dead owner left running.
 

@@ -8,7 +8,7 @@ from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 from jobweave.errors import RunOwnedError, StoreError
-from jobweave.store.retry import persist
+from jobweave.store.retry import log, persist, retry_conflicts
 
 if TYPE_CHECKING:
     from jobweave.store.sql import SqlStore
@@ -40,17 +40,25 @@ class Writer:
 
     def commit(self, journal_rows: Sequence[tuple[Any, ...]],
                job_updates: Sequence[tuple[Any, ...]]) -> None:
-        """Append journal records and update job projections in one transaction."""
+        """Append journal records and update job projections in one transaction.
+
+        A transaction the database aborted (deadlock, serialization failure) is run
+        again; a failed connection is replaced and the commit retried on the new one."""
+        what = f"store {self._store.url}: run {self.run_id}"
         try:
-            self._once(journal_rows, job_updates)
+            retry_conflicts(lambda: self._once(journal_rows, job_updates), what)
         except (RunOwnedError, StoreError):
             raise
         except Exception as exc:
             if not self._store.transient(exc):
                 raise StoreError(f"store {self._store.url}: {exc}") from exc
+            log.warning("%s: connection lost (%s); committing on a new one", what,
+                        str(exc).strip().splitlines()[0] if str(exc).strip() else
+                        type(exc).__name__)
             self._drop()
-            persist(lambda _retrying: self._again(journal_rows, job_updates),
-                    self._store.transient, f"store {self._store.url}: run {self.run_id}")
+            persist(lambda _retrying: retry_conflicts(
+                lambda: self._again(journal_rows, job_updates), what),
+                self._store.transient, what)
 
     def _once(self, journal_rows: Sequence[tuple[Any, ...]],
               job_updates: Sequence[tuple[Any, ...]]) -> None:
