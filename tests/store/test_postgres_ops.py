@@ -168,3 +168,22 @@ def test_the_pool_keeps_to_its_sizes(pg_url: str) -> None:
             conn.close()
     # given back: the ones above the minimum are closed
     assert len(_backends(pg_url)) == 1
+
+
+def test_runs_at_once_beyond_the_pool_size_do_not_starve_it(pg_url: str) -> None:
+    settings = jw.Settings.from_env({"JOBWEAVE_STORE": pg_url, "JOBWEAVE_POOL_MIN": "1",
+                                     "JOBWEAVE_POOL_MAX": "2", "JOBWEAVE_POOL_TIMEOUT": "2"})
+    engine = jw.Engine(settings)
+    # each run holds a connection for its commits while it runs, and renews its lease
+    # every second through the pool: 5 runs at once on a pool of 2
+    def chain() -> list[jw.Job]:
+        first = jw.job(jobs.nap, seconds=1.5, name="nap")
+        return [first, jw.job(jobs.noop, name="after", after=first)]
+
+    handles = [engine.submit(chain()) for _ in range(5)]
+    most = 0
+    while not all(h.done for h in handles):
+        most = max(most, len(_backends(pg_url)))
+        time.sleep(0.05)
+    assert all(h.wait(timeout=60).ok for h in handles)
+    assert most <= settings.pool.max + len(handles)  # the budget: pool max + runs at once

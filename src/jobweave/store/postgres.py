@@ -39,6 +39,8 @@ class PostgresStore(SqlStore):
                 sa_url = "postgresql+psycopg://" + url[len(prefix):]
                 break
         pool = pool or Pool()
+        connect_args = {"application_name": f"{APPLICATION_NAME}:{os.getpid()}",
+                        "connect_timeout": max(1, round(pool.timeout))}
         # QueuePool keeps ``min`` connections between uses and opens up to ``max`` under
         # load (the ones above ``min`` are closed when given back); a connection is
         # checked before use (pre-ping), so one the server dropped while idle is replaced
@@ -46,13 +48,19 @@ class PostgresStore(SqlStore):
         engine = create_engine(
             sa_url, pool_size=pool.min, max_overflow=pool.max - pool.min,
             pool_timeout=pool.timeout, pool_recycle=pool.recycle, pool_pre_ping=True,
-            connect_args={"application_name": f"{APPLICATION_NAME}:{os.getpid()}",
-                          "connect_timeout": max(1, round(pool.timeout))})
+            connect_args=connect_args)
+        # Each running run holds one connection for its commits (the Writer): those come
+        # from a pool of their own with no upper bound, so that runs running at once
+        # (child runs of a flow, runs a serve process started) can never starve the
+        # short operations, the lease heartbeats among them, of the bounded pool.
+        writers = create_engine(
+            sa_url, pool_size=pool.min, max_overflow=-1, pool_recycle=pool.recycle,
+            pool_pre_ping=True, connect_args=connect_args)
         self.pool = pool
         # a restarted server or a terminated backend: worth a new connection
         self._connection_errors: tuple[type[BaseException], ...] = (
             psycopg.OperationalError, psycopg.InterfaceError)
-        super().__init__(engine, _redact(url), upgrade=upgrade)
+        super().__init__(engine, _redact(url), upgrade=upgrade, writer_engine=writers)
 
     def transient(self, exc: BaseException) -> bool:
         return (connection_error(exc, self._connection_errors)

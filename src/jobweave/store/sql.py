@@ -64,10 +64,14 @@ class SqlStore(RunReads, PageReads):
     placeholder = "?"
     """The driver's positional parameter marker."""
 
-    def __init__(self, engine: Engine, url: str, *, upgrade: bool | None = True) -> None:
+    def __init__(self, engine: Engine, url: str, *, upgrade: bool | None = True,
+                 writer_engine: Engine | None = None) -> None:
         """``upgrade``: create or upgrade an older schema (False: refuse it; None: check
-        nothing, for ``jobweave db``)."""
+        nothing, for ``jobweave db``). ``writer_engine`` gives the connections runs hold
+        for their commits (:class:`Writer`), when they must not come from ``engine``'s
+        bounded pool."""
         self.engine = engine
+        self.writer_engine = writer_engine or engine
         self.url = url
         self.schema_change: str | None = None
         """What opening the store did to its schema: ``created``, ``upgraded from N``."""
@@ -75,7 +79,7 @@ class SqlStore(RunReads, PageReads):
             if upgrade is not None:
                 self._ensure_schema(upgrade)
         except BaseException:
-            engine.dispose()  # a refused store keeps no connection (nor SQLite side files)
+            self.close()  # a refused store keeps no connection (nor SQLite side files)
             raise
         # The per-job path (journal appends, projection updates) goes to the driver's
         # executemany directly: SQLAlchemy's per-row parameter processing would cost
@@ -180,6 +184,8 @@ class SqlStore(RunReads, PageReads):
 
     def close(self) -> None:
         self.engine.dispose()
+        if self.writer_engine is not self.engine:
+            self.writer_engine.dispose()
 
     # -- writing runs -----------------------------------------------------------------
     @conflicts_retried

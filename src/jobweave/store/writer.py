@@ -35,7 +35,7 @@ class Writer:
         self._connect()
 
     def _connect(self) -> None:
-        self._raw = self._store.engine.raw_connection()
+        self._raw = self._store.writer_engine.raw_connection()
         self._cur = self._raw.cursor()
 
     def commit(self, journal_rows: Sequence[tuple[Any, ...]],
