@@ -346,6 +346,19 @@ class SqlStore(RunReads, PageReads):
         """A connection held for one runtime's per-job commits (see :class:`Writer`)."""
         return Writer(self, run_id, epoch)
 
+    def _raw_write(self, cur: Any, journal_rows: Sequence[tuple[Any, ...]],
+                   job_updates: Sequence[tuple[Any, ...]]) -> None:
+        """Append journal records and update job rows on a raw driver cursor, inside the
+        caller's transaction (the :class:`Writer`'s hot path; dialects may override)."""
+        if len(journal_rows) == 1:  # a chain commits one job at a time
+            cur.execute(self._sql_journal, journal_rows[0])
+        elif journal_rows:
+            cur.executemany(self._sql_journal, journal_rows)
+        if len(job_updates) == 1:
+            cur.execute(self._sql_job, job_updates[0])
+        elif job_updates:
+            cur.executemany(self._sql_job, job_updates)
+
     def _raw_begin(self, cur: Any) -> None:
         """Start a write transaction on a raw driver cursor (dialects override)."""
 

@@ -69,14 +69,7 @@ class Writer:
             if cur.rowcount != 1:
                 store._raw_rollback(raw, cur)
                 raise store.lost(self.run_id)
-            if len(journal_rows) == 1:  # a chain commits one job at a time
-                cur.execute(store._sql_journal, journal_rows[0])
-            elif journal_rows:
-                cur.executemany(store._sql_journal, journal_rows)
-            if len(job_updates) == 1:
-                cur.execute(store._sql_job, job_updates[0])
-            elif job_updates:
-                cur.executemany(store._sql_job, job_updates)
+            store._raw_write(cur, journal_rows, job_updates)
             store._raw_commit(raw, cur)
         except RunOwnedError:
             raise
