@@ -34,7 +34,6 @@ def _postgres() -> bool:
     """Whether the PostgreSQL the W1pg workload uses answers."""
     try:
         import psycopg
-
         from benchmarks.measure import PG_SERVER
 
         with psycopg.connect(PG_SERVER, connect_timeout=3):
