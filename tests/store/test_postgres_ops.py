@@ -187,3 +187,53 @@ def test_runs_at_once_beyond_the_pool_size_do_not_starve_it(pg_url: str) -> None
         time.sleep(0.05)
     assert all(h.wait(timeout=60).ok for h in handles)
     assert most <= settings.pool.max + len(handles)  # the budget: pool max + runs at once
+
+
+# An engine process: two runs at once on a small pool, started when a file says go.
+ENGINE = """
+import os, sys, time
+import jobweave as jw
+from tests import jobs
+
+url, go = sys.argv[1], sys.argv[2]
+settings = jw.Settings.from_env({"JOBWEAVE_STORE": url, "JOBWEAVE_POOL_MIN": "1",
+                                 "JOBWEAVE_POOL_MAX": "3"})
+engine = jw.Engine(settings)
+print("ready", flush=True)
+while not os.path.exists(go):
+    time.sleep(0.005)
+handles = [engine.submit(jw.batch(jw.job(jobs.nap, seconds=0.05, name=f"j{i}")
+                                  for i in range(40)), concurrency=4) for _ in range(2)]
+assert all(h.wait(timeout=120).ok for h in handles)
+print("done", flush=True)
+"""
+
+
+def test_engines_keep_to_the_connection_budget(pg_url: str, tmp_path: Path) -> None:
+    from tests.store.scripts import start
+
+    go = tmp_path / "go"
+    procs = [start(tmp_path, f"engine{i}", ENGINE, pg_url, str(go)) for i in range(4)]
+    for proc in procs:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    go.touch()
+    most: Counter[str] = Counter()
+    total = 0
+    while any(proc.poll() is None for proc in procs):
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            rows = admin.execute(
+                "SELECT application_name, count(*) FROM pg_stat_activity WHERE datname = %s "
+                "AND application_name LIKE %s GROUP BY 1",
+                (_database(pg_url), f"{APPLICATION_NAME}:%")).fetchall()
+        for name, count in rows:
+            most[name] = max(most[name], count)
+        total = max(total, sum(count for _, count in rows))
+        time.sleep(0.05)
+    for proc in procs:
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0 and "done" in out, err
+    assert len(most) == 4  # every engine was seen with its connections
+    assert min(most.values()) >= 2  # its runs' writers at least
+    # each engine: the pool's max + its 2 runs' writers; all of them: the budget
+    assert max(most.values()) <= 3 + 2
+    assert total <= 4 * (3 + 2 + 2)
