@@ -21,6 +21,8 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import jobweave as jw
@@ -28,7 +30,7 @@ from benchmarks.durable import DurableWorkload
 from benchmarks.workloads import WORKLOADS, Workload
 from jobweave.engine.bulk import gc_paused
 from jobweave.plan import compile_plan
-from jobweave.store import open_store
+from jobweave.store import close_all, open_store
 
 
 def rss_mib(field: str = "VmRSS") -> float | None:
@@ -63,12 +65,43 @@ def compile_once(workload: Workload, n: int) -> float:
         return time.thread_time() - t0
 
 
+PG_SERVER = os.environ.get("JOBWEAVE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
+"""A database on the server the PostgreSQL workloads use (each run gets a new database)."""
+
+
+@contextmanager
+def fresh_store(workload: Workload) -> Iterator[str]:
+    """A new, empty store for one run: an SQLite file in a new folder, or a new database
+    on ``PG_SERVER``; removed afterwards."""
+    if workload.store == "postgresql":
+        import psycopg
+
+        name = f"jobweave_bench_{os.getpid()}_{time.monotonic_ns()}"
+        try:
+            admin = psycopg.connect(PG_SERVER, autocommit=True, connect_timeout=3)
+        except psycopg.Error as exc:
+            raise SystemExit(f"{workload.key} needs PostgreSQL at {PG_SERVER} "
+                             f"(JOBWEAVE_BENCH_PG): {exc}") from None
+        with admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield PG_SERVER.rsplit("/", 1)[0] + "/" + name
+        finally:
+            close_all()
+            with psycopg.connect(PG_SERVER, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        return
+    folder = tempfile.mkdtemp(prefix="jobweave-bench-")
+    try:
+        yield os.path.join(folder, "bench.db")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def run_jobweave(workload: Workload, n: int) -> tuple[float, float, float]:
     """One timed jobweave run: (seconds building the jobs, seconds inside ``jw.run``, CPU
     seconds of the whole process inside ``jw.run``)."""
-    folder = tempfile.mkdtemp(prefix="jobweave-bench-")
-    try:
-        store = os.path.join(folder, "bench.db")
+    with fresh_store(workload) as store:
         # A user's store already exists: creating its tables is not part of a run.
         open_store(store)
         gc.collect()
@@ -83,8 +116,6 @@ def run_jobweave(workload: Workload, n: int) -> tuple[float, float, float]:
         del result, definition
         gc.collect()  # lets the run's SQLite connections close before the folder goes
         return t1 - t0, t2 - t1, c2 - c1
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def run_bare(workload: Workload, n: int) -> float:

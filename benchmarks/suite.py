@@ -32,7 +32,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true",
                    help="smallest size of each workload, 1 repeat: a smoke run")
     p.add_argument("--only", metavar="W1,W4",
-                   help="workloads to run: W1, W1+sum (or W1S), W2, W3, W4, W7, W8, W9, W10, "
+                   help="workloads to run: W1, W1pg, W1+sum (or W1S), W2, W3, W4, W7, W8, W9, W10, "
                         "W11, G1, G2, G3, W5, W6, G4")
     p.add_argument("--repeat", type=int, metavar="R",
                    help=f"repetitions per case, median reported (default {DEFAULT_REPEAT}, "

@@ -52,6 +52,9 @@ class Workload:
     """The size is part of the workload's definition (``--n`` does not change it)."""
     size_step: int = 1
     """Sizes must be multiples of this."""
+    store: str = "sqlite"
+    """``sqlite`` (a new file per run) or ``postgresql`` (a new database per run on the
+    server ``JOBWEAVE_BENCH_PG`` names, the local one by default)."""
 
 
 def _expect(ok: bool, what: str) -> None:
@@ -195,6 +198,9 @@ def _serial_flow_bare(n: int) -> None:
 SPEED: dict[str, Workload] = {w.key: w for w in (
     Workload("W1", "fan-out", "N no-op jobs in one batch",
              (1_000, 10_000, 100_000), (1_000,), _fanout, _fanout_bare),
+    Workload("W1pg", "fan-out on PostgreSQL", "W1 with the store on the local PostgreSQL "
+             "(synchronous_commit on)", (10_000,), (1_000,), _fanout, _fanout_bare,
+             store="postgresql"),
     Workload("W1+sum", "fan-out + sum", "W1 plus one job summing every output",
              (1_000, 10_000, 100_000), (1_000,), _fanout_sum, _fanout_sum_bare,
              jobs=lambda n: n + 1),
@@ -244,7 +250,7 @@ WORKLOADS: dict[str, AnyWorkload] = {**SPEED, **GRAPHS,
 """Every workload by key: the speed ones (W1-W4, W7-W11), the graph ones (G1-G3), then
 the durability ones (W5, W6, G4)."""
 
-_ALIASES = {"W1S": "W1+sum", "W1+SUM": "W1+sum", "W1SUM": "W1+sum"}
+_ALIASES = {"W1S": "W1+sum", "W1+SUM": "W1+sum", "W1SUM": "W1+sum", "W1PG": "W1pg"}
 
 
 def select(names: str | None) -> list[AnyWorkload]:

@@ -218,3 +218,11 @@ def nested(depth: int) -> Any:
 
 def not_a_number(which: str = "nan") -> dict[str, float]:
     return {"value": float(which)}
+
+
+def tally(path: str, label: str, seconds: float = 0.0) -> str:
+    """Append ``label`` as a line to ``path`` (one line per execution), then sleep."""
+    with open(path, "a") as f:
+        f.write(label + "\n")
+    time.sleep(seconds)
+    return label

@@ -268,14 +268,13 @@ def current_definition(source: str | None, definition: Any) -> tuple[Any, str | 
 def _existing_store(store: str | None) -> SqlStore | None:
     """The store to read, or None when it is an SQLite file that is not there: reading
     never creates a store."""
-    from jobweave.store import open_store
+    from jobweave.store import store_for_settings
 
     settings = Settings.from_env().with_(store=store)
     path = store_path(settings.store)
     if path is not None and not os.path.exists(path):
         return None
-    return open_store(settings.store, durability=settings.durability, lease=settings.lease,
-                      heartbeat=settings.heartbeat_seconds)
+    return store_for_settings(settings)
 
 
 def runs(

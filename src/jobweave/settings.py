@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-from jobweave.errors import ConfigError, DefinitionError
+from jobweave.errors import ConfigError, DefinitionError, StoreError
 
 STORE_FOLDER = ".jobweave"
 """The folder that holds a project's default store, as ``.git`` holds a repository."""
@@ -30,6 +30,8 @@ def heartbeat_for(lease: float) -> float:
     """How often an owner renews a lease of ``lease`` seconds: a quarter of it, at most
     ``LONGEST_HEARTBEAT`` (so a cancel is seen within a second whatever the lease)."""
     return min(LONGEST_HEARTBEAT, lease / 4)
+
+
 DEFAULT_QUEUE = "jobweave"
 """The Celery queue of jobs that name none (``queue=``)."""
 DEFAULT_ATTEMPT_LEASE = 30.0
@@ -37,6 +39,56 @@ DEFAULT_ATTEMPT_LEASE = 30.0
 DEFAULT_SWEEP = 5.0
 DEFAULT_QUEUED_TIMEOUT = 600.0
 DEFAULT_VISIBILITY_TIMEOUT = 3600.0
+DEFAULT_POOL_MIN = 2
+"""PostgreSQL: connections an engine keeps open between uses."""
+DEFAULT_POOL_MAX = 10
+"""PostgreSQL: connections an engine opens at most (each running run holds one)."""
+DEFAULT_POOL_TIMEOUT = 5.0
+"""PostgreSQL: seconds to wait for a free connection before the operation fails."""
+DEFAULT_POOL_RECYCLE = 3600.0
+"""PostgreSQL: seconds after which a connection is replaced by a new one when next used."""
+
+
+@dataclass(frozen=True, slots=True)
+class Pool:
+    """The connection pool of a PostgreSQL store (SQLite files ignore it).
+
+    Budget: engines x (``max`` + 2) + workers x 2 must stay under the server's
+    ``max_connections`` (see docs/scale-out.md)."""
+
+    min: int = DEFAULT_POOL_MIN
+    """Connections kept open between uses."""
+    max: int = DEFAULT_POOL_MAX
+    """Connections open at most; the ones above ``min`` are closed when given back."""
+    timeout: float = DEFAULT_POOL_TIMEOUT
+    """Seconds to wait for a free connection."""
+    recycle: float = DEFAULT_POOL_RECYCLE
+    """Seconds a connection is used before it is replaced."""
+
+    def __post_init__(self) -> None:
+        if self.min < 0 or self.max < 1 or self.min > self.max:
+            raise StoreError(f"pool sizes need 0 <= min <= max and max >= 1, got min "
+                             f"{self.min}, max {self.max}")
+        if self.timeout <= 0 or self.recycle <= 0:
+            raise StoreError("pool timeout and recycle must be positive seconds")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Pool:
+        """A pool from ``JOBWEAVE_POOL_MIN``/``_MAX``/``_TIMEOUT``/``_RECYCLE``."""
+        def number(name: str, default: float) -> float:
+            text = env.get(f"JOBWEAVE_POOL_{name}")
+            if not text:
+                return default
+            try:
+                return float(text)
+            except ValueError:
+                raise StoreError(f"JOBWEAVE_POOL_{name} must be a number, got {text!r}") \
+                    from None
+
+        return cls(min=int(number("MIN", DEFAULT_POOL_MIN)),
+                   max=int(number("MAX", DEFAULT_POOL_MAX)),
+                   timeout=number("TIMEOUT", DEFAULT_POOL_TIMEOUT),
+                   recycle=number("RECYCLE", DEFAULT_POOL_RECYCLE))
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +125,13 @@ class Settings:
     """``executor="celery"``: the Redis broker's visibility timeout (seconds); no job
     timeout may be longer."""
 
+    pool: Pool = Pool()
+    """PostgreSQL: the connection pool's sizes and timeouts."""
+    auto_migrate: bool = True
+    """Bring an older store's schema up to date when it is first opened (under a lock, so
+    engines started together migrate once); off: refuse it and let ``jobweave db upgrade``
+    do it."""
+
     def __post_init__(self) -> None:
         if not self.lease > 0:
             raise DefinitionError(f"must be a positive number of seconds, got {self.lease!r}",
@@ -107,6 +166,9 @@ class Settings:
             queued_timeout=_seconds(env, "JOBWEAVE_QUEUED_TIMEOUT", DEFAULT_QUEUED_TIMEOUT),
             visibility_timeout=_seconds(env, "JOBWEAVE_VISIBILITY_TIMEOUT",
                                         DEFAULT_VISIBILITY_TIMEOUT),
+            pool=Pool.from_env(env),
+            auto_migrate=(env.get("JOBWEAVE_AUTO_MIGRATE") or "1").strip().lower()
+            not in ("0", "false", "no", "off"),
         )
 
     def with_(self, **changes: object) -> Settings:

@@ -14,7 +14,7 @@ import pytest
 from jobweave.cli import app as cli_app
 from tests.cli.conftest import run_in_process
 
-HEAVY = ("sqlalchemy", "rich", "pydantic", "yaml", "jobweave.engine", "jobweave.store",
+HEAVY = ("sqlalchemy", "alembic", "rich", "pydantic", "yaml", "jobweave.engine", "jobweave.store",
          "jobweave.loader", "jobweave.api")
 
 PROBE = """

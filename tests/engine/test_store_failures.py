@@ -8,6 +8,7 @@ import shutil
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -42,12 +43,16 @@ def _flow(key: str, batches: int = 12, size: int = 3, seconds: float = 0.05) -> 
                         for b in range(batches)], name=key)
 
 
-def _admin(pg_url: str) -> tuple[object, str]:
+@pytest.fixture
+def pg_admin(pg_url: str) -> Iterator[tuple[object, str]]:
+    """An admin connection (closed after the test: a connection left to the garbage
+    collector warns in whichever later test collects it) and the test database's name."""
     import psycopg
 
     from tests.conftest import PG_ADMIN_URL
 
-    return psycopg.connect(PG_ADMIN_URL, autocommit=True), pg_url.rsplit("/", 1)[1]
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        yield conn, pg_url.rsplit("/", 1)[1]
 
 
 def _terminate(admin: object, db: str) -> int:
@@ -74,8 +79,9 @@ def _exactly_once(key: str, batches: int = 12, size: int = 3) -> None:
     assert {c: n for c, n in CALLS.items() if c[0] == key} == want
 
 
-def test_postgres_backends_terminated_mid_run_the_run_carries_on(pg_url: str) -> None:
-    admin, db = _admin(pg_url)
+def test_postgres_backends_terminated_mid_run_the_run_carries_on(
+        pg_url: str, pg_admin: tuple[object, str]) -> None:
+    admin, db = pg_admin
     seen, listener = _started(5)
     handle = jw.submit(_flow("killed"), store=pg_url, listeners=[listener])
     assert seen.wait(20)
@@ -92,8 +98,9 @@ def test_postgres_backends_terminated_mid_run_the_run_carries_on(pg_url: str) ->
     assert sum(e["event"] == "completed" for e in journal) == 36
 
 
-def test_postgres_refusing_connections_for_seconds_the_run_carries_on(pg_url: str) -> None:
-    admin, db = _admin(pg_url)
+def test_postgres_refusing_connections_for_seconds_the_run_carries_on(
+        pg_url: str, pg_admin: tuple[object, str]) -> None:
+    admin, db = pg_admin
     seen, listener = _started(5)
     handle = jw.submit(_flow("refused", seconds=0.1), store=pg_url, listeners=[listener])
     assert seen.wait(20)
@@ -110,11 +117,11 @@ def test_postgres_refusing_connections_for_seconds_the_run_carries_on(pg_url: st
 
 
 def test_postgres_gone_for_longer_than_the_retries_stops_the_run_in_one_line(
-        pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        pg_url: str, pg_admin: tuple[object, str], monkeypatch: pytest.MonkeyPatch) -> None:
     from jobweave.store import retry
 
     monkeypatch.setattr(retry, "RECONNECT_SECONDS", 1.5)
-    admin, db = _admin(pg_url)
+    admin, db = pg_admin
     seen, listener = _started(5)
     handle = jw.submit(_flow("gone", seconds=0.1), store=pg_url, listeners=[listener])
     assert seen.wait(20)

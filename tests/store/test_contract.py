@@ -219,6 +219,7 @@ def test_a_store_from_an_older_jobweave_is_upgraded_in_place(backend_url: str,
         conn.execute(text("DROP TABLE jobweave_tokens"))  # no tokens nor actions
         conn.execute(text("DROP TABLE jobweave_actions"))
         conn.execute(text("DROP TABLE jobweave_attempts"))  # nor remote attempts
+        conn.execute(text("DROP TABLE jobweave_alembic_version"))  # nor a revision record
         conn.execute(text("DROP INDEX IF EXISTS jobweave_attempts_state"))
         conn.execute(text("ALTER TABLE jobweave_runs DROP COLUMN control_by"))
         conn.execute(text("ALTER TABLE jobweave_runs DROP COLUMN epoch"))
@@ -236,6 +237,8 @@ def test_a_store_from_an_older_jobweave_is_upgraded_in_place(backend_url: str,
         assert conn.execute(text("SELECT count(*) FROM jobweave_tokens")).scalar() == 0
         assert conn.execute(text("SELECT count(*) FROM jobweave_actions")).scalar() == 0
         assert conn.execute(text("SELECT count(*) FROM jobweave_attempts")).scalar() == 0
+        assert conn.execute(text("SELECT version_num FROM jobweave_alembic_version")
+                            ).scalar() == f"{SCHEMA_VERSION:04d}"
     assert jw.run(jw.job(jobs.noop), store=backend_url).ok
     from jobweave.store.triggers import TriggerTable
 
@@ -248,3 +251,36 @@ def test_a_store_from_an_older_jobweave_is_upgraded_in_place(backend_url: str,
     assert [(r.fires, r.last_run, r.lease_owner) for r in table.all()] == [(1, "r", "me")]
     assert table.set_paused("k", True).paused and table.ask_fire("k", "alice")  # schema 5
     assert [(r.paused, r.fire_asked_by) for r in table.all()] == [(True, "alice")]
+
+
+def test_the_writer_keeps_every_value_exactly(backend_url: str, store: SqlStore) -> None:
+    # a group of rows (one statement on PostgreSQL: a JSON array) and a lone row
+    engine = jw.Engine(jw.Settings(store=backend_url))
+    run_id, _ = engine.create([jw.job(jobs.noop, name=f"j{i}") for i in range(3)])
+    next_seq, epoch = store.claim(run_id, "me")
+    # journal data is JSON text; every value as the driver would be handed it
+    odd = ['{"output": "é ✓ \\\\ \\" \' \\n"}', None, '"' + "x" * 70_000 + '"']
+    stamps = [0.1 + 0.2, 1e-300, 1764620000.123456789]
+    writer = store.writer(run_id, epoch)
+    try:
+        writer.commit([(run_id, next_seq + i, stamps[i], "completed", f"j{i}", i, odd[i])
+                       for i in range(2)],
+                      [("completed", i + 1, odd[i], odd[1 - i], stamps[i], stamps[2], run_id, i)
+                       for i in range(2)])
+        writer.commit([(run_id, next_seq + 2, stamps[2], "completed", "j2", 2, odd[2])],
+                      [("completed", 3, odd[2], None, stamps[2], None, run_id, 2)])
+    finally:
+        writer.close()
+    journal = list(store.journal(run_id))[-3:]
+    assert [e["ts"] for e in journal] == stamps
+    assert [e["attempt"] for e in journal] == [0, 1, 2]
+    with store.engine.connect() as conn:
+        rows = conn.execute(text("SELECT output, error, started_at, finished_at, attempts "
+                                 "FROM jobweave_jobs WHERE run_id = :r ORDER BY idx"),
+                            {"r": run_id}).all()
+        data = conn.execute(text("SELECT data FROM jobweave_journal WHERE run_id = :r "
+                                 "ORDER BY seq DESC LIMIT 3"), {"r": run_id}).scalars().all()
+    assert [tuple(r) for r in rows] == [(odd[0], odd[1], stamps[0], stamps[2], 1),
+                                        (odd[1], odd[0], stamps[1], stamps[2], 2),
+                                        (odd[2], None, stamps[2], None, 3)]
+    assert data[::-1] == odd

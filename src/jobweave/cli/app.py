@@ -92,6 +92,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                              "serves."),
     "worker": ("worker", "Run jobs of executor celery: a Celery worker on the broker and the "
                          "PostgreSQL store."),
+    "db": ("db", "Upgrade the store's schema (jobweave db upgrade) or show where it stands "
+                 "(current)."),
 }
 """Command name -> (module under jobweave.cli, its one-line help)."""
 
@@ -188,14 +190,13 @@ def store_for(store: str | None) -> SqlStore:
     A command that only reads never creates a store: when the SQLite file is not there,
     it stops with :class:`NoStore` (one line, exit 2) instead.
     """
-    from jobweave.store import open_store
+    from jobweave.store import store_for_settings
 
     settings = settings_for(store)
     path = store_path(settings.store)
     if path is not None and not os.path.exists(path):
         raise NoStore(f"no runs yet: there is no store at {path}")
-    return open_store(settings.store, durability=settings.durability, lease=settings.lease,
-                      heartbeat=settings.heartbeat_seconds)
+    return store_for_settings(settings)
 
 
 def cli_actor() -> str:

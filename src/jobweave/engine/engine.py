@@ -39,7 +39,7 @@ from jobweave.executors import make_executor
 from jobweave.plan import Plan, compile_plan, plan_from_definition
 from jobweave.secrets import load_secrets
 from jobweave.settings import EXECUTORS, Settings
-from jobweave.store import SqlStore, open_store, owner_id
+from jobweave.store import SqlStore, owner_id, store_for_settings
 from jobweave.store.base import Claim
 from jobweave.store.export import read_file
 
@@ -119,10 +119,7 @@ class Engine:
         if self.settings.executor not in EXECUTORS:
             raise DefinitionError(f"unknown executor {self.settings.executor!r}; "
                                   f"choose one of {', '.join(EXECUTORS)}", field="executor")
-        self.store = store or open_store(self.settings.store,
-                                         durability=self.settings.durability,
-                                         lease=self.settings.lease,
-                                         heartbeat=self.settings.heartbeat_seconds)
+        self.store = store or store_for_settings(self.settings)
 
     @gc_paused()
     def plan(self, definition: Any, *, name: str | None = None,

@@ -5,41 +5,55 @@ from __future__ import annotations
 import threading
 
 from jobweave.errors import StoreError
-from jobweave.settings import heartbeat_for
+from jobweave.settings import Pool, Settings, heartbeat_for
 from jobweave.store.base import LEASE_SECONDS, JobRecord, RunRecord, owner_alive, owner_id
 from jobweave.store.sql import SqlStore
 
-__all__ = ["JobRecord", "RunRecord", "SqlStore", "open_store", "owner_alive", "owner_id"]
+__all__ = ["JobRecord", "RunRecord", "SqlStore", "build_store", "open_store", "owner_alive",
+           "owner_id", "store_for_settings"]
 
-_open: dict[tuple[str, str, float, float], SqlStore] = {}
+_open: dict[tuple[str, str, Pool, float, float], SqlStore] = {}
 _lock = threading.Lock()
 
 
-def open_store(url: str, *, durability: str = "normal", lease: float = LEASE_SECONDS,
+def open_store(url: str, *, durability: str = "normal", pool: Pool | None = None,
+               upgrade: bool = True, lease: float = LEASE_SECONDS,
                heartbeat: float | None = None) -> SqlStore:
-    """Open (once per process and lease) the store a URL names.
+    """Open (once per process, pool and lease) the store a URL names.
 
-    ``sqlite:///path``, a plain file path, or ``postgresql://user@host/db``. ``lease`` is
-    how long a run's owner may go silent before its run reads ``crashed`` and may be taken
-    over; its owner renews it every ``heartbeat`` seconds (by default a quarter of the
-    lease, at most one second).
+    ``sqlite:///path``, a plain file path, or ``postgresql://user@host/db``. A store made
+    by an older jobweave is upgraded on first use unless ``upgrade`` is False (then it is
+    refused: ``jobweave db upgrade``); ``pool`` sizes a PostgreSQL store's connections.
+    ``lease`` is how long a run's owner may go silent before its run reads ``crashed`` and
+    may be taken over; its owner renews it every ``heartbeat`` seconds (by default a
+    quarter of the lease, at most one second).
     """
     beat = heartbeat_for(lease) if heartbeat is None else heartbeat
-    key = (url, durability, lease, beat)
+    key = (url, durability, pool or Pool(), lease, beat)
     with _lock:
         store = _open.get(key)
         if store is None:
-            store = _build(url, durability)
+            store = build_store(url, durability=durability, pool=pool, upgrade=upgrade)
             store.lease_seconds, store.heartbeat_seconds = lease, beat
             _open[key] = store
         return store
 
 
-def _build(url: str, durability: str) -> SqlStore:
+def store_for_settings(settings: Settings) -> SqlStore:
+    """The store ``settings`` name, opened with their durability, pool and upgrade policy."""
+    return open_store(settings.store, durability=settings.durability, pool=settings.pool,
+                      upgrade=settings.auto_migrate, lease=settings.lease,
+                      heartbeat=settings.heartbeat_seconds)
+
+
+def build_store(url: str, *, durability: str = "normal", pool: Pool | None = None,
+                upgrade: bool | None = True) -> SqlStore:
+    """A new store object for a URL, not shared (``upgrade=None``: its schema is neither
+    checked nor changed, for ``jobweave db``)."""
     if url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
         from jobweave.store.postgres import PostgresStore
 
-        return PostgresStore(url)
+        return PostgresStore(url, pool=pool, upgrade=upgrade)
     if url.startswith("sqlite:///"):
         path = url[len("sqlite:///"):]
     elif "://" in url:
@@ -52,7 +66,7 @@ def _build(url: str, durability: str) -> SqlStore:
         raise StoreError("the store path is empty")
     from jobweave.store.sqlite import SqliteStore
 
-    return SqliteStore(path, durability=durability)
+    return SqliteStore(path, durability=durability, upgrade=upgrade)
 
 
 def close_all() -> None:

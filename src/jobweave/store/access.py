@@ -24,6 +24,7 @@ from sqlalchemy import and_, func, or_, select
 from jobweave.errors import JobNotFoundError, JobweaveError, RunNotFoundError, RunStateError
 from jobweave.store import schema as s
 from jobweave.store.history import MARKED, REQUESTS, requested
+from jobweave.store.retry import conflicts_retried
 from jobweave.store.sql import is_live
 
 if TYPE_CHECKING:
@@ -64,6 +65,7 @@ def digest_of(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+@conflicts_retried
 def create_token(store: SqlStore, role: str, name: str, *, now: float | None = None) -> str:
     """Make a token of ``role`` called ``name``; return it (the only time it is seen)."""
     if role not in ROLES:
@@ -103,6 +105,7 @@ def token_count(store: SqlStore) -> int:
         return int(conn.execute(select(func.count()).select_from(s.tokens)).scalar() or 0)
 
 
+@conflicts_retried
 def revoke_token(store: SqlStore, name_or_digest: str) -> int:
     """Delete the tokens of that name (or digest prefix of 8+ characters); how many went."""
     c = s.tokens.c
@@ -113,6 +116,7 @@ def revoke_token(store: SqlStore, name_or_digest: str) -> int:
         return int(conn.execute(s.tokens.delete().where(which)).rowcount or 0)
 
 
+@conflicts_retried
 def record_action(store: SqlStore, run_id: str, actor: str, what: str, *,
                   job: str | None = None, detail: dict[str, Any] | None = None,
                   now: float | None = None) -> None:
@@ -156,6 +160,7 @@ def requests_of(store: SqlStore, run_id: str, limit: int = 50) -> list[Action]:
     return out
 
 
+@conflicts_retried
 def mark_completed(store: SqlStore, run_id: str, job: str, actor: str, *,
                    now: float | None = None) -> None:
     """Record ``job`` of a stopped run as completed (output None) by ``actor``.

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, func, select
 from jobweave.errors import JobweaveError, RunNotFoundError, RunStateError
 from jobweave.store import schema as s
 from jobweave.store.base import owner_alive
+from jobweave.store.retry import conflicts_retried
 from jobweave.store.sql import is_live
 
 if TYPE_CHECKING:
@@ -55,6 +56,7 @@ def _remove(conn: Connection, run_ids: Sequence[str]) -> None:
         conn.execute(s.runs.delete().where(s.runs.c.run_id.in_(chunk)))
 
 
+@conflicts_retried
 def delete_runs(store: SqlStore, run_ids: Sequence[str], *, now: float | None = None) -> list[str]:
     """Delete these runs (full ids), all in one transaction; return their ids.
 
@@ -64,8 +66,9 @@ def delete_runs(store: SqlStore, run_ids: Sequence[str], *, now: float | None = 
     now = store.now() if now is None else now
     wanted = list(dict.fromkeys(run_ids))
     with store._tx() as conn:
-        rows = {r.run_id: r for r in conn.execute(
-            select(s.runs).where(s.runs.c.run_id.in_(wanted)).with_for_update()).all()}
+        rows = {r.run_id: r for r in conn.execute(  # locked in key order: no deadlock
+            select(s.runs).where(s.runs.c.run_id.in_(wanted)).order_by(s.runs.c.run_id)
+            .with_for_update()).all()}
         for run_id in wanted:
             row = rows.get(run_id)
             if row is None:
@@ -78,6 +81,7 @@ def delete_runs(store: SqlStore, run_ids: Sequence[str], *, now: float | None = 
     return wanted
 
 
+@conflicts_retried
 def prune_runs(
     store: SqlStore,
     older_than: float,
@@ -99,11 +103,11 @@ def prune_runs(
     cutoff = now - older_than
     stamp = func.coalesce(s.runs.c.finished_at, s.runs.c.started_at, s.runs.c.created_at)
     with store._tx() as conn:
-        q = select(s.runs).where(stamp < cutoff).order_by(s.runs.c.created_at)
+        q = select(s.runs).where(stamp < cutoff).order_by(s.runs.c.run_id)  # lock order
         if statuses:
             stored = {"running" if x == "crashed" else x for x in statuses}
             q = q.where(s.runs.c.status.in_(sorted(stored)))
-        rows = conn.execute(q.with_for_update()).all()
+        rows = sorted(conn.execute(q.with_for_update()).all(), key=lambda r: r.created_at)
         lease = store.lease_seconds
         chosen = [r.run_id for r in rows if not is_live(r, now, lease)
                   and (not statuses or _state(r, now, lease) in statuses)]

@@ -16,7 +16,7 @@ from sqlalchemy import (
 
 SCHEMA_VERSION = 6
 """Bumped on every change of the tables; a store from a newer version is refused, an older
-one is upgraded in place (``UPGRADES``)."""
+one is upgraded in place by its dialect's chain of revisions (``store/migrations``)."""
 APP_ID = "jobweave"
 
 metadata = MetaData()
@@ -154,31 +154,3 @@ attempts = Table(
     Column("updated_at", Float),
     Index("jobweave_attempts_state", "state", "lease_until"),
 )
-
-UPGRADES: dict[int, tuple[str, ...]] = {
-    2: ("ALTER TABLE jobweave_runs ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0",
-        "ALTER TABLE jobweave_jobs ADD COLUMN lost INTEGER NOT NULL DEFAULT 0"),
-    3: ("CREATE TABLE IF NOT EXISTS jobweave_triggers (key VARCHAR(255) NOT NULL PRIMARY KEY, "
-        "definition TEXT NOT NULL, spec TEXT NOT NULL, last_fire FLOAT, "
-        "fires INTEGER NOT NULL DEFAULT 0, last_run VARCHAR(64), queued_fire FLOAT, "
-        "lease_owner TEXT, lease_until FLOAT, updated_at FLOAT)",),
-    4: ("CREATE TABLE IF NOT EXISTS jobweave_tokens (digest VARCHAR(64) NOT NULL PRIMARY KEY, "
-        "name TEXT NOT NULL, role VARCHAR(16) NOT NULL, created_at FLOAT NOT NULL, "
-        "last_used_at FLOAT)",
-        "CREATE TABLE IF NOT EXISTS jobweave_actions (id VARCHAR(32) NOT NULL PRIMARY KEY, "
-        "ts FLOAT NOT NULL, run_id VARCHAR(64) NOT NULL, job TEXT, actor TEXT NOT NULL, "
-        "what VARCHAR(32) NOT NULL, detail TEXT)",
-        "CREATE INDEX IF NOT EXISTS jobweave_actions_run ON jobweave_actions (run_id, ts)"),
-    5: ("ALTER TABLE jobweave_triggers ADD COLUMN paused INTEGER NOT NULL DEFAULT 0",
-        "ALTER TABLE jobweave_triggers ADD COLUMN fire_asked FLOAT",
-        "ALTER TABLE jobweave_triggers ADD COLUMN fire_asked_by TEXT"),
-    6: ("ALTER TABLE jobweave_runs ADD COLUMN control_by TEXT",
-        "CREATE TABLE IF NOT EXISTS jobweave_attempts (run_id VARCHAR(64) NOT NULL, "
-        "slot VARCHAR(255) NOT NULL, attempt INTEGER NOT NULL, token VARCHAR(36), "
-        "state VARCHAR(16) NOT NULL, queue VARCHAR(255), task TEXT, worker TEXT, "
-        "queued_until FLOAT, lease_until FLOAT, outcome TEXT, updated_at FLOAT, "
-        "PRIMARY KEY (run_id, slot))",
-        "CREATE INDEX IF NOT EXISTS jobweave_attempts_state ON jobweave_attempts "
-        "(state, lease_until)"),
-}
-"""The statements that bring a store from version ``k - 1`` to version ``k``."""

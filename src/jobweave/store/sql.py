@@ -17,11 +17,12 @@ from jobweave.errors import (
     RunStateError,
     StoreError,
 )
+from jobweave.store import migrations
 from jobweave.store import schema as s
 from jobweave.store.base import LEASE_SECONDS, Claim, Control, RunRecord, asked_by, owner_alive
 from jobweave.store.pages import PageReads
 from jobweave.store.reads import RunReads
-from jobweave.store.retry import persist
+from jobweave.store.retry import conflicts_retried, persist
 from jobweave.store.writer import Writer
 
 JOURNAL_COLUMNS = ("run_id", "seq", "ts", "event", "node", "attempt", "data")
@@ -63,13 +64,22 @@ class SqlStore(RunReads, PageReads):
     placeholder = "?"
     """The driver's positional parameter marker."""
 
-    def __init__(self, engine: Engine, url: str) -> None:
+    def __init__(self, engine: Engine, url: str, *, upgrade: bool | None = True,
+                 writer_engine: Engine | None = None) -> None:
+        """``upgrade``: create or upgrade an older schema (False: refuse it; None: check
+        nothing, for ``jobweave db``). ``writer_engine`` gives the connections runs hold
+        for their commits (:class:`Writer`), when they must not come from ``engine``'s
+        bounded pool."""
         self.engine = engine
+        self.writer_engine = writer_engine or engine
         self.url = url
+        self.schema_change: str | None = None
+        """What opening the store did to its schema: ``created``, ``upgraded from N``."""
         try:
-            self._ensure_schema()
+            if upgrade is not None:
+                self._ensure_schema(upgrade)
         except BaseException:
-            engine.dispose()  # a refused store keeps no connection (nor SQLite side files)
+            self.close()  # a refused store keeps no connection (nor SQLite side files)
             raise
         # The per-job path (journal appends, projection updates) goes to the driver's
         # executemany directly: SQLAlchemy's per-row parameter processing would cost
@@ -107,57 +117,45 @@ class SqlStore(RunReads, PageReads):
         except DBAPIError as exc:
             raise StoreError(f"store {self.url}: {exc.orig}") from exc
 
-    def _ensure_schema(self) -> None:
+    def _ensure_schema(self, upgrade: bool) -> None:
+        """Check the schema; create or upgrade it (when ``upgrade``) under the migration
+        lock. A current store costs one read, and no write lock: commands that only read
+        never wait behind a run's writer."""
         try:
-            # a store that is ready needs no write lock: commands that only read never
-            # wait behind a run's writer
-            with self._read() as conn:
-                if self._check_or_create(conn, write=False):
+            try:
+                with self.engine.connect() as conn:
+                    version = migrations.fast_version(conn)
+                if version == s.SCHEMA_VERSION:
                     return
-            with self._tx() as conn:
-                self._check_or_create(conn)
+            except DBAPIError:
+                pass  # no version record to read: the full check below says why
+            with self._read() as conn:
+                if migrations.state(conn, self.url, file_store=self._is_file_store()).current:
+                    return
+            self.upgrade_schema(allowed=upgrade)
         except SQLAlchemyError as exc:
             raise StoreError(f"store {self.url}: {exc}") from exc
 
-    def _existing_tables(self, conn: Connection) -> set[str]:
-        from sqlalchemy import inspect
+    def upgrade_schema(self, *, allowed: bool = True) -> str | None:
+        """Create or upgrade the store's schema (``jobweave db upgrade``), once whoever
+        else is doing it has finished; return what was done (None: already current)."""
+        with self._migration_lock() as conn:
+            change = migrations.bring_up(conn, self.url, file_store=self._is_file_store(),
+                                         allowed=allowed)
+        self.schema_change = change or self.schema_change
+        return change
 
-        return set(inspect(conn).get_table_names())
+    def schema_state(self) -> migrations.SchemaState:
+        """Where the store's schema stands (``jobweave db current``); changes nothing."""
+        with self._read() as conn:
+            return migrations.state(conn, self.url, file_store=self._is_file_store())
 
-    def _check_or_create(self, conn: Connection, write: bool = True) -> bool:
-        """Check the store's schema; create or upgrade it if ``write`` (else return False
-        when that is needed). Returns True once the schema is current."""
-        tables = self._existing_tables(conn)
-        if s.meta.name not in tables:
-            ours = {t.name for t in s.metadata.sorted_tables}
-            if tables & ours:
-                raise StoreError(f"store {self.url} has jobweave tables but no version record")
-            if tables and self._is_file_store():
-                raise StoreError(f"{self.url} is not a jobweave database "
-                                 f"(it holds other tables: {', '.join(sorted(tables)[:3])})")
-            if not write:
-                return False
-            s.metadata.create_all(conn)
-            conn.execute(s.meta.insert(), [{"key": "app", "value": s.APP_ID},
-                                           {"key": "schema_version",
-                                            "value": str(s.SCHEMA_VERSION)}])
-            return True
-        values = dict(conn.execute(select(s.meta.c.key, s.meta.c.value)).all())
-        if values.get("app") != s.APP_ID:
-            raise StoreError(f"{self.url} is not a jobweave database")
-        version = int(values.get("schema_version", "0"))
-        if version > s.SCHEMA_VERSION:
-            raise StoreError(f"{self.url} uses store schema {version}, newer than this jobweave "
-                             f"understands ({s.SCHEMA_VERSION}); upgrade jobweave")
-        if version < s.SCHEMA_VERSION:
-            if not write:
-                return False
-            for step in range(version + 1, s.SCHEMA_VERSION + 1):
-                for statement in s.UPGRADES[step]:
-                    conn.exec_driver_sql(statement)
-            conn.execute(s.meta.update().where(s.meta.c.key == "schema_version")
-                         .values(value=str(s.SCHEMA_VERSION)))
-        return True
+    @contextmanager
+    def _migration_lock(self) -> Iterator[Connection]:
+        """A write transaction that holds the lock under which the schema is changed
+        (SQLite: the database's write lock; PostgreSQL overrides)."""
+        with self._tx() as conn:
+            yield conn
 
     def _is_file_store(self) -> bool:
         return False
@@ -186,8 +184,11 @@ class SqlStore(RunReads, PageReads):
 
     def close(self) -> None:
         self.engine.dispose()
+        if self.writer_engine is not self.engine:
+            self.writer_engine.dispose()
 
     # -- writing runs -----------------------------------------------------------------
+    @conflicts_retried
     def create_run(
         self,
         *,
@@ -257,6 +258,7 @@ class SqlStore(RunReads, PageReads):
                         2)
                 ])
 
+    @conflicts_retried
     def claim(self, run_id: str, owner: str, now: float | None = None, *,
               by: str | None = None, why: str | None = None) -> Claim:
         """Take ownership of a run to execute it; return the next journal sequence number
@@ -272,6 +274,7 @@ class SqlStore(RunReads, PageReads):
             row = self._lock_run(conn, run_id, owner, now)
             return self._claim(conn, row, run_id, owner, now, by, why)
 
+    @conflicts_retried
     def take_over(self, run_id: str, owner: str, now: float | None = None, *,
                   by: str | None = None, why: str | None = None) -> tuple[Claim, bool]:
         """Claim a stopped run to resume it, and count the attempts a dead owner left
@@ -361,6 +364,7 @@ class SqlStore(RunReads, PageReads):
 
         persist(attempt, self.transient, f"store {self.url}: run {run_id}")
 
+    @conflicts_retried
     def _commit(self, run_id: str, journal_rows: Sequence[tuple[Any, ...]],
                 job_updates: Sequence[tuple[Any, ...]], run_update: dict[str, Any] | None,
                 epoch: int | None) -> None:
@@ -383,6 +387,19 @@ class SqlStore(RunReads, PageReads):
         """A connection held for one runtime's per-job commits (see :class:`Writer`)."""
         return Writer(self, run_id, epoch)
 
+    def _raw_write(self, cur: Any, journal_rows: Sequence[tuple[Any, ...]],
+                   job_updates: Sequence[tuple[Any, ...]]) -> None:
+        """Append journal records and update job rows on a raw driver cursor, inside the
+        caller's transaction (the :class:`Writer`'s hot path; dialects may override)."""
+        if len(journal_rows) == 1:  # a chain commits one job at a time
+            cur.execute(self._sql_journal, journal_rows[0])
+        elif journal_rows:
+            cur.executemany(self._sql_journal, journal_rows)
+        if len(job_updates) == 1:
+            cur.execute(self._sql_job, job_updates[0])
+        elif job_updates:
+            cur.executemany(self._sql_job, job_updates)
+
     def _raw_begin(self, cur: Any) -> None:
         """Start a write transaction on a raw driver cursor (dialects override)."""
 
@@ -392,6 +409,7 @@ class SqlStore(RunReads, PageReads):
     def _raw_rollback(self, raw: Any, cur: Any) -> None:
         raw.rollback()
 
+    @conflicts_retried
     def heartbeat(self, run_id: str, owner: str, now: float | None = None, *,
                   epoch: int | None = None) -> Control | None:
         """Renew the lease; return a request from outside (``cancel``/``pause``, and who
@@ -423,6 +441,7 @@ class SqlStore(RunReads, PageReads):
         by = None if row.control_by is None else str(row.control_by)
         return Control(str(row.control), by)
 
+    @conflicts_retried
     def fail_run(self, run_id: str, epoch: int, error: str, now: float | None = None) -> bool:
         """Record a run its owner could not finish as ``failed`` and release its lease,
         unless another process claimed it since; return whether it was recorded.
@@ -474,6 +493,7 @@ class SqlStore(RunReads, PageReads):
                          .values(control=control, control_by=by))
         return answered
 
+    @conflicts_retried
     def request_pause(self, run_id: str, now: float | None = None, *,
                       by: str | None = None) -> RunRecord:
         """Ask a run's owner to start no new jobs and stop as ``paused`` once running ones
@@ -499,6 +519,7 @@ class SqlStore(RunReads, PageReads):
                     epoch=s.runs.c.epoch + 1))
         return self.get_run(run_id)
 
+    @conflicts_retried
     def request_cancel(self, run_id: str, now: float | None = None, *,
                        by: str | None = None) -> RunRecord:
         """Ask a run to stop. A run no live process owns is cancelled here and now.
@@ -529,6 +550,7 @@ class SqlStore(RunReads, PageReads):
                                                event="run_finished",
                                                data=json.dumps({"status": "cancelled"})))
 
+    @conflicts_retried
     def redefine(
         self,
         run_id: str,
@@ -547,6 +569,9 @@ class SqlStore(RunReads, PageReads):
         """
         now = time.time() if now is None else now
         with self._tx() as conn:
+            # the run's row first, as every writer of a run's jobs takes it: one order
+            conn.execute(select(s.runs.c.run_id).where(s.runs.c.run_id == run_id)
+                         .with_for_update())
             old = {r.name: r for r in conn.execute(select(s.jobs).where(
                 s.jobs.c.run_id == run_id)).all()}
             conn.execute(s.jobs.delete().where(s.jobs.c.run_id == run_id))
@@ -572,6 +597,7 @@ class SqlStore(RunReads, PageReads):
                 data=json.dumps({"definition": definition, "digest": digest,
                                  "source": source, "kept": sorted(keep)})))
 
+    @conflicts_retried
     def mark_interrupted(self, run_id: str, now: float | None = None) -> bool:
         """Before a resume: count the attempts that a dead owner left running.
 

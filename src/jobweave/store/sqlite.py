@@ -21,7 +21,8 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 class SqliteStore(SqlStore):
     """The embedded default store: one file, safe for several processes at once."""
 
-    def __init__(self, path: str, *, durability: str = "normal") -> None:
+    def __init__(self, path: str, *, durability: str = "normal",
+                 upgrade: bool | None = True) -> None:
         if durability not in ("normal", "full"):
             raise StoreError(f"durability must be normal or full, got {durability!r}")
         self.path = path
@@ -40,7 +41,7 @@ class SqliteStore(SqlStore):
             cur.execute(f"PRAGMA synchronous = {sync}")
             cur.close()
 
-        super().__init__(engine, path)
+        super().__init__(engine, path, upgrade=upgrade)
         self._file = os.path.abspath(path)
         self._identity = _identity(self._file)
         """The file this store opened (device, inode): a run notices it deleted or replaced."""
@@ -79,8 +80,8 @@ class SqliteStore(SqlStore):
     def _is_file_store(self) -> bool:
         return True
 
-    def _ensure_schema(self) -> None:
-        super()._ensure_schema()
+    def _ensure_schema(self, upgrade: bool) -> None:
+        super()._ensure_schema(upgrade)
         # WAL is written into the file itself: switch only once the file is known to be
         # a jobweave store, so a refused file is left exactly as it was.
         with self.engine.connect() as conn:

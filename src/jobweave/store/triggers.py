@@ -28,6 +28,7 @@ from sqlalchemy import and_, or_, select
 from jobweave.errors import JobweaveError
 from jobweave.store import schema as s
 from jobweave.store.base import owner_alive
+from jobweave.store.retry import conflicts_retried
 from jobweave.store.sql import SqlStore
 
 TRIGGER_LEASE_SECONDS = 15.0
@@ -86,9 +87,10 @@ class TriggerTable:
         self._sql_add = (f"INSERT INTO {s.triggers.name} (key, definition, spec, fires) "
                          f"VALUES ({p}, {p}, {p}, 0) ON CONFLICT (key) DO NOTHING")
 
+    @conflicts_retried
     def register(self, rows: Iterable[tuple[str, str, str]]) -> None:
         """Add a row per ``(key, definition, spec)`` that has none yet (never served)."""
-        values = list(rows)
+        values = sorted(rows)  # inserted in key order: two processes never deadlock
         if not values:
             return
         with self.store._tx() as conn:
@@ -105,6 +107,7 @@ class TriggerTable:
                     out[r.key] = _row(r)
         return out
 
+    @conflicts_retried
     def claim(self, seen: TriggerRow, owner: str, *, last_fire: float | None,
               started: int, last_run: str | None, queued_fire: float | None,
               asked_done: bool = False, now: float | None = None) -> bool:
@@ -134,6 +137,7 @@ class TriggerTable:
         with self.store._tx() as conn:
             return bool(conn.execute(query).rowcount == 1)
 
+    @conflicts_retried
     def renew(self, keys: Sequence[str], owner: str, now: float | None = None) -> int:
         """Renew ``owner``'s leases on ``keys``, and take the free or expired ones.
 
@@ -143,9 +147,14 @@ class TriggerTable:
         now = time.time() if now is None else now
         t = s.triggers
         held = 0
+        keys = sorted(keys)
         with self.store._tx() as conn:
             for start in range(0, len(keys), 500):
-                chunk = list(keys[start:start + 500])
+                chunk = keys[start:start + 500]
+                # the rows locked in key order first: an UPDATE locks them in whatever
+                # order its plan visits them, and two serve processes could deadlock
+                conn.execute(select(t.c.key).where(t.c.key.in_(chunk)).order_by(t.c.key)
+                             .with_for_update())
                 held += conn.execute(t.update().where(and_(
                     t.c.key.in_(chunk),
                     or_(t.c.lease_owner.is_(None), t.c.lease_owner == owner,
@@ -153,10 +162,13 @@ class TriggerTable:
                 )).values(lease_owner=owner, lease_until=now + TRIGGER_LEASE_SECONDS)).rowcount
         return held
 
+    @conflicts_retried
     def release(self, owner: str) -> None:
         """Give up every lease ``owner`` holds (a serve process that stops cleanly)."""
         t = s.triggers
         with self.store._tx() as conn:
+            conn.execute(select(t.c.key).where(t.c.lease_owner == owner).order_by(t.c.key)
+                         .with_for_update())  # key order, as renew takes them
             conn.execute(t.update().where(t.c.lease_owner == owner)
                          .values(lease_owner=None, lease_until=None))
 
@@ -178,6 +190,7 @@ class TriggerTable:
                     t.c.key.in_(chunk), t.c.fire_asked.is_not(None))).scalars().all()
         return out
 
+    @conflicts_retried
     def set_paused(self, key: str, paused: bool, now: float | None = None) -> TriggerRow:
         """Pause or resume the trigger ``key``; return its row afterwards.
 
@@ -197,6 +210,7 @@ class TriggerTable:
             found = conn.execute(select(t).where(t.c.key == key)).first()
         return _row(found)
 
+    @conflicts_retried
     def ask_fire(self, key: str, actor: str, now: float | None = None) -> bool:
         """Ask for one fire of ``key`` now; False if one asked before is still waiting."""
         now = time.time() if now is None else now

@@ -7,7 +7,7 @@ from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 from jobweave.errors import RunOwnedError, StoreError
-from jobweave.store.retry import persist
+from jobweave.store.retry import log, persist, retry_conflicts
 
 if TYPE_CHECKING:
     from jobweave.store.sql import SqlStore
@@ -34,22 +34,30 @@ class Writer:
         self._connect()
 
     def _connect(self) -> None:
-        self._raw = self._store.engine.raw_connection()
+        self._raw = self._store.writer_engine.raw_connection()
         self._cur = self._raw.cursor()
 
     def commit(self, journal_rows: Sequence[tuple[Any, ...]],
                job_updates: Sequence[tuple[Any, ...]]) -> None:
-        """Append journal records and update job projections in one transaction."""
+        """Append journal records and update job projections in one transaction.
+
+        A transaction the database aborted (deadlock, serialization failure) is run
+        again; a failed connection is replaced and the commit retried on the new one."""
+        what = f"store {self._store.url}: run {self.run_id}"
         try:
-            self._once(journal_rows, job_updates)
+            retry_conflicts(lambda: self._once(journal_rows, job_updates), what)
         except (RunOwnedError, StoreError):
             raise
         except Exception as exc:
             if not self._store.transient(exc):
                 raise StoreError(f"store {self._store.url}: {exc}") from exc
+            log.warning("%s: connection lost (%s); committing on a new one", what,
+                        str(exc).strip().splitlines()[0] if str(exc).strip() else
+                        type(exc).__name__)
             self._drop()
-            persist(lambda _retrying: self._again(journal_rows, job_updates),
-                    self._store.transient, f"store {self._store.url}: run {self.run_id}")
+            persist(lambda _retrying: retry_conflicts(
+                lambda: self._again(journal_rows, job_updates), what),
+                self._store.transient, what)
 
     def _once(self, journal_rows: Sequence[tuple[Any, ...]],
               job_updates: Sequence[tuple[Any, ...]]) -> None:
@@ -60,14 +68,7 @@ class Writer:
             if cur.rowcount != 1:
                 store._raw_rollback(raw, cur)
                 raise store.lost(self.run_id)
-            if len(journal_rows) == 1:  # a chain commits one job at a time
-                cur.execute(store._sql_journal, journal_rows[0])
-            elif journal_rows:
-                cur.executemany(store._sql_journal, journal_rows)
-            if len(job_updates) == 1:
-                cur.execute(store._sql_job, job_updates[0])
-            elif job_updates:
-                cur.executemany(store._sql_job, job_updates)
+            store._raw_write(cur, journal_rows, job_updates)
             store._raw_commit(raw, cur)
         except RunOwnedError:
             raise

@@ -1,0 +1,1 @@
+"""The PostgreSQL chain of store revisions."""
