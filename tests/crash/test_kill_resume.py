@@ -12,7 +12,7 @@ import pytest
 
 from jobweave.store import SqlStore
 from tests.crash.conftest import Reference
-from tests.crash.harness import Children, check_final, kill_somewhere
+from tests.crash.harness import LEFT, Children, check_final, kill_somewhere
 
 pytestmark = [pytest.mark.crash, pytest.mark.timeout(300)]
 
@@ -33,7 +33,7 @@ def test_sigkill_at_random_points_and_resume_keeps_every_completion(
     ways = []
     for k in range(1, KILLS + 1):
         # spread the kills over the whole schedule, all four batches
-        kill_somewhere(rng, store, run_id, child, ceiling=(total - 200) * k // KILLS)
+        kill_somewhere(rng, store, run_id, child, ceiling=(total - LEFT) * k // KILLS)
         record = store.get_run(run_id)
         # the owner's pid is gone: the lease ends at once, not after a timeout
         assert record.status == "crashed", \

@@ -9,7 +9,7 @@ import pytest
 
 from jobweave.store import SqlStore, close_all, open_store
 from tests.crash.conftest import Reference
-from tests.crash.harness import Children, check_final, kill_somewhere
+from tests.crash.harness import LEFT, Children, check_final, kill_somewhere
 
 pytestmark = [pytest.mark.crash, pytest.mark.timeout(300)]
 
@@ -32,7 +32,7 @@ def test_sigkill_and_resume_on_postgresql(seed: int, rng: random.Random, referen
     assert started is not None, f"{why}: {child.describe()}"
     run_id = started.split()[1]
     for k in range(1, KILLS + 1):
-        kill_somewhere(rng, pg_store, run_id, child, ceiling=(total - 200) * k // KILLS)
+        kill_somewhere(rng, pg_store, run_id, child, ceiling=(total - LEFT) * k // KILLS)
         assert pg_store.get_run(run_id).status == "crashed", f"{why}: after kill {k}"
         child = children.start(["submit", pg_url] if k % 2 == 0
                                else ["resume", pg_url, run_id])

@@ -5,6 +5,9 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from typing import Any
+
+import pytest
 
 import jobweave as jw
 from jobweave.engine.pending import START_AFTER
@@ -85,3 +88,51 @@ def test_a_failed_attempt_keeps_its_start_record(store_url: str) -> None:
     assert not result.ok
     events = [e for n, e in _events(store_url, result.run_id) if n == "bad"]
     assert events == ["started", "faulted"]
+
+
+UNCOMMITTED: list[str] = []
+"""Lane jobs that found their input's completion not yet in the store when they started."""
+
+
+def lane_step(store: str, before: str | None, prev: int | None, context: jw.Context) -> int:
+    """A lane's job: checks that the completion it is fed was committed before it started."""
+    if before is not None:
+        (state,) = open_store(store).job_states_by_name(context.run_id, {before})
+        if state[1] != "completed":
+            UNCOMMITTED.append(context.job)
+    return (prev or 0) + 1
+
+
+def test_lanes_commit_in_groups_while_every_slot_is_busy(
+        store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every completion in a lane is its next job's last input. With more lanes ready than
+    # slots, that next job would only queue, so the completion waits for company (up to
+    # GROUP_ROWS records or GROUP_WINDOW) instead of committing alone each pass; and it is
+    # still committed before its next job starts.
+    from jobweave.store.writer import Writer
+
+    sizes: list[int] = []
+    commit = Writer.commit
+
+    def counted(self: Writer, rows: Any, updates: Any) -> None:
+        sizes.append(len(rows))
+        commit(self, rows, updates)
+
+    monkeypatch.setattr(Writer, "commit", counted)
+    UNCOMMITTED.clear()
+    lanes, length, concurrency = 40, 20, 2
+    all_jobs = []
+    for k in range(lanes):
+        before = None
+        for j in range(length):
+            name = f"lane{k}-{j}"
+            prev = jw.output(all_jobs[-1]) if before is not None else None
+            all_jobs.append(jw.job(lane_step, name=name, store=store_url, before=before,
+                                   prev=prev))
+            before = name
+    result = jw.run(jw.batch(all_jobs), store=store_url, concurrency=concurrency)
+    assert result.ok and [j.output for j in result.jobs] == list(range(1, length + 1)) * lanes
+    assert UNCOMMITTED == []
+    # committing per pass would give commits of at most `concurrency` completions
+    assert max(sizes) > 4 * concurrency, sizes
+    assert len(sizes) < lanes * length // 2, sizes

@@ -28,14 +28,24 @@ def _definitions() -> dict[str, Any]:
         "flow": jw.flow([jw.job(jobs.add, a=1, b=2), jw.sleep(0)],
                         elements=[{"name": "h1", "context": {"role": "r", "w": float("nan")}},
                                   "h2"], mode="parallel", name="f"),
+        # parameters out of order, nested dicts in and out of order: sorted by the encoder
+        "unsorted": [jw.job(jobs.add, b=1, a=2),
+                     jw.job(jobs.echo, value={"z": [1, {"b": 2, "a": None}], "y": "é"}),
+                     jw.job(jobs.echo, value={"a": [{"a": 1, "b": True}], "b": 1.5})],
+        "sorted": [jw.job(jobs.echo, value={"a": [{"a": 1, "b": True}], "b": 1.5},
+                          retries=1, tags=["t"], timeout=2.0, run_anyway=True),
+                   jw.job(jobs.describe, one=1, many=[2], flag="x")],
     }
 
 
-@pytest.mark.parametrize("kind", ["batch", "dag", "schedule", "flow"])
+@pytest.mark.parametrize("kind", ["batch", "dag", "schedule", "flow", "unsorted", "sorted"])
 def test_the_text_is_the_definition_and_the_digest_is_the_stored_ones(kind: str) -> None:
     plan = compile_plan(_definitions()[kind])
     assert plan.encoded is not None
     decoded = json.loads(plan.encoded)
+    # the nodes' text is the canonical one (sorted keys, compact), whichever way it was made
+    canonical = json.dumps(plan.definition["nodes"], sort_keys=True, separators=(",", ":"))
+    assert f'"nodes":{canonical}' in plan.encoded
     # NaN is not equal to itself: compare the canonical texts
     assert json.dumps(decoded, sort_keys=True) == json.dumps(plan.definition, sort_keys=True)
     # the digest a stored definition is checked against (resume, recover) is the same

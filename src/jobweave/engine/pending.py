@@ -7,7 +7,7 @@ from typing import Any
 
 GROUP_WINDOW = 0.010
 """Seconds completions of independent jobs may wait to share one commit."""
-GROUP_ROWS = 16
+GROUP_ROWS = 64
 """Journal records that force a commit whatever the window: the most finished jobs whose
 completions a crash can lose (they run again on resume), besides the jobs running then."""
 START_AFTER = GROUP_WINDOW
@@ -79,9 +79,10 @@ class Pending:
             at = min(at, next(iter(self.young.values())) + START_AFTER)
         return at
 
-    def due(self, now: float, idle: bool) -> bool:
-        """Whether to commit now: something waits for it, nothing runs, or time is up."""
-        if self.rows and (self.urgent or idle or now >= self.flush_at
+    def due(self, now: float, idle: bool, hurry: bool = True) -> bool:
+        """Whether to commit now: something waits for it (and ``hurry``: it could start
+        at once), nothing runs, or time is up."""
+        if self.rows and ((self.urgent and hurry) or idle or now >= self.flush_at
                           or len(self.rows) >= GROUP_ROWS):
             return True
         return bool(self.young) and next(iter(self.young.values())) + START_AFTER <= now

@@ -27,7 +27,7 @@ from jobweave.engine.conditions import condition_of
 from jobweave.engine.outputs import OutputError, encode_output, handed_on
 from jobweave.engine.pending import GROUP_ROWS
 from jobweave.engine.result import RunResult
-from jobweave.engine.resume import Prior
+from jobweave.engine.resume import NOT_DECODED, Prior
 from jobweave.engine.retry import lost_limit, retry_delay
 from jobweave.engine.state import (
     CANCELLED,
@@ -115,6 +115,8 @@ class Runtime(RunState):
         self._stale_after = store.lease_seconds / 2
         """A lease not renewed for this long may be lost (this process was frozen or cut
         off): no job starts until a heartbeat says it is still ours."""
+        self._group_busy = plan.graph is None
+        """Whether completions wait for company while every slot is busy (not a graph's)."""
 
     # -- requests from other threads ---------------------------------------------------
     def cancel(self, by: str | None = None) -> None:
@@ -195,7 +197,7 @@ class Runtime(RunState):
             if self.cancelling:
                 wait = min(wait, self.cancel_deadline - now)
             pending = self.pending
-            if pending.rows and (pending.urgent or not self.inflight):
+            if pending.rows and (not self.inflight or (pending.urgent and self._starved())):
                 wait = 0.0
             elif pending.waiting:
                 wait = min(wait, pending.next_at() - now)
@@ -227,7 +229,7 @@ class Runtime(RunState):
             if self.cancelling and now >= self.cancel_deadline:
                 self._expire_inflight()
             self._dispatch()  # freed slots start new work before we commit
-            if pending.due(now, idle=not self.inflight):
+            if pending.due(now, idle=not self.inflight, hurry=self._starved()):
                 self._commit()
                 self._release()
             if now >= next_beat:
@@ -240,6 +242,16 @@ class Runtime(RunState):
                 self._loop()
             finally:
                 self._closed = True  # outcomes delivered from now on wait in the inbox
+
+    def _starved(self) -> bool:
+        """Whether a job made ready now could start at once (a slot is free after the
+        ready jobs took theirs): only then is a completion a dependent waits for worth a
+        commit of its own. With every slot busy the dependent would only queue, so the
+        completion shares the commit of the group (at most ``GROUP_WINDOW`` or
+        ``GROUP_ROWS`` later): many lanes of short jobs then commit in groups rather than
+        once per pass. A graph's firings keep committing at once."""
+        return (self._group_busy is False or len(self.inflight) < self.concurrency
+                or self.cancelling or self.pausing)
 
     # -- outcomes handled on the delivering thread ---------------------------------------
     def _deliver(self, o: Outcome) -> None:
@@ -274,7 +286,7 @@ class Runtime(RunState):
             self._dispatch()
         now = time.monotonic()
         pending = self.pending
-        if pending.due(now, idle=not self.inflight):
+        if pending.due(now, idle=not self.inflight, hurry=self._starved()):
             self._commit()
             self._release()
             if not stopping:
@@ -284,7 +296,7 @@ class Runtime(RunState):
             wake = now
         else:
             wake = self._wake_at
-            if pending.rows and (pending.urgent or not self.inflight):
+            if pending.rows and (not self.inflight or (pending.urgent and self._starved())):
                 wake = now
             elif pending.waiting:
                 wake = min(wake, pending.next_at())
@@ -331,16 +343,19 @@ class Runtime(RunState):
             return
         attempt = self.attempts[i] + 1
         self.attempts[i] = attempt
-        try:
-            fn, ref = self.targets.resolve(node)
-        except JobweaveError as exc:
-            # e.g. a resumed run whose stored reference no longer imports: the job
-            # faults, the run goes on and says why
-            now = time.time()
-            self.started[i] = now
-            self._failed(i, attempt, f"cannot load the job's target: {exc}", now)
-            return
-        kwargs = self._arguments(node)
+        target = self.targets.ready[i]
+        if target is None:
+            try:
+                target = self.targets.task_target(node)
+            except JobweaveError as exc:
+                # e.g. a resumed run whose stored reference no longer imports: the job
+                # faults, the run goes on and says why
+                now = time.time()
+                self.started[i] = now
+                self._failed(i, attempt, f"cannot load the job's target: {exc}", now)
+                return
+        kwargs = self._arguments(node) if node.bindings or node.kind != "python" \
+            else dict(node.params)
         if self._recovered and i in self._recovered:
             ctx = Context(self.run_id, node.name, attempt, tags=node.tags, recovered=True,
                           previous_outputs=self._recovered[i], execution=self.execution)
@@ -349,17 +364,18 @@ class Runtime(RunState):
                           execution=self.execution)
         if node.scope >= 0:
             ctx.in_flow(self.plan.scopes[node.scope], node.element)
-        task = Task(i, attempt, fn, ref, kwargs, ctx, self.targets.wants_context(fn))
+        task = Task(i, attempt, target[0], target[1], kwargs, ctx, target[2])
         if node.queue is not None:
             task.queue = node.queue
         self.inflight[i] = task
         self.status[i] = RUNNING
-        now = time.time()
-        self.started[i] = now
+        self.started[i] = time.time()
+        monotonic = time.monotonic()
         if node.timeout is not None:
-            self.timers.add(time.monotonic() + node.timeout, TIMEOUT, i, attempt)
-        self.pending.started_later(i, time.monotonic())
-        self._update(i)
+            self.timers.add(monotonic + node.timeout, TIMEOUT, i, attempt)
+        pending = self.pending
+        pending.young[i] = monotonic  # journaled only if it still runs START_AFTER from now
+        pending.dirty[i] = None
         if self.listeners:
             self._emit(JobStarted(self.run_id, node.name, attempt))
         self.executor.submit(task)
@@ -386,9 +402,16 @@ class Runtime(RunState):
     def _arguments(self, node: PlanNode) -> dict[str, Any]:
         """The job's keyword arguments: its parameters, with bound outputs filled in."""
         kwargs = dict(node.params)
+        outputs = self.outputs
         for b in node.bindings:
-            values = [self._output(s) for s in b.sources]
-            kwargs[b.param] = values if b.many else values[0]
+            if b.many:
+                values = [outputs[s] for s in b.sources]
+                if NOT_DECODED in values:
+                    values = [self._output(s) for s in b.sources]
+                kwargs[b.param] = values
+            else:
+                value = outputs[b.sources[0]]
+                kwargs[b.param] = self._output(b.sources[0]) if value is NOT_DECODED else value
         if node.kind == "shell":
             kwargs["command"] = node.target
         return kwargs
@@ -426,12 +449,13 @@ class Runtime(RunState):
         self.errors[i] = None  # an earlier attempt's error no longer describes the job
         self.finished[i] = now
         self.remaining -= 1
-        data = f'{{"started":{self.started[i]!r},"output":{text}}}'
-        self.pending.drop_start(i)
-        self._row(now, "completed", self.nodes[i].name, attempt, data)
-        if self.down[i] and not self.pending.urgent:
+        pending = self.pending
+        pending.drop_start(i)
+        pending.row(now, "completed", self.nodes[i].name, attempt,
+                    f'{{"started":{self.started[i]!r},"output":{text}}}')
+        if not pending.urgent and self.down[i]:
             self._mark_urgent(i)
-        self._update(i)
+        pending.dirty[i] = None
         self.to_release.append(i)
 
     def _failed(self, i: int, attempt: int, error: str, now: float) -> None:

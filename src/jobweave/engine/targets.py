@@ -19,11 +19,25 @@ class Targets:
     longer imports faults that job rather than the whole run.
     """
 
-    __slots__ = ("_fns", "_wants")
+    __slots__ = ("_fns", "_wants", "ready")
 
     def __init__(self, size: int) -> None:
         self._fns: list[Callable[..., Any] | None] = [None] * size
         self._wants: dict[int, bool] = {}
+        self.ready: list[tuple[Callable[..., Any], str | None, bool] | None] = [None] * size
+        """By node index, once a job of it started: (callable, reference, wants context),
+        what :meth:`task_target` returns, so a job's next attempt looks nothing up."""
+
+    def task_target(self, node: PlanNode) -> tuple[Callable[..., Any], str | None, bool]:
+        """The node's callable, its reference and whether it wants a context, kept.
+
+        Raises :class:`~jobweave.errors.JobweaveError` when the reference does not load.
+        """
+        hit = self.ready[node.index]
+        if hit is None:
+            fn, ref = self.resolve(node)
+            hit = self.ready[node.index] = (fn, ref, self.wants_context(fn))
+        return hit
 
     def resolve(self, node: PlanNode) -> tuple[Callable[..., Any], str | None]:
         """The node's callable and the reference another process would load it by.

@@ -247,14 +247,11 @@ def _node(
             deps += sources
     if len(deps) > 1 and len(set(deps)) < len(deps):
         deps = tuple(dict.fromkeys(deps))  # upstream order, each job once
-    node = PlanNode(
-        index=index, name=name, kind=_KIND_NAMES[j.kind], target=target, params=params,
-        deps=deps,
-        bindings=tuple(bindings), retries=j.retries, retry_delay=float(j.retry_delay),
-        backoff=float(j.backoff), timeout=j.timeout, tags=j.tags, run_anyway=j.run_anyway,
-        execute_when_recovering=j.execute_when_recovering, fn=fn,
-        continue_on_failure=j.continue_on_failure, queue=j.queue,
-    )
+    # positional: a dataclass's __init__ takes keywords at three times the cost
+    node = PlanNode(index, name, _KIND_NAMES[j.kind], target, params, deps, tuple(bindings),
+                    j.retries, float(j.retry_delay), float(j.backoff), j.timeout, j.tags,
+                    j.run_anyway, j.execute_when_recovering, 0, fn, -1, 0, None, None,
+                    j.continue_on_failure, j.queue)
     if j.when is not None:
         node.when, node.when_fn = describe_when(j.when)
     return node
