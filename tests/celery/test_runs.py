@@ -7,7 +7,7 @@ from pathlib import Path
 import jobweave as jw
 from jobweave.engine import Engine
 from tests.celery import jobs
-from tests.celery.conftest import Cluster, completions, marks
+from tests.celery.conftest import Cluster, completions, marks, wait_for
 
 
 def test_a_batch_runs_on_workers_once_each_with_outputs_retries_and_queues(
@@ -58,6 +58,16 @@ def test_a_graph_runs_its_executed_nodes_on_workers(cluster: Cluster) -> None:
             {"r": result.run_id}).fetchall()
     # the three pages were fetched by the worker, one firing (slot) each
     assert len(rows) == 3 and all(state == "done" and worker for state, worker in rows)
+    # a flow's jobs see their element and its siblings on the workers as they do here
+    from tests.flows import steps
+
+    hosts = ["db1", "db2"]
+    flow = jw.flow([jw.job(steps.work, name="probe", seconds=0)], elements=hosts,
+                   mode="parallel", name="probe")
+    ran = engine.run(flow)
+    assert {j.name: j.output for j in ran.jobs} == {
+        f"probe[{h}]": {"element": h, "current": k, "first": 0, "last": 1, "count": 2}
+        for k, h in enumerate(hosts)}
 
 
 def test_rabbitmq_carries_the_jobs_too(rabbit_cluster: Cluster, tmp_path: Path) -> None:
@@ -68,3 +78,26 @@ def test_rabbitmq_carries_the_jobs_too(rabbit_cluster: Cluster, tmp_path: Path) 
         jw.batch([*doubles, jw.job(jobs.total, values=jw.output(doubles), name="sum")]))
     assert result.status == "completed"
     assert {j.name: j.output for j in result.jobs}["sum"] == 6
+
+
+def test_a_cancel_stops_the_job_on_its_worker(cluster: Cluster, tmp_path: Path) -> None:
+    mark = tmp_path / "marks"
+    cluster.worker()
+    engine = Engine(cluster.settings())
+    handle = engine.submit(jw.batch([jw.job(jobs.slow, seconds=60, mark=str(mark),
+                                            name="slow")]))
+    wait_for(lambda: len(marks(mark, "start")) == 1, what="the job to start on the worker")
+    engine.store.request_cancel(handle.run_id, by="ops")
+    result = handle.wait(30)
+    assert result.status == "cancelled"
+    # the attempt was given up in the store, and the worker stopped the job at its next
+    # heartbeat instead of sleeping out its minute
+    wait_for(lambda: len(marks(mark, "stopped")) == 1, what="the worker to stop the job")
+    assert not marks(mark, "end")
+    with engine.store.engine.connect() as conn:  # type: ignore[attr-defined]
+        state = conn.exec_driver_sql(
+            "SELECT state FROM jobweave_attempts WHERE run_id = %(r)s",
+            {"r": result.run_id}).scalar()
+    assert state == "cancelled"
+    journal = [r for r in engine.store.journal(result.run_id) if r["event"] == "cancelling"]
+    assert journal and journal[0]["data"]["by"] == "ops"

@@ -51,13 +51,14 @@ def test_steps_run_in_the_order_the_modes_give(parent: str, child: str,
             assert max(times[n][0] for n in group) < min(times[n][1] for n in group), group
 
 
-def test_jobs_see_their_element_and_the_flow_variables(store_url: str) -> None:
+@pytest.mark.parametrize("executor", ["threads", "processes"])
+def test_jobs_see_their_element_and_the_flow_variables(store_url: str, executor: str) -> None:
     hosts = [{"name": "db1", "context": {"role": "replica"}},
              {"name": "db2", "context": {"role": "leader"}},
              {"name": "db3", "context": {"role": "replica"}}]
     f = jw.flow([jw.job(steps.work, name="probe", seconds=0)], elements=hosts, mode="parallel",
                 order_by=steps.leader_last, name="probe")
-    result = jw.run(f, store=store_url)
+    result = jw.run(f, store=store_url, executor=executor)
     outputs = {j.name: j.output for j in result.jobs}
     # the leader sorts last; the replicas keep their order
     assert outputs == {

@@ -47,6 +47,8 @@ def encode_task(task: Task) -> bytes | str:
     fields = {"run_id": ctx.run_id, "job": ctx.job, "tags": tuple(ctx.tags),
               "execution": ctx.execution,
               "recovered": ctx.recovered, "previous_outputs": ctx.previous_outputs}
+    if ctx.element is not None:  # a flow's job: the element it runs for, and its siblings
+        fields["elements"], fields["current"] = ctx.elements, ctx.current
     try:
         body = pickle.dumps((task.ref, blob, task.kwargs, fields, task.wants_context),
                             PROTOCOL)
@@ -144,6 +146,8 @@ def load_task(data: bytes) -> Task | Outcome:
                       recovered=fields["recovered"],
                       previous_outputs=fields["previous_outputs"],
                       execution=fields["execution"])
+    if "elements" in fields:
+        context.in_flow(fields["elements"], fields["current"])
     return Task(key, attempt, fn, ref, kwargs, context, wants)
 
 
