@@ -237,3 +237,27 @@ def test_engines_keep_to_the_connection_budget(pg_url: str, tmp_path: Path) -> N
     # each engine: the pool's max + its 2 runs' writers; all of them: the budget
     assert max(most.values()) <= 3 + 2
     assert total <= 4 * (3 + 2 + 2)
+
+
+def test_a_session_left_idle_in_a_transaction_is_ended_by_the_server(pg_url: str) -> None:
+    # an owner frozen inside a commit must not hold its run's row lock (and so every
+    # other engine's takeover) for as long as it is frozen
+    from jobweave.store.postgres import IDLE_IN_TRANSACTION_SECONDS
+
+    store = open_store(pg_url)
+    for engine in (store.engine, store.writer_engine):  # type: ignore[attr-defined]
+        with engine.connect() as conn:
+            shown = conn.exec_driver_sql("SHOW idle_in_transaction_session_timeout").scalar()
+        assert shown == f"{IDLE_IN_TRANSACTION_SECONDS // 60}min"
+    options = "-c idle_in_transaction_session_timeout=300"
+    conn = psycopg.connect(pg_url, autocommit=True, options=options)
+    try:
+        conn.execute("BEGIN")
+        conn.execute("SELECT 1")
+        time.sleep(0.6)  # idle in the transaction past the (shortened) limit
+        with pytest.raises(psycopg.Error) as ended:
+            conn.execute("SELECT 1")
+        # and the store takes that for a lost connection: retried on a new one
+        assert store.transient(ended.value)
+    finally:
+        conn.close()

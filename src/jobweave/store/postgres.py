@@ -25,6 +25,10 @@ APPLICATION_NAME = "jobweave"
 """Every connection's ``application_name`` (with the process id): how an operator, or a
 test, finds an engine's connections in ``pg_stat_activity``."""
 
+IDLE_IN_TRANSACTION_SECONDS = 60
+"""The server ends a session of ours left idle inside a transaction this long: an owner
+frozen (SIGSTOP, a paused VM) in the middle of a commit would otherwise hold its run's
+row lock, and with it every other engine's takeover, for as long as it stays frozen."""
 CLOCK_SYNC_SECONDS = 60.0
 """How often a PostgreSQL store measures the server's clock against the local one."""
 
@@ -48,7 +52,9 @@ class PostgresStore(SqlStore):
                 break
         pool = pool or Pool()
         connect_args = {"application_name": f"{APPLICATION_NAME}:{os.getpid()}",
-                        "connect_timeout": max(1, round(pool.timeout))}
+                        "connect_timeout": max(1, round(pool.timeout)),
+                        "options": "-c idle_in_transaction_session_timeout="
+                                   f"{IDLE_IN_TRANSACTION_SECONDS * 1000}"}
         # QueuePool keeps ``min`` connections between uses and opens up to ``max`` under
         # load (the ones above ``min`` are closed when given back); a connection is
         # checked before use (pre-ping), so one the server dropped while idle is replaced
@@ -66,8 +72,11 @@ class PostgresStore(SqlStore):
             pool_pre_ping=True, connect_args=connect_args)
         self.pool = pool
         # a restarted server or a terminated backend: worth a new connection
+        # (a session the server ended after it sat idle in a transaction too: the
+        # process was frozen; on a new connection the fence tells whether it lost its run)
         self._connection_errors: tuple[type[BaseException], ...] = (
-            psycopg.OperationalError, psycopg.InterfaceError)
+            psycopg.OperationalError, psycopg.InterfaceError,
+            psycopg.errors.IdleInTransactionSessionTimeout)
         super().__init__(engine, _redact(url), upgrade=upgrade, writer_engine=writers)
         self._synced = -CLOCK_SYNC_SECONDS
         self.sync_clock()
