@@ -101,3 +101,27 @@ def test_a_cancel_stops_the_job_on_its_worker(cluster: Cluster, tmp_path: Path) 
     assert state == "cancelled"
     journal = [r for r in engine.store.journal(result.run_id) if r["event"] == "cancelling"]
     assert journal and journal[0]["data"]["by"] == "ops"
+
+
+def test_pause_resume_and_recover_work_on_workers(cluster: Cluster, tmp_path: Path) -> None:
+    mark = tmp_path / "marks"
+    cluster.worker()
+    engine = Engine(cluster.settings())
+    first = jw.job(jobs.slow, seconds=1.5, mark=str(mark), name="first")
+    batch = jw.batch([first, jw.job(jobs.double, n=2, mark=str(mark), name="then",
+                                    after=[first])])
+    handle = engine.submit(batch)
+    wait_for(lambda: len(marks(mark, "start")) == 1, what="the first job to start")
+    engine.store.request_pause(handle.run_id, by="ops")
+    paused = handle.wait(30)
+    # the running job finished on its worker; nothing after it started
+    assert paused.status == "paused" and not marks(mark, "double")
+    done = engine.resume(handle.run_id).wait(30)
+    assert done.status == "completed" and {j.name: j.output for j in done.jobs} == {
+        "first": "slept", "then": 4}
+    assert set(completions(engine, done.run_id).values()) == {1}
+    # recover as a new run: the recorded completions are reused, nothing runs again
+    _, again = engine.recover(engine.journal_view(done.run_id))
+    recovered = again.wait(30)
+    assert recovered.status == "completed"
+    assert len(marks(mark, "start")) == 1 and len(marks(mark, "double2")) == 1
