@@ -36,7 +36,7 @@ lint: $(STAMP)
 
 # The suite (W1-W11, G1-G4, W5, W6), then the benchmarks that need services or a browser:
 # triggers under serve, the user sync and the upsert (PostgreSQL), the dashboard (Chromium),
-# jobs on Celery workers (Redis and PostgreSQL).
+# jobs on Celery workers (Redis and PostgreSQL), takeover of a lost owner's run (PostgreSQL).
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 	$(BIN)/python -m benchmarks.serve
@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.sql_upsert
 	$(BIN)/python -m benchmarks.web
 	$(BIN)/python -m benchmarks.celery
+	$(BIN)/python -m benchmarks.failover
 
 schema: $(STAMP)
 	$(BIN)/jobweave schema > src/jobweave/schema/definition.schema.json
