@@ -12,7 +12,7 @@ from pathlib import Path
 
 import jobweave as jw
 from jobweave.engine import Engine
-from jobweave.engine.engine import RunHandle
+from jobweave.engine.handle import RunHandle
 from jobweave.executors.celery_app import TASK, make_app
 from tests.celery import jobs
 from tests.celery.conftest import LEASE, SWEEP, Cluster, completions, marks, wait_for

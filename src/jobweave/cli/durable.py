@@ -41,11 +41,11 @@ from jobweave.cli.run import (
     ExecutorOption,
     ProgressOption,
     QuietOption,
-    Signals,
     WorkersOption,
     follow_here,
     report,
 )
+from jobweave.cli.signals import Signals
 from jobweave.engine import Engine
 from jobweave.engine.replay import EXECUTE, REPLAY, RERUN, RUN, RecoveryPlan, parse_selector
 from jobweave.errors import DefinitionChanged, RunOwnedError

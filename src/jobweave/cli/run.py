@@ -5,13 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import os
-import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Sequence
-from types import FrameType
 from typing import Annotated, Any, Literal
 
 import typer
@@ -31,7 +28,6 @@ from jobweave.cli.app import (
     engine_for,
     lost_lease,
     resolve_run,
-    say_error,
     settings_for,
     store_for,
 )
@@ -47,6 +43,7 @@ from jobweave.cli.render import (
     run_json,
     status_line,
 )
+from jobweave.cli.signals import Signals
 from jobweave.engine import Engine, JobResult, RunHandle, RunResult
 from jobweave.errors import RunOwnedError
 from jobweave.model import Graph
@@ -76,38 +73,6 @@ ProgressOption = Annotated[bool | None, typer.Option(
     help="Force the progress bar on or off (default: on when stderr is a terminal).")]
 TargetArgument = Annotated[str, typer.Argument(
     metavar="TARGET", help="path/file.py:name, package.module:name, or a YAML/JSON file.")]
-
-
-class Signals:
-    """While active, SIGINT and SIGTERM set a flag instead of killing the process.
-
-    The command then cancels its run cleanly. A second signal, when ``force`` is on,
-    exits at once: the run is left to show as ``crashed`` and can be resumed.
-    """
-
-    def __init__(self, *, force: bool = True) -> None:
-        self.count = 0
-        self.event = threading.Event()
-        self.run_id: str | None = None
-        self._force = force
-        self._old: dict[int, Any] = {}
-
-    def __enter__(self) -> Signals:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            self._old[sig] = signal.signal(sig, self._on_signal)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, old in self._old.items():
-            signal.signal(sig, old)
-
-    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        self.count += 1
-        self.event.set()
-        if self.count > 1 and self._force:
-            which = f"run {self.run_id} " if self.run_id else "the run "
-            say_error(f"interrupted again: exiting now; {which}will show as crashed")
-            os._exit(EXIT_INTERRUPTED)
 
 
 def _load(target: str) -> tuple[object, str]:

@@ -2,35 +2,22 @@
 
 from __future__ import annotations
 
-import json
-import os
-import secrets
 import threading
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from jobweave.components import groups
 from jobweave.engine.aftercrash import AfterCrashRuntime
 from jobweave.engine.bulk import gc_paused
-from jobweave.engine.replay import (
-    EXECUTE,
-    REPLAY,
-    RERUN,
-    RUN,
-    JournalView,
-    RecoveryPlan,
-    plan_recovery,
-    view_journal,
-)
+from jobweave.engine.handle import RunHandle, new_run_id
+from jobweave.engine.recovery import Recovery
+from jobweave.engine.replay import JournalView
 from jobweave.engine.result import JobResult, RunResult
 from jobweave.engine.resume import Prior, diff_definitions, prior_state
 from jobweave.engine.runtime import Runtime
 from jobweave.errors import (
     DefinitionChanged,
     DefinitionError,
-    JournalMismatch,
-    RunNotFoundError,
     RunOwnedError,
     RunStateError,
 )
@@ -41,77 +28,9 @@ from jobweave.secrets import load_secrets
 from jobweave.settings import EXECUTORS, Settings
 from jobweave.store import SqlStore, owner_id, store_for_settings
 from jobweave.store.base import Claim
-from jobweave.store.export import read_file
 
 
-def new_run_id(now: float | None = None) -> str:
-    """A readable, time-sortable run id: ``20261125-162300-3fa9c1``."""
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(time.time() if now is None else now))
-    return f"{stamp}-{secrets.token_hex(3)}"
-
-
-class RunHandle:
-    """A run executing on a background thread of this process."""
-
-    def __init__(self, run_id: str, runtime: Runtime) -> None:
-        self.run_id = run_id
-        self._thread = threading.Thread(name=f"jobweave-run-{run_id}", daemon=True)
-        self._runtime = runtime
-        self._result: RunResult | None = None
-        self._error: BaseException | None = None
-
-    def wait(self, timeout: float | None = None) -> RunResult:
-        """Block until every job has stopped; return the result.
-
-        Raises :class:`TimeoutError` if ``timeout`` seconds pass first.
-        """
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while self._thread.is_alive():
-            # short joins keep the caller responsive to Ctrl-C
-            left = 0.2 if deadline is None else min(0.2, deadline - time.monotonic())
-            if left <= 0:
-                raise TimeoutError(f"run {self.run_id} still running after {timeout}s")
-            self._thread.join(left)
-        if self._error is not None:
-            raise self._error
-        assert self._result is not None
-        return self._result
-
-    def finish(self) -> RunResult:
-        """Wait for the run; on Ctrl-C cancel it cleanly, wait for that, and re-raise."""
-        try:
-            return self.wait()
-        except KeyboardInterrupt:
-            self.cancel()
-            self.wait()
-            raise
-
-    def cancel(self, by: str | None = None) -> None:
-        """Stop starting jobs and ask running ones to stop; ``wait`` returns soon after.
-        ``by`` (who asked) is journaled with the request."""
-        self._runtime.cancel(by)
-
-    def pause(self, by: str | None = None) -> None:
-        """Start no new jobs; ``wait`` returns a ``paused`` result once running ones end.
-        ``by`` (who asked) is journaled with the request."""
-        self._runtime.pause(by)
-
-    def _start(self, body: Callable[[], None]) -> None:
-        self._thread = threading.Thread(target=body, name=self._thread.name, daemon=True)
-        self._thread.start()
-
-    @property
-    def done(self) -> bool:
-        return not self._thread.is_alive()
-
-    @property
-    def error(self) -> BaseException | None:
-        """What stopped the run, once it stopped on an error (``RunOwnedError``: another
-        process took it over)."""
-        return None if self._thread.is_alive() else self._error
-
-
-class Engine:
+class Engine(Recovery):
     """Runs definitions against one store with one set of settings."""
 
     def __init__(self, settings: Settings | None = None, *, store: SqlStore | None = None) -> None:
@@ -316,14 +235,6 @@ class Engine:
             self.store.fail_run(run_id, claimed.epoch, f"resume failed: {exc}")
             raise
 
-    @gc_paused()
-    def journal_view(self, source: str) -> JournalView:
-        """A journal to recover from: an exported JSONL file, or a run id in this store."""
-        if os.path.isfile(source):
-            found = read_file(source)
-            return view_journal(found.records, found.dropped)
-        return view_journal(self.store.journal(source))
-
     def for_journal(self, journal: JournalView, *, executor: str | None = None,
                     workers: int | None = None) -> Engine:
         """An engine on the same store that runs jobs as the journal's run did.
@@ -335,101 +246,6 @@ class Engine:
             workers = workers if workers is not None else journal.options.get("workers")
         settings = self.settings.with_(executor=executor, workers=workers)
         return self if settings == self.settings else Engine(settings, store=self.store)
-
-    @gc_paused()
-    def recovery_plan(self, journal: JournalView, definition: Any = None, *,
-                      source: str | None = None, changed: Sequence[str] = (),
-                      force: bool = False) -> tuple[Plan, RecoveryPlan]:
-        """Decide what recovering ``journal`` would replay and run, without running."""
-        if definition is None:
-            plan = plan_from_definition(journal.definition, journal.source,
-                                        digest=journal.digest)
-        else:
-            plan = self.plan(definition, name=journal.definition.get("name"),
-                             source=source or journal.source)
-        if plan.digest != journal.digest and not (force or changed):
-            diff = diff_definitions(journal.definition, plan.definition)
-            raise JournalMismatch(
-                f"the journal of run {journal.run_id} was written by a different definition "
-                f"({len(diff.added)} added, {len(diff.removed)} removed, "
-                f"{len(diff.changed)} changed); say what changed with --changed, "
-                "or --force to replay it anyway")
-        return plan, plan_recovery(plan, journal, changed, force=force)
-
-    @gc_paused()
-    def recover(self, journal: JournalView, definition: Any = None, *,
-                source: str | None = None, changed: Sequence[str] = (), force: bool = False,
-                concurrency: int | None = None,
-                listeners: Sequence[Listener] = ()) -> tuple[RecoveryPlan, RunHandle]:
-        """Replay a journal as a new run: recorded completions are reused, the rest runs.
-
-        Raises ``RunOwnedError`` when the journal's run is in this store and a live
-        process is still running it: its unfinished jobs would run twice.
-        """
-        plan, decisions = self.recovery_plan(journal, definition, source=source,
-                                             changed=changed, force=force)
-        self._refuse_live(journal.run_id)
-        groups.reap(journal.run_id)  # what the journal's run left running on this host
-        if concurrency is None:
-            concurrency = plan.concurrency
-        if plan.graph is not None:
-            return decisions, self._recover_graph(journal, plan, decisions, concurrency,
-                                                  listeners)
-        index = {n.name: n.index for n in plan.nodes}
-        prior: dict[int, Prior] = {}
-        replayed: dict[int, tuple[int, str, float | None, float | None]] = {}
-        recovered: dict[int, Any] = {}
-        for d in decisions.decisions:
-            rec = journal.completed.get(d.name)
-            if rec is None:
-                continue
-            i = index[d.name]
-            if d.action == REPLAY:
-                out = rec.output
-                # plain numbers need no encoder: a replay of 100,000 jobs feels it
-                text = str(out) if type(out) is int else json.dumps(out)
-                replayed[i] = (rec.attempt, text, rec.started, rec.finished)
-                prior[i] = Prior("completed", rec.attempt, text, None, rec.started,
-                                 rec.finished, out)
-            elif d.action == EXECUTE:
-                recovered[i] = rec.output
-        run_id = self._recovery_run(journal, plan, concurrency, replayed=replayed,
-                                    replayed_from=journal.run_id, encoded=plan.encoded)
-        handle = self.start(run_id, plan, concurrency=concurrency, listeners=listeners,
-                            prior=prior, recovered=recovered)
-        return decisions, handle
-
-    def _recover_graph(self, journal: JournalView, plan: Plan, decisions: RecoveryPlan,
-                       concurrency: int | None, listeners: Sequence[Listener]) -> RunHandle:
-        """A graph's recovery: the new run replays the journal's firings (journaling
-        them as its own), except those of the nodes that run again; what follows
-        from those fires anew."""
-        again = frozenset(d.name for d in decisions.decisions if d.action == EXECUTE or (
-            d.action in (RERUN, RUN) and not d.reason.startswith("downstream of")))
-        run_id = self._recovery_run(journal, plan, concurrency)
-        return self.start(run_id, plan, concurrency=concurrency, listeners=listeners,
-                          replay=(journal.fired, again))
-
-    def _recovery_run(self, journal: JournalView, plan: Plan, concurrency: int | None,
-                      **extra: Any) -> str:
-        """Store the new run a recovery makes, linked to the journal's run."""
-        run_id = new_run_id()
-        options = {"executor": self.settings.executor, "workers": self.settings.workers,
-                   "concurrency": concurrency, "recovered_from": journal.run_id}
-        self.store.create_run(
-            run_id=run_id, name=plan.name, kind=plan.kind, source=plan.source,
-            definition=plan.definition, digest=plan.digest, options=options,
-            jobs=[(n.index, n.name, n.kind, n.tags) for n in plan.jobs],
-            parent_run=journal.run_id, **extra)
-        return run_id
-
-    def _refuse_live(self, run_id: str) -> None:
-        try:
-            record = self.store.get_run(run_id, counts=False)
-        except RunNotFoundError:
-            return  # a journal from another store
-        if record.status == "running" and record.owner:
-            raise RunOwnedError(run_id, record.owner)
 
     def pause(self, run_id: str, *, by: str | None = None) -> str:
         """Ask a stored run to pause, from any process; return its status now.

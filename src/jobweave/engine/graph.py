@@ -25,30 +25,25 @@ import time
 from collections import deque
 from typing import Any
 
-from jobweave.components.executed import Executed
 from jobweave.components.node import ERROR, Group, Joiner, JoinState
-from jobweave.context import Context
 from jobweave.engine.bulk import gc_paused
 from jobweave.engine.firing import (
     FIRED,
     Firing,
-    child_id,
     encoded,
-    group_id,
     passed_on,
     record,
     start_id,
     tick_id,
 )
+from jobweave.engine.graph_executed import ExecutedFirings
+from jobweave.engine.graph_messages import Messages
 from jobweave.engine.graph_replay import Replay
 from jobweave.engine.result import RunResult
-from jobweave.engine.retry import lost_limit, retry_delay
-from jobweave.engine.runtime import Runtime
 from jobweave.engine.state import CANCELLED, COMPLETED, FAULTED, PENDING, RUNNING, SKIPPED
 from jobweave.engine.timers import RETRY, TIMEOUT
 from jobweave.errors import JobweaveError
 from jobweave.events import FIRED_EVERY, NodesFired, RunFinished, RunStarted
-from jobweave.executors.base import Outcome, Task
 from jobweave.plan.graph import Wiring
 from jobweave.secrets import Secrets
 
@@ -59,7 +54,7 @@ DRAIN_ROWS = 4096
 firings still reaches the store in bounded pieces)."""
 
 
-class GraphRuntime(Runtime):
+class GraphRuntime(Messages, ExecutedFirings):
     """Runs one graph for one run; :meth:`run` returns when no message is in flight
     and no source will emit again (or on cancel, pause, or a node's fault)."""
 
@@ -154,91 +149,6 @@ class GraphRuntime(Runtime):
             data = self._mask(data)
         self.pending.row(ts, event, node, attempt, data)
 
-    # -- messages arriving -------------------------------------------------------------
-    def _arrive(self, f: Firing) -> None:
-        """A message reached node ``f.node``: queue its firing (or, replaying, note it)."""
-        if self._replay is not None and self._replay.take(f):
-            return
-        i = f.node
-        self.count[i] += 1
-        if self.count[i] > self.w.max_firings[i] and f.error is None:
-            f.error = (f"fired more than {self.w.max_firings[i]:,} times in this run "
-                       "(max_firings)")
-            self._fault(f, f.error, final=True)
-            return
-        seen = self.seen[i]
-        if seen is not None and f.group < 0:
-            text = json.dumps(f.msg, sort_keys=True, default=str)
-            if text in seen:
-                self._fault(f, "received the same message twice: a loop that does not "
-                               "advance", final=True)
-                return
-            seen.add(text)
-        if self.failing or self.cancelling:
-            return
-        if self.comps[i].inline:
-            self.inline.append(f)
-        else:
-            key = self._next_key
-            self._next_key = key + 1
-            self.acts[key] = f
-            self.active[i] += 1
-            self.ready.append(key)
-
-    def _route(self, f: Firing, emitted: list[tuple[str, Any]]) -> None:
-        """Send a firing's messages along the edges leaving their ports."""
-        routes = self._routes[f.node]
-        if not routes:
-            return
-        env, fid = self.env, f.fid
-        for k, (port, msg) in enumerate(emitted):
-            for target, to_port, data, label, joins in routes.get(port, ()):
-                m, error = msg, None
-                if data is not None:
-                    try:
-                        m = data.render({**env, "msg": msg})
-                    except JobweaveError as exc:
-                        error = str(exc)
-                if joins:
-                    self._join(target, to_port, m)
-                    continue
-                c = Firing(target, child_id(fid, port, k, label), m)
-                if error is not None:
-                    c.error = error
-                self._arrive(c)
-
-    def _join(self, i: int, port: str, msg: Any) -> None:
-        comp = self.comps[i]
-        for g in self.joins[i].receive(port, msg):
-            assert isinstance(comp, Joiner)
-            self._arrive(Firing(i, group_id(self.names[i], g.index), g.tokens, g.index))
-
-    def _close_joins(self) -> bool:
-        """Close the groups of joins whose ports no message in flight can reach; True
-        when that queued firings."""
-        if not self.joins:
-            return False
-        queued = False
-        for i, state in self.joins.items():
-            live = frozenset(p for p, feeders in self.w.feeders[i].items()
-                             if any(self._busy(f) for f in feeders))
-            if live == self.live[i]:
-                continue
-            self.live[i] = live
-            for g in state.close(live):
-                f = Firing(i, group_id(self.names[i], g.index), g.tokens, g.index)
-                f.live = sorted(live)
-                self._arrive(f)
-                queued = True
-        return queued
-
-    def _busy(self, i: int) -> bool:
-        if self.active[i] or i in self.ticking:
-            return True
-        if i in self.joins:
-            return self.live[i] is None or bool(self.live[i])
-        return any(f.node == i for f in self.inline)
-
     # -- inline firings -----------------------------------------------------------------
     def _drain(self) -> None:
         queue, comps, names, env = self.inline, self.comps, self.names, self.env
@@ -323,118 +233,6 @@ class GraphRuntime(Runtime):
             f = self.acts.pop(key)
             self.active[f.node] -= 1
         self.ticking.clear()
-
-    # -- firings on the executor --------------------------------------------------------
-    def _dispatch(self) -> None:
-        ready, inflight, acts = self.ready, self.inflight, self.acts
-        if self.cancelling or self.pausing or self.failing:
-            return
-        while ready and len(inflight) < self.concurrency:
-            key = ready.popleft()
-            f = acts.get(key)
-            if f is not None:
-                self._start_firing(key, f)
-
-    def _start_firing(self, key: int, f: Firing) -> None:
-        i = f.node
-        node = self.nodes[i]
-        f.attempt += 1
-        if f.error is not None:  # its edge's data failed: it faults without running
-            self._finish_firing(key, f, None, f.error, time.time())
-            self._settle()
-            return
-        comp = self.comps[i]
-        assert isinstance(comp, Executed)
-        fn, ref = comp.fn, comp.ref
-        env = self.env
-        if comp.needs_run:
-            env = {**env, "firing": f.fid, "store": self.store.url}
-        try:
-            kwargs = comp.arguments(f.msg, env)
-        except JobweaveError as exc:
-            self._finish_firing(key, f, None, str(exc), time.time())
-            self._settle()
-            return
-        if f.fid in self._previous:
-            ctx = Context(self.run_id, node.name, f.attempt, tags=node.tags, recovered=True,
-                          previous_outputs=self._previous[f.fid], execution=self.execution)
-        else:
-            ctx = Context(self.run_id, node.name, f.attempt, tags=node.tags,
-                          execution=self.execution)
-        task = Task(key, f.attempt, fn, ref, kwargs, ctx, self.targets.wants_context(fn),
-                    slot=f.fid, queue=node.queue)
-        self.inflight[key] = task
-        f.started = time.time()
-        if self.status[i] == PENDING:
-            self.status[i] = RUNNING
-            self.pending.dirty[i] = None
-        if node.timeout is not None:
-            self.timers.add(time.monotonic() + node.timeout, TIMEOUT, key, f.attempt)
-        self.executor.submit(task)
-
-    def _on_outcome(self, o: Outcome) -> None:
-        key = o.key
-        task = self.inflight.get(key)
-        if task is None or task.attempt != o.attempt:
-            return
-        del self.inflight[key]
-        f = self.acts[key]
-        if o.captured is not None:
-            self._row(o.finished, "captured", self.names[f.node], o.attempt,
-                      json.dumps({"started": o.started, "id": f.fid, **o.captured}))
-        if self.cancelling:
-            self._drop(key)
-        elif o.lost:
-            self._lost_firing(key, f, o)
-        else:
-            self._finish_firing(key, f, o.value if o.ok else None, None if o.ok else (
-                o.error or "failed"), o.finished)
-        self._settle()
-
-    def _finish_firing(self, key: int, f: Firing, value: Any, error: str | None,
-                       now: float) -> None:
-        i = f.node
-        node = self.nodes[i]
-        if error is None:
-            comp = self.comps[i]
-            assert isinstance(comp, Executed)
-            emitted = comp.emitted(value, f.msg)
-            try:
-                text = record(f.fid, f.msg, emitted)
-            except (TypeError, ValueError, RecursionError) as exc:
-                error = f"output is not JSON-serialisable: {exc}"
-            else:
-                f.emitted = json.loads(text)["out"]  # outputs travel as JSON
-                self._row(now, FIRED, node.name, f.attempt, text)
-                self._fired_once(i, now, f.emitted or [])
-                self.to_release.append(key)
-                self.pending.urgent = True
-                return
-        spent = f.attempt - self.lost_attempts.get(key, 0)  # lost attempts are not retries
-        if spent <= node.retries and not self.cancelling and f.error is None:
-            delay = retry_delay(node.retry_delay, node.backoff, f.attempt)
-            if delay > 0:
-                self.timers.add(time.monotonic() + delay, RETRY, key, f.attempt)
-            else:
-                self.ready.append(key)
-            return
-        self._drop(key)
-        self._fault(f, error)
-
-    def _lost_firing(self, key: int, f: Firing, o: Outcome) -> None:
-        """A firing whose worker was lost fires again at once, without spending a retry,
-        until it lost ``lost_limit(retries)`` attempts: then it faults."""
-        lost = self.lost_attempts[key] = self.lost_attempts.get(key, 0) + 1
-        if lost >= lost_limit(self.nodes[f.node].retries):
-            self._drop(key)
-            self._fault(f, f"{o.error} (lost {lost} attempts: its worker died or stopped "
-                           "each time)")
-        else:
-            self.ready.append(key)
-
-    def _drop(self, key: int) -> None:
-        f = self.acts.pop(key)
-        self.active[f.node] -= 1
 
     # -- release, timers, cancel --------------------------------------------------------
     def _release(self, emit: bool = True) -> None:

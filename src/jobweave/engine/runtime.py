@@ -3,16 +3,15 @@
 Run state is touched only by the thread holding the run's lock: the loop holds it except
 while it waits for outcomes. Executors deliver outcomes from their threads; when the loop
 is waiting and the job was the only one running, the delivering thread takes the lock and
-handles its outcome itself (see :meth:`Runtime._deliver`), so a chain of jobs needs no
-thread hand-off per link; otherwise the outcome goes into ``inbox`` and the loop drains
-it in batches, so one transaction commits every completion that is ready at once. A
-completion is committed before it releases downstream jobs or is reported.
+handles its outcome itself (see ``Delivery._deliver`` in ``delivery.py``), so a chain of
+jobs needs no thread hand-off per link; otherwise the outcome goes into ``inbox`` and the
+loop drains it in batches, so one transaction commits every completion that is ready at
+once. A completion is committed before it releases downstream jobs or is reported.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import threading
 import time
 from collections import deque
@@ -24,36 +23,22 @@ from jobweave.context import Context
 from jobweave.engine.abort import abort
 from jobweave.engine.bulk import gc_paused
 from jobweave.engine.conditions import condition_of
-from jobweave.engine.outputs import OutputError, encode_output, handed_on
+from jobweave.engine.control import RunControl
+from jobweave.engine.delivery import Delivery
 from jobweave.engine.pending import GROUP_ROWS
 from jobweave.engine.result import RunResult
 from jobweave.engine.resume import NOT_DECODED, Prior
-from jobweave.engine.retry import lost_limit, retry_delay
-from jobweave.engine.state import (
-    CANCELLED,
-    COMPLETED,
-    FAULTED,
-    PENDING,
-    RUNNING,
-    SKIPPED,
-    RunState,
-)
+from jobweave.engine.state import COMPLETED, FAULTED, PENDING, RUNNING, SKIPPED
 from jobweave.engine.targets import Targets
-from jobweave.engine.timers import RETRY, TIMEOUT, Timers
+from jobweave.engine.timers import TIMEOUT, Timers
 from jobweave.errors import JobweaveError
 from jobweave.events import JobFinished, JobStarted, Listener, RunFinished, RunStarted
 from jobweave.executors.base import Executor, Outcome, Task
 from jobweave.plan.nodes import Plan, PlanNode
-from jobweave.store.base import asked_by
 from jobweave.store.sql import SqlStore
 
-log = logging.getLogger("jobweave.engine")
 
-CANCEL_GRACE = 5.0
-"""Seconds running jobs get to stop after a cancel before they are recorded cancelled."""
-
-
-class Runtime(RunState):
+class Runtime(Delivery, RunControl):
     """Executes one plan for one run; :meth:`run` returns when every job is final."""
 
     def __init__(
@@ -118,25 +103,6 @@ class Runtime(RunState):
         self._group_busy = plan.graph is None
         """Whether completions wait for company while every slot is busy (not a graph's)."""
 
-    # -- requests from other threads ---------------------------------------------------
-    def cancel(self, by: str | None = None) -> None:
-        """Stop starting jobs, ask running ones to stop, finish as ``cancelled``; ``by``
-        (who asked) is journaled with the ``cancelling`` record."""
-        self._asked_by.setdefault("cancel", by)
-        self.stop.set()
-        self.inbox.put(None)  # wake the loop now rather than at its next heartbeat
-
-    def pause(self, by: str | None = None) -> None:
-        """Start no new jobs; once running ones finished, stop as ``paused``; ``by``
-        (who asked) is journaled with the ``pausing`` record."""
-        self._asked_by.setdefault("pause", by)
-        self._pause_requested = True
-        self.inbox.put(None)
-
-    def _by(self, what: str) -> str | None:
-        """The data of the record that answers a request: who made it."""
-        return asked_by(self._asked_by.get(what))
-
     # -- the loop -----------------------------------------------------------------------
     def run(self) -> RunResult:
         started = time.time()
@@ -161,23 +127,6 @@ class Runtime(RunState):
         return RunStarted(self.run_id, self.plan.name, self.plan.job_count,
                           sum(1 for i, s in enumerate(self.status)
                               if s == COMPLETED and not self.barrier[i]))
-
-    def _stale(self) -> bool:
-        """Whether the lease went unrenewed long enough that it may be someone else's."""
-        return time.monotonic() - self._renewed > self._stale_after
-
-    def _beat(self) -> None:
-        """Renew the lease (``RunOwnedError`` if it was lost) and take in requests."""
-        control = self.store.heartbeat(self.run_id, self.owner, epoch=self.epoch)
-        self._renewed = time.monotonic()
-        if control is None or control.what not in ("pause", "cancel"):
-            return
-        self._asked_by.setdefault(control.what, control.by)
-        if control.what == "pause":
-            if not self.pausing:
-                self._pause_requested = True
-        else:
-            self.stop.set()
 
     def _loop(self) -> None:
         get, get_nowait = self.inbox.get, self.inbox.get_nowait
@@ -252,59 +201,6 @@ class Runtime(RunState):
         once per pass. A graph's firings keep committing at once."""
         return (self._group_busy is False or len(self.inflight) < self.concurrency
                 or self.cancelling or self.pausing)
-
-    # -- outcomes handled on the delivering thread ---------------------------------------
-    def _deliver(self, o: Outcome) -> None:
-        """Take an outcome from an executor's thread.
-
-        When it is the only job running and the loop is waiting, handle the outcome here,
-        as the loop would (commit, release, start what became ready), rather than hand it
-        over: a hand-off between threads costs more than the engine's own work for a short
-        job, and a chain of jobs pays it on every link. With other jobs running, the loop
-        takes it: it handles the outcomes that arrive together in one pass and one commit,
-        where workers each taking the lock would contend for it and commit one by one.
-        """
-        if len(self.inflight) > 1 or not self._lock.acquire(blocking=False):
-            self.inbox.put(o)
-            return
-        try:
-            if self._closed or self._failure is not None:
-                self.inbox.put(o)
-                return
-            self._handle_here(o)
-        except BaseException as exc:  # the loop raises it, as if it had failed itself
-            self._failure = exc
-            self.inbox.put(None)
-        finally:
-            self._lock.release()
-
-    def _handle_here(self, o: Outcome) -> None:
-        self._on_outcome(o)
-        # a lease that may be lost: start nothing until the loop's heartbeat says
-        stopping = self.stop.is_set() or self._pause_requested or self._stale()
-        if not stopping:
-            self._dispatch()
-        now = time.monotonic()
-        pending = self.pending
-        if pending.due(now, idle=not self.inflight, hurry=self._starved()):
-            self._commit()
-            self._release()
-            if not stopping:
-                self._dispatch()
-        # wake the loop if it now has something to do before it would wake anyway
-        if stopping or not self.remaining or (self.pausing and not self.inflight):
-            wake = now
-        else:
-            wake = self._wake_at
-            if pending.rows and (not self.inflight or (pending.urgent and self._starved())):
-                wake = now
-            elif pending.waiting:
-                wake = min(wake, pending.next_at())
-            if self.timers:
-                wake = min(wake, self.timers.next_at)
-        if wake < self._wake_at:
-            self._wake_at = wake
-            self.inbox.put(None)
 
     # -- starting jobs ----------------------------------------------------------------
     @gc_paused()
@@ -415,158 +311,6 @@ class Runtime(RunState):
         if node.kind == "shell":
             kwargs["command"] = node.target
         return kwargs
-
-    # -- outcomes ----------------------------------------------------------------------
-    def _on_outcome(self, o: Outcome) -> None:
-        i = o.key
-        task = self.inflight.get(i)
-        if task is None or task.attempt != o.attempt:
-            log.info("late outcome of %s attempt %s ignored", self.nodes[i].name, o.attempt)
-            return
-        del self.inflight[i]
-        self.started[i] = o.started
-        if o.captured is not None:  # what it printed and logged, kept with the attempt
-            self._row(o.finished, "captured", self.nodes[i].name, o.attempt,
-                      json.dumps({"started": o.started, **o.captured}))
-        if o.ok:
-            try:
-                text = encode_output(o.value)
-            except OutputError as exc:
-                self._failed(i, o.attempt, f"output is not JSON-serialisable: {exc}", o.finished)
-                return
-            self._completed(i, o.attempt, o.value, text, o.finished)
-        elif self.cancelling:
-            self._final(i, CANCELLED, o.error, o.finished)
-        elif o.lost:
-            self._worker_lost(i, o.attempt, o.error or "worker_lost", o.finished)
-        else:
-            self._failed(i, o.attempt, o.error or "failed", o.finished)
-
-    def _completed(self, i: int, attempt: int, value: Any, text: str, now: float) -> None:
-        self.status[i] = COMPLETED
-        self.outputs[i] = handed_on(value)  # outputs travel as JSON, decoded when used
-        self.output_json[i] = text
-        self.errors[i] = None  # an earlier attempt's error no longer describes the job
-        self.finished[i] = now
-        self.remaining -= 1
-        pending = self.pending
-        pending.drop_start(i)
-        pending.row(now, "completed", self.nodes[i].name, attempt,
-                    f'{{"started":{self.started[i]!r},"output":{text}}}')
-        if not pending.urgent and self.down[i]:
-            self._mark_urgent(i)
-        pending.dirty[i] = None
-        self.to_release.append(i)
-
-    def _failed(self, i: int, attempt: int, error: str, now: float) -> None:
-        self._journal_start(i)
-        node = self.nodes[i]
-        if attempt - self.base_attempts[i] <= node.retries and not self.cancelling:
-            delay = retry_delay(node.retry_delay, node.backoff, attempt)
-            self.status[i] = PENDING
-            self.errors[i] = error
-            self._row(now, "retrying", node.name, attempt,
-                      json.dumps({"error": error, "delay": delay}))
-            self._update(i)
-            if self.listeners:
-                self._emit(JobFinished(self.run_id, node.name, FAULTED, attempt, error, True))
-            if delay > 0:
-                self.timers.add(time.monotonic() + delay, RETRY, i, attempt)
-            else:
-                self.ready.append(i)
-            return
-        self._final(i, FAULTED, error, now)
-
-    def _worker_lost(self, i: int, attempt: int, error: str, now: float) -> None:
-        """An attempt whose worker was lost runs again at once, without spending a retry,
-        until the job has lost ``lost_limit(retries)`` attempts: then it is faulted."""
-        lost = self.lost_attempts[i] = self.lost_attempts.get(i, 0) + 1
-        node = self.nodes[i]
-        if lost >= lost_limit(node.retries):
-            self._final(i, FAULTED, f"{error} (lost {lost} attempts: its worker died or "
-                        "stopped each time)", now)
-            return
-        self._journal_start(i)
-        self.base_attempts[i] += 1
-        self.status[i] = PENDING
-        self.errors[i] = error
-        self._row(now, "retrying", node.name, attempt,
-                  json.dumps({"error": error, "delay": 0, "lost": True}))
-        self._update(i)
-        if self.listeners:
-            self._emit(JobFinished(self.run_id, node.name, FAULTED, attempt, error, True))
-        self.ready.append(i)
-
-    def _final(self, i: int, state: str, error: str | None, now: float) -> None:
-        self._journal_start(i)
-        if self.down[i] and not self.pending.urgent:
-            self._mark_urgent(i)
-        if state == FAULTED and self.nodes[i].continue_on_failure:
-            self.passes[i] = True
-        self.status[i] = state
-        self.errors[i] = error
-        self.finished[i] = now
-        self.remaining -= 1
-        if self.barrier[i]:
-            self.to_release.append(i)
-            return
-        self._row(now, state, self.nodes[i].name, self.attempts[i] or None,
-                  json.dumps({"error": error}) if error else None)
-        self._update(i)
-        self.to_release.append(i)
-
-    def _mark_urgent(self, i: int) -> None:
-        """Commit without waiting for company when this settles a dependent's last input.
-
-        A fan-in of 10,000 jobs into one must not commit 10,000 times: only the
-        completion that makes a dependent ready is worth the early commit.
-        """
-        waiting = self.waiting
-        for d in self.down[i]:
-            if waiting[d] == 1:
-                self.pending.urgent = True
-                return
-
-    # -- timers ------------------------------------------------------------------------
-    def _fire_timers(self, now: float) -> None:
-        for kind, i, attempt in self.timers.due(now):
-            if kind == TIMEOUT:
-                task = self.inflight.get(i)
-                if task is not None and task.attempt == attempt:
-                    del self.inflight[i]
-                    self.executor.abandon(task)
-                    self._failed(i, attempt, f"timed out after {self.nodes[i].timeout}s",
-                                 time.time())
-            elif kind == RETRY and self.status[i] == PENDING and not self.cancelling:
-                # (while pausing the job goes back to ready and waits for the resume)
-                self.ready.append(i)
-
-    # -- cancel ------------------------------------------------------------------------
-    def _begin_cancel(self) -> None:
-        self.cancelling = True
-        self.cancel_deadline = time.monotonic() + CANCEL_GRACE
-        now = time.time()
-        self._row(now, "cancelling", None, None, self._by("cancel"))
-        for i, state in enumerate(self.status):
-            if state == PENDING:
-                self._final(i, CANCELLED, None, now)
-        self._stop_inflight()
-        self.ready.clear()
-
-    def _stop_inflight(self) -> None:
-        """Ask every running job to stop; an executor that can kill them does so now."""
-        kill = getattr(self.executor, "kills_on_abandon", False)
-        for task in list(self.inflight.values()):
-            task.context.request_stop()
-            if kill:
-                self.executor.abandon(task)
-
-    def _expire_inflight(self) -> None:
-        now = time.time()
-        for i, task in list(self.inflight.items()):
-            del self.inflight[i]
-            self.executor.abandon(task)
-            self._final(i, CANCELLED, "did not stop within the cancel grace period", now)
 
     # -- release ---------------------------------------------------------------------
     def _release(self, emit: bool = True) -> None:

@@ -25,7 +25,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from jobweave.components import livetail
-from jobweave.engine.engine import Engine, RunHandle, new_run_id
+from jobweave.engine.engine import Engine
+from jobweave.engine.handle import RunHandle, new_run_id
 from jobweave.engine.takeover import Takeover, reap
 from jobweave.errors import DefinitionError, JobweaveError, RunNotFoundError
 from jobweave.events import RunFinished

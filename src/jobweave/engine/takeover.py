@@ -28,7 +28,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from jobweave.engine.engine import Engine, RunHandle
+from jobweave.engine.engine import Engine
+from jobweave.engine.handle import RunHandle
 from jobweave.errors import JobweaveError, RunNotFoundError, RunOwnedError, RunStateError
 from jobweave.events import Listener
 from jobweave.store import owner_id

@@ -24,8 +24,8 @@ from sqlalchemy import and_, func, or_, select
 from jobweave.errors import JobNotFoundError, JobweaveError, RunNotFoundError, RunStateError
 from jobweave.store import schema as s
 from jobweave.store.history import MARKED, REQUESTS, requested
+from jobweave.store.ownership import is_live
 from jobweave.store.retry import conflicts_retried
-from jobweave.store.sql import is_live
 
 if TYPE_CHECKING:
     from jobweave.store.sql import SqlStore

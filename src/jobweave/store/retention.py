@@ -17,8 +17,8 @@ from sqlalchemy import Connection, func, select
 from jobweave.errors import JobweaveError, RunNotFoundError, RunStateError
 from jobweave.store import schema as s
 from jobweave.store.base import owner_alive
+from jobweave.store.ownership import is_live
 from jobweave.store.retry import conflicts_retried
-from jobweave.store.sql import is_live
 
 if TYPE_CHECKING:
     from jobweave.store.sql import SqlStore
