@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +27,22 @@ def require_service(name: str, reason: str) -> None:
 
 BACKENDS = pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)
 """Mark a test module or test to run once on a SQLite file and once on PostgreSQL."""
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _reap_detached_workers() -> Iterator[None]:
+    """Submits run in a test's process (the CLI in-process, from any folder of the suite)
+    start detached workers: wait for them at the end, so none outlives the session."""
+    yield
+    from jobweave.cli import run
+
+    for worker in run._WORKERS:
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+    run._WORKERS.clear()
 
 
 @pytest.fixture

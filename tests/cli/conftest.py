@@ -15,21 +15,6 @@ from jobweave.store import SqlStore, close_all, open_store
 from tests.cli.helpers import Jobweave, run_in_process
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _reap_detached_workers() -> Iterator[None]:
-    """Submits run in this process start detached workers: wait for them at the end."""
-    yield
-    from jobweave.cli import run
-
-    for worker in run._WORKERS:
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
-    run._WORKERS.clear()
-
-
 @pytest.fixture
 def store(tmp_path: Path) -> str:
     """The store URL every command of a test uses: a fresh SQLite file."""
