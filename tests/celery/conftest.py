@@ -65,14 +65,18 @@ class Cluster:
                         queue=self.queue, attempt_lease=LEASE, sweep=SWEEP).with_(**changes)
 
     def worker(self, *, concurrency: int = 1, queues: str | None = None,
-               loglevel: str = "info") -> subprocess.Popen[bytes]:
-        """Start a worker and return once it answered a ping."""
+               loglevel: str = "info", cwd: Path | None = None) -> subprocess.Popen[bytes]:
+        """Start a worker and return once it answered a ping; with ``cwd``, the installed
+        ``jobweave`` command started in that folder, as a user would."""
         name = f"w{len(self.procs)}-{self.queue}@{socket.gethostname()}"
+        command = ([sys.executable, "-m", "jobweave"] if cwd is None
+                   else [str(Path(sys.executable).parent / "jobweave")])
         with open(self.folder / f"worker{len(self.procs)}.log", "wb") as log:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "jobweave", "worker", "-c", str(concurrency), "-n",
+                [*command, "worker", "-c", str(concurrency), "-n",
                  name, "-Q", queues or self.queue, "-l", loglevel],
-                env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                cwd=cwd)
         self.procs.append(proc)
         self._ready(name, proc)
         return proc

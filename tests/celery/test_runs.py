@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 import jobweave as jw
 from jobweave.engine import Engine
 from tests.celery import jobs
@@ -125,3 +127,22 @@ def test_pause_resume_and_recover_work_on_workers(cluster: Cluster, tmp_path: Pa
     recovered = again.wait(30)
     assert recovered.status == "completed"
     assert len(marks(mark, "start")) == 1 and len(marks(mark, "double2")) == 1
+
+
+def test_a_worker_imports_jobs_from_the_folder_it_was_started_in(
+        cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = tmp_path / "project"
+    (project / "etl").mkdir(parents=True)
+    (project / "etl" / "__init__.py").write_text("")
+    (project / "etl" / "steps.py").write_text(
+        "import os\n\ndef where() -> int:\n    return os.getpid()\n")
+    monkeypatch.syspath_prepend(str(project))  # the engine resolves it where it runs too
+    # the suite's PYTHONPATH, without the empty entry that would put the folder there anyway
+    import os
+
+    paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(paths))
+    cluster.worker(cwd=project)
+    result = Engine(cluster.settings()).run(jw.batch([jw.job("etl.steps:where", name="w")]))
+    assert result.status == "completed", [(j.name, j.error) for j in result.jobs]
+    assert result.jobs[0].output != os.getpid()  # it ran in the worker's process

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 from typing import Annotated, Literal
 
 import typer
@@ -37,6 +38,11 @@ def worker_command(
     settings = settings_for(store, broker=broker)
     conninfo(settings.store)  # one clear line when the store is not PostgreSQL
     broker_of(settings)
+    # jobs travel by reference: "package.module:function" imports from the folder the
+    # worker was started in, as under `python -m` (the pool's processes inherit the path)
+    here = os.getcwd()
+    if here not in sys.path:
+        sys.path.insert(0, here)
     # the pool's processes read the same settings
     os.environ["JOBWEAVE_STORE"] = settings.store
     os.environ["JOBWEAVE_BROKER"] = settings.broker or ""
