@@ -65,6 +65,8 @@ def _kill_and_resume(children: Children, counts: Path, store: str, first: list[s
             break
         child.kill()  # type: ignore[attr-defined]
         done += 1
+        if open_store(store).get_run(run_id, counts=False).status == "completed":
+            return run_id, done  # the kill came after the run's last commit: nothing to resume
         child = _start(children, counts, "resume", store, run_id)
     assert child.finish() == 0, child.describe()  # type: ignore[attr-defined]
     line = child.line("finished")  # type: ignore[attr-defined]
