@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 from jobweave.errors import ConfigError, DefinitionError, StoreError
 
@@ -39,6 +40,7 @@ DEFAULT_ATTEMPT_LEASE = 30.0
 DEFAULT_SWEEP = 5.0
 DEFAULT_QUEUED_TIMEOUT = 600.0
 DEFAULT_VISIBILITY_TIMEOUT = 3600.0
+F = TypeVar("F", float, None)
 DEFAULT_POOL_MIN = 2
 """PostgreSQL: connections an engine keeps open between uses."""
 DEFAULT_POOL_MAX = 10
@@ -150,15 +152,14 @@ class Settings:
         """Settings from ``JOBWEAVE_*`` variables (``os.environ`` by default)."""
         env = os.environ if environ is None else environ
         workers = env.get("JOBWEAVE_WORKERS")
-        lease = _maybe_seconds(env, "JOBWEAVE_LEASE")
         return cls(
             store=env.get("JOBWEAVE_STORE") or find_store(),
             executor=env.get("JOBWEAVE_EXECUTOR") or DEFAULT_EXECUTOR,
             workers=int(workers) if workers else None,
             durability=env.get("JOBWEAVE_DURABILITY") or DEFAULT_DURABILITY,
             secrets_file=env.get("JOBWEAVE_SECRETS_FILE") or None,
-            lease=DEFAULT_LEASE if lease is None else lease,
-            heartbeat=_maybe_seconds(env, "JOBWEAVE_HEARTBEAT"),
+            lease=_seconds(env, "JOBWEAVE_LEASE", DEFAULT_LEASE),
+            heartbeat=_seconds(env, "JOBWEAVE_HEARTBEAT", None),
             broker=env.get("JOBWEAVE_BROKER") or None,
             queue=env.get("JOBWEAVE_QUEUE") or DEFAULT_QUEUE,
             attempt_lease=_seconds(env, "JOBWEAVE_ATTEMPT_LEASE", DEFAULT_ATTEMPT_LEASE),
@@ -176,7 +177,8 @@ class Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})  # type: ignore[arg-type]
 
 
-def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+def _seconds(env: Mapping[str, str], name: str, default: F) -> float | F:
+    """The positive number of seconds variable ``name`` holds, or ``default`` if unset."""
     text = env.get(name)
     if not text:
         return default
@@ -187,17 +189,6 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     if not value > 0:
         raise ConfigError(f"{name} must be positive, got {text!r}")
     return value
-
-
-def _maybe_seconds(env: Mapping[str, str], name: str) -> float | None:
-    text = env.get(name)
-    if not text:
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        raise DefinitionError(f"must be a number of seconds, got {text!r}",
-                              field=name) from None
 
 
 def find_store(start: str | None = None) -> str:

@@ -24,7 +24,7 @@ CHANNEL = "jobweave_attempts"
 NOW = "extract(epoch from clock_timestamp())::float8"
 LIVE = (f"(a.state = 'running' AND a.lease_until > {NOW}) OR "
         f"(a.state = 'queued' AND a.queued_until > {NOW}) OR "
-        "(a.state = 'done' AND a.outcome LIKE '{\"ok\": true%%')")
+        "(a.state = 'done' AND (a.outcome::jsonb ->> 'ok') = 'true')")
 """A row an owner must not overwrite: an attempt still alive, or a success not yet taken."""
 
 _DISPATCH = f"""

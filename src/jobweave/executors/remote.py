@@ -32,7 +32,7 @@ def decode(text: str) -> Task | Outcome:
 
 
 def outcome_text(o: Outcome) -> str:
-    """An Outcome as JSON; ``"ok"`` comes first (the owner's adoption test relies on it)."""
+    """An Outcome as JSON (the owner's adoption reads its ``"ok"`` in SQL)."""
     doc: dict[str, Any] = {"ok": o.ok, "value": o.value, "error": o.error,
                            "started": o.started, "finished": o.finished,
                            "interrupted": o.interrupted, "captured": o.captured}
