@@ -26,7 +26,7 @@ def square_fan(n: int) -> jw.Graph:
     g = jw.graph("squares")
     src = g.node("src", "t_spread")
     tag = g.node("tag", "modify")
-    sq = g.node("square", "python", target=shapes.square)
+    sq = g.node("square", "python", target=shapes.square_slowly)
     g.edge(src, tag)
     g.edge(tag, sq, data={"i": "{{ msg.i }}", "tagged": True})
     g.edge(sq, g.node("sink", "modify"))
@@ -39,7 +39,7 @@ def square_join(n: int) -> jw.Graph:
     src = g.node("src", "t_spread")
     wait = g.node("wait", "barrier", grouping="tuple", output="all")
     for k in range(3):
-        b = g.node(f"b{k}", "python", target=shapes.square)
+        b = g.node(f"b{k}", "python", target=shapes.square_slowly)
         g.edge(src, b, data={"i": "{{ msg.i }}", "k": k})
         g.edge(b, wait, to_port=str(k), data={"i": "{{ msg.i }}", "from": k,
                                               "status": "completed"})

@@ -8,6 +8,7 @@ tests. Callables live at module level so a resume in another process can load th
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -56,8 +57,6 @@ def fetch_page(msg: dict[str, Any]) -> dict[str, Any]:
     _note("page", page)
     delay = float(os.environ.get("JOBWEAVE_TEST_DELAY", "0"))
     if delay:
-        import time
-
         time.sleep(delay)
     return {"page": page, "items": [page * 10 + k for k in range(3)],
             "has_more": page < msg.get("last", 5), "last": msg.get("last", 5)}
@@ -88,6 +87,13 @@ def boom(msg: dict[str, Any]) -> dict[str, Any]:
 def square(msg: dict[str, Any]) -> dict[str, Any]:
     _note("square", f"{msg['i']}-{msg['k']}" if "k" in msg else msg["i"])
     return {"i": msg["i"], "sq": msg["i"] ** 2}
+
+
+def square_slowly(msg: dict[str, Any]) -> dict[str, Any]:
+    """:func:`square` taking 10 ms: a run of a few hundred lasts long enough for the kill
+    tests to land their kills on any machine (at full speed it can end between two looks)."""
+    time.sleep(0.01)
+    return square(msg)
 
 
 def fan(n: int, *, error_edge: bool = False, continue_on_error: bool = False) -> jw.Graph:
