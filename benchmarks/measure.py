@@ -120,6 +120,15 @@ def run_jobweave(workload: Workload, n: int) -> tuple[float, float, float]:
 
 def run_bare(workload: Workload, n: int) -> float:
     """One timed run of the same work on a bare ``ThreadPoolExecutor``."""
+    if workload.prepare_bare is not None:
+        go, check = workload.prepare_bare(n)
+        gc.collect()
+        t0 = time.perf_counter()
+        got = go()
+        elapsed = time.perf_counter() - t0
+        check(got)
+        return elapsed
+    assert workload.bare is not None
     gc.collect()
     t0 = time.perf_counter()
     workload.bare(n)

@@ -43,6 +43,8 @@ class Node:
 
 
 Shape = list[Node]
+BareRun = tuple[Callable[[], Any], Callable[[Any], None]]
+"""The timed call of a bare run, and the check of what it returned."""
 
 
 def lanes(n: int) -> Shape:
@@ -167,13 +169,20 @@ def run_bare(shape: Shape) -> list[Any]:
     return out
 
 
-def bare(make: Callable[[int], Shape]) -> Callable[[int], None]:
-    """The bare counterpart of a shape workload (raises if an output is wrong)."""
-    def run(n: int) -> None:
+def bare(make: Callable[[int], Shape]) -> Callable[[int], BareRun]:
+    """The bare counterpart of a shape workload: the shape and its expected outputs are
+    made before the clock starts (as the jobweave side's jobs are), then only
+    :func:`run_bare` is timed; the check raises if an output is wrong."""
+    def prepare(n: int) -> BareRun:
         shape = make(n)
-        if run_bare(shape) != expected(shape):
-            raise AssertionError("the bare DAG runner computed other outputs")
-    return run
+        want = expected(shape)
+
+        def check(got: Any) -> None:
+            if got != want:
+                raise AssertionError("the bare DAG runner computed other outputs")
+
+        return (lambda: run_bare(shape)), check
+    return prepare
 
 
 def jobweave(make: Callable[[int], Shape]) -> Callable[[int], tuple[Any, Callable[[Any], None]]]:

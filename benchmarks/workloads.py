@@ -42,8 +42,11 @@ class Workload:
     """Sizes of a ``--quick`` run."""
     build: Callable[[int], tuple[Any, Check]]
     """Build the jobweave definition for size n, and the check of its result."""
-    bare: Callable[[int], None]
+    bare: Callable[[int], None] | None
     """Do the same work on a bare ThreadPoolExecutor (raises if the result is wrong)."""
+    prepare_bare: Callable[[int], shapes.BareRun] | None = None
+    """Instead of ``bare``: make the bare run's work for size n untimed, and return the
+    timed call and the check of what it returns."""
     jobs: Callable[[int], int] = lambda n: n
     """How many jobs size n makes."""
     concurrency: int | None = None
@@ -214,13 +217,16 @@ SPEED: dict[str, Workload] = {w.key: w for w in (
              concurrency=SLEEP_CONCURRENCY, fixed_size=True),
     Workload("W7", "lanes", f"N/{shapes.LANE_LENGTH} lanes of {shapes.LANE_LENGTH} jobs, each "
              "fed the previous one's output", (1_000, 10_000), (1_000,),
-             shapes.jobweave(shapes.lanes), shapes.bare(shapes.lanes)),
+             shapes.jobweave(shapes.lanes), None,
+             prepare_bare=shapes.bare(shapes.lanes)),
     Workload("W8", "fan-in", f"{shapes.FANIN_LAYERS} layers; each job after the first fed "
              f"the outputs of {shapes.FANIN} of the layer before", (1_000, 10_000), (1_000,),
-             shapes.jobweave(shapes.fan_in), shapes.bare(shapes.fan_in)),
+             shapes.jobweave(shapes.fan_in), None,
+             prepare_bare=shapes.bare(shapes.fan_in)),
     Workload("W9", "diamonds", f"{shapes.DIAMOND_LANES} lanes of diamonds: one job fans out "
              f"to {shapes.DIAMOND_WIDTH}, which fan back in to one", (1_000, 10_000), (1_000,),
-             shapes.jobweave(shapes.diamonds), shapes.bare(shapes.diamonds)),
+             shapes.jobweave(shapes.diamonds), None,
+             prepare_bare=shapes.bare(shapes.diamonds)),
     Workload("W10", "parallel flow", f"{FLOW_STEPS} steps over N elements, step by step",
              (1_000, 10_000), (1_000,), _flow("parallel"), _parallel_flow_bare,
              jobs=lambda n: n * FLOW_STEPS),

@@ -1,4 +1,5 @@
-"""SQLite: WAL, synchronous NORMAL (or FULL), a busy timeout, write locks taken up front."""
+"""SQLite: WAL (checkpointed off the commit path), synchronous NORMAL (or FULL), a busy
+timeout, write locks taken up front."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from sqlalchemy import Connection, create_engine, event
 from sqlalchemy.exc import DBAPIError
 
 from jobweave.errors import StoreError, StoreUnavailable
+from jobweave.store.checkpoint import SAFETY_PAGES, Checkpointer
 from jobweave.store.sql import SqlStore
+from jobweave.store.writer import Writer
 
 BUSY_TIMEOUT_MS = 30_000
 """How long a writer waits for another process's transaction before giving up."""
@@ -39,12 +42,20 @@ class SqliteStore(SqlStore):
             cur = dbapi_conn.cursor()
             cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             cur.execute(f"PRAGMA synchronous = {sync}")
+            cur.execute(f"PRAGMA wal_autocheckpoint = {SAFETY_PAGES}")
             cur.close()
 
         super().__init__(engine, path, upgrade=upgrade)
         self._file = os.path.abspath(path)
         self._identity = _identity(self._file)
         """The file this store opened (device, inode): a run notices it deleted or replaced."""
+        self.checkpoints = Checkpointer(self._file)
+
+    def writer(self, run_id: str, epoch: int) -> Writer:
+        writer = super().writer(run_id, epoch)
+        self.checkpoints.opened()
+        writer.on_close = self.checkpoints.closed
+        return writer
 
     def check(self) -> None:
         if _identity(self._file) != self._identity:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +31,8 @@ class Writer:
         self.epoch = epoch
         self._raw: Any = None
         self._cur: Any = None
+        self.on_close: Callable[[], None] | None = None
+        """Called once when the writer closes (the store's checkpoints follow writers)."""
         self._connect()
 
     def _connect(self) -> None:
@@ -102,6 +104,9 @@ class Writer:
         self._raw = self._cur = None
 
     def close(self) -> None:
+        on_close, self.on_close = self.on_close, None
+        if on_close is not None:
+            on_close()
         if self._raw is None:
             return
         with suppress(Exception):
