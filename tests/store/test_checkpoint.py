@@ -38,8 +38,9 @@ def test_a_long_run_keeps_the_wal_small_and_the_thread_ends_with_it(tmp_path: Pa
         assert result.ok
         assert store.checkpoints.passes > 0  # type: ignore[attr-defined]
         wal = Path(f"{path}-wal")
-        # bounded by SQLite's own threshold (a frame is a page and its 24-byte header)
-        assert wal.stat().st_size <= 32 + (SAFETY_PAGES + 100) * (PAGE + 24)
+        # bounded by SQLite's own threshold (a frame is a page and its 24-byte header);
+        # a commit that crosses it while this thread checkpoints leaves it to the next
+        assert wal.stat().st_size <= 2 * SAFETY_PAGES * (PAGE + 24)
         deadline = time.monotonic() + 5
         while _checkpointers() and time.monotonic() < deadline:
             time.sleep(0.01)
