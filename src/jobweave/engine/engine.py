@@ -78,7 +78,7 @@ class Engine(Recovery):
         self.store.create_run(
             run_id=run_id, name=plan.name, kind=plan.kind, source=plan.source,
             definition=plan.definition, digest=plan.digest, options=options,
-            jobs=[(n.index, n.name, n.kind, n.tags) for n in plan.jobs], encoded=plan.encoded,
+            jobs=plan.stored_jobs(), encoded=plan.encoded,
         )
         return run_id, plan
 
@@ -220,7 +220,7 @@ class Engine(Recovery):
             keep = {name: index[name] for name in diff.unchanged}
             self.store.redefine(
                 run_id, definition=plan.definition, digest=plan.digest, source=plan.source,
-                jobs=[(n.index, n.name, n.kind, n.tags) for n in plan.jobs], keep=keep)
+                jobs=plan.stored_jobs(), keep=keep)
         if concurrency is None:
             concurrency = record.options.get("concurrency")
         # one transaction claims the run and counts the attempts a dead owner left

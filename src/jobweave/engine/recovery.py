@@ -130,7 +130,7 @@ class Recovery:
         self.store.create_run(
             run_id=run_id, name=plan.name, kind=plan.kind, source=plan.source,
             definition=plan.definition, digest=plan.digest, options=options,
-            jobs=[(n.index, n.name, n.kind, n.tags) for n in plan.jobs],
+            jobs=plan.stored_jobs(),
             parent_run=journal.run_id, **extra)
         return run_id
 

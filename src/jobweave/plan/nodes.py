@@ -148,6 +148,29 @@ class Plan:
             return self.nodes
         return tuple(n for n in self.nodes if n.kind != BARRIER)
 
+    def stored_jobs(self) -> list[tuple[int, str, str, tuple[str, ...]]]:
+        """(index, name, kind, tags) of every job, in the order their rows are stored.
+
+        That is the order jobs tend to run in: by depth (the longest chain of jobs before
+        one), then index. A database keeps rows near each other in the order they were
+        written, and a commit writes every page its updates touch: many lanes of jobs
+        written lane after lane put each lane's next completion on a page of its own,
+        while written depth by depth the lanes' completions of one commit share a few.
+        """
+        jobs = self.jobs
+        rows = [(n.index, n.name, n.kind, n.tags) for n in jobs]
+        if self.graph is not None or not any(n.deps for n in jobs):
+            return rows
+        depth = [0] * len(self.nodes)
+        at = depth.__getitem__
+        for n in self.nodes:
+            if n.deps:
+                if max(n.deps) >= n.index:  # not in upstream-first order: keep the index's
+                    return rows
+                depth[n.index] = 1 + max(map(at, n.deps))
+        rows.sort(key=lambda row: depth[row[0]])  # stable: by index within a depth
+        return rows
+
     @property
     def job_count(self) -> int:
         if self.graph is not None:
