@@ -21,11 +21,12 @@ demo: $(STAMP)
 	mkdir -p .jobweave
 	cd examples && ../$(BIN)/jobweave run nightly.py:nightly
 
-# Three workers on two cores: much of the suite waits on real processes and clocks, not
+# Four workers on two cores: much of the suite waits on real processes and clocks, not
 # on CPU (tests are independent: each has its own folder, SQLite file and PostgreSQL
-# database). Measured on this 2-vCPU machine with other work at load 6-8: -n 2 took 9:00,
-# -n 3 6:02, -n 4 5:28 (but more timing-bound tests ran late); `make test WORKERS=2` to change.
-WORKERS ?= 3
+# database). Measured on this 2-vCPU machine, quiet, 2 December: -n 3 took 2:41-2:48,
+# -n 4 2:20 twice (with other work at load 6-8 on 1 December: -n 2 9:00, -n 3 6:02,
+# -n 4 5:28); `make test WORKERS=N` to change.
+WORKERS ?= 4
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n $(WORKERS)
 
