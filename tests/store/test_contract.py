@@ -6,7 +6,7 @@ import time
 from collections import Counter
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 
 import jobweave as jw
 from jobweave.errors import RunNotFoundError, RunStateError
@@ -221,6 +221,7 @@ def test_a_store_from_an_older_jobweave_is_upgraded_in_place(backend_url: str,
         conn.execute(text("DROP TABLE jobweave_attempts"))  # nor remote attempts
         conn.execute(text("DROP TABLE jobweave_alembic_version"))  # nor a revision record
         conn.execute(text("DROP INDEX IF EXISTS jobweave_attempts_state"))
+        conn.execute(text("DROP INDEX jobweave_runs_status"))  # nor the index by status
         conn.execute(text("ALTER TABLE jobweave_runs DROP COLUMN control_by"))
         conn.execute(text("ALTER TABLE jobweave_runs DROP COLUMN epoch"))
         conn.execute(text("ALTER TABLE jobweave_jobs DROP COLUMN lost"))
@@ -239,6 +240,8 @@ def test_a_store_from_an_older_jobweave_is_upgraded_in_place(backend_url: str,
         assert conn.execute(text("SELECT count(*) FROM jobweave_attempts")).scalar() == 0
         assert conn.execute(text("SELECT version_num FROM jobweave_alembic_version")
                             ).scalar() == f"{SCHEMA_VERSION:04d}"
+    assert "jobweave_runs_status" in {i["name"] for i in
+                                      inspect(upgraded.engine).get_indexes("jobweave_runs")}
     assert jw.run(jw.job(jobs.noop), store=backend_url).ok
     from jobweave.store.triggers import TriggerTable
 

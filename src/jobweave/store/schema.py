@@ -14,7 +14,7 @@ from sqlalchemy import (
     Text,
 )
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 """Bumped on every change of the tables; a store from a newer version is refused, an older
 one is upgraded in place by its dialect's chain of revisions (``store/migrations``)."""
 APP_ID = "jobweave"
@@ -51,6 +51,9 @@ runs = Table(
     Column("control_by", Text),
     # who made the ``control`` request (a dashboard user, a token's name), for the journal
     Index("jobweave_runs_created", "created_at"),
+    Index("jobweave_runs_status", "status"),
+    # every serve process looks for runs to take over each second: the few running or
+    # pending ones, found without reading the whole history
 )
 
 jobs = Table(

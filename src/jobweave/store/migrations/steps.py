@@ -1,4 +1,4 @@
-"""The schema changes of store revisions 1-6, shared by the two chains.
+"""The schema changes of store revisions 1-7, shared by the two chains.
 
 Each chain's revision calls its step with what its dialect needs: SQLite alters a table
 in batch mode (``op.batch_alter_table``: SQLite cannot alter a column in place, so
@@ -162,3 +162,9 @@ def attempts(*, batch: bool) -> None:
         sa.Column("updated_at", sa.Float))
     op.create_index("jobweave_attempts_state", "jobweave_attempts", ["state", "lease_until"])
     set_version(6)
+
+
+def runs_status() -> None:
+    """Schema 7: an index of runs by status, for the takeover sweep of every serve."""
+    op.create_index("jobweave_runs_status", "jobweave_runs", ["status"])
+    set_version(7)
