@@ -15,7 +15,7 @@ import pytest
 
 import jobweave as jw
 from jobweave.components import livetail
-from jobweave.engine.serve import sweep_live_tails
+from jobweave.engine.tails import sweep_live_tails
 from jobweave.store import close_all, open_store
 from tests.cli.helpers import wait_for
 

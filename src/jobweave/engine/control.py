@@ -44,6 +44,11 @@ class RunControl(Outcomes):
         self._pause_requested = True
         self.inbox.put(None)
 
+    def asked_by(self, what: str) -> str | None:
+        """Who asked this execution first to ``pause`` or ``cancel`` (None: nobody did, or
+        they gave no name)."""
+        return self._asked_by.get(what)
+
     def _by(self, what: str) -> str | None:
         """The data of the record that answers a request: who made it."""
         return asked_by(self._asked_by.get(what))

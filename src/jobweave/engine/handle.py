@@ -67,6 +67,10 @@ class RunHandle:
         ``by`` (who asked) is journaled with the request."""
         self._runtime.pause(by)
 
+    def asked_by(self, what: str) -> str | None:
+        """Who asked this execution first to ``pause`` or ``cancel``."""
+        return self._runtime.asked_by(what)
+
     def _start(self, body: Callable[[], None]) -> None:
         self._thread = threading.Thread(target=body, name=self._thread.name, daemon=True)
         self._thread.start()

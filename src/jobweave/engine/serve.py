@@ -24,13 +24,12 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from jobweave.components import livetail
 from jobweave.engine.engine import Engine
 from jobweave.engine.handle import RunHandle, new_run_id
+from jobweave.engine.tails import SWEEP_SECONDS, sweep_live_tails
 from jobweave.engine.takeover import Takeover, reap
 from jobweave.errors import DefinitionError, JobweaveError, RunNotFoundError
 from jobweave.events import RunFinished
-from jobweave.store import SqlStore
 from jobweave.store.base import owner_id
 from jobweave.store.triggers import TriggerRow, TriggerTable
 from jobweave.triggers import Overlap, Trigger, due, next_fire, on_overlap, trigger_to_data
@@ -42,28 +41,6 @@ RENEW_SECONDS = 5.0
 CLAIM_TRIES = 3
 """Claims of one trigger per round before leaving it to the next round."""
 _LIVE = ("pending", "running")
-SWEEP_SECONDS = 3600.0
-"""How often a serve process removes the live tails that processes killed left behind."""
-
-
-def sweep_live_tails(store: SqlStore) -> int:
-    """Remove the shell jobs' live-tail files of this store's runs that no live process
-    runs (a process killed with SIGKILL leaves them); how many files went."""
-
-    def running(run_id: str) -> bool | None:
-        try:
-            return store.get_run(run_id, counts=False).status in _LIVE
-        except RunNotFoundError:
-            return None  # another store's run on this host: not ours to judge
-        except JobweaveError:
-            return True  # the store is not answering: keep everything
-
-    removed = livetail.sweep(running)
-    if removed:
-        log.info("removed %d live-tail file(s) left by stopped processes", removed)
-    return removed
-
-
 def _instant(value: float | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value, UTC)
 
@@ -357,12 +334,14 @@ class Server:
 
     def close(self, grace: float = 10.0) -> list[str]:
         """Pause the runs still going, wait up to ``grace`` seconds for them, release the
-        leases. Returns the runs still going: left to their fate, they read ``crashed``
-        once this process is gone and ``jobweave resume`` continues them."""
+        leases. A run paused for this alone is handed off (``SqlStore.hand_off``): any
+        serving engine's next sweep continues it. Returns the runs still going: they read
+        ``crashed`` once this process is gone, and are continued the same way."""
         taken = self.takeover.handles.values() if self.takeover is not None else ()
         live = [h for h in (*self.handles.values(), *taken) if not h.done]
+        me = f"serve:{self.owner}"
         for handle in live:
-            handle.pause(by=f"serve:{self.owner}")
+            handle.pause(by=me)
         deadline = threading.Event()
         timer = threading.Timer(grace, deadline.set)
         timer.start()
@@ -373,6 +352,10 @@ class Server:
         finally:
             timer.cancel()
         self.table.release(self.owner)
+        for handle in live:  # a pause someone else asked for first stays a pause
+            if (handle.done and handle.error is None and handle.asked_by("pause") == me
+                    and handle.wait(0).status == "paused"):
+                self.engine.store.hand_off(handle.run_id, by=me)
         left = [h.run_id for h in live if not h.done]
         for run_id in left:
             log.warning("run %s still running: resume it with `jobweave resume %s`", run_id,

@@ -106,7 +106,7 @@ class Takeover:
                 handle = engine.start(run_id, concurrency=record.options.get("concurrency"),
                                       listeners=self.listeners, by=self.actor,
                                       why="start-pending")
-            else:
+            else:  # crashed, or handed off by a serving engine that stopped
                 handle = engine.resume(run_id, listeners=self.listeners, by=self.actor,
                                        why="take-over")
         except (RunOwnedError, RunNotFoundError) as exc:  # another engine was quicker
@@ -122,6 +122,8 @@ class Takeover:
         self.handles[run_id] = handle
         if orphan.status == "pending":
             log.info("run %s: started (pending with no worker)", run_id)
+        elif orphan.status == "handed off":
+            log.info("run %s: continued (paused by a serving engine that stopped)", run_id)
         else:
             log.info("run %s: taken over from %s (its lease ran out)", run_id, orphan.owner)
         return True

@@ -20,6 +20,10 @@ HEARTBEAT_SECONDS = heartbeat_for(LEASE_SECONDS)
 """By default, how often an owner renews its lease and looks for a cancel request."""
 
 
+HAND_OFF = "handoff"
+"""``control`` of a paused run that any serving engine may continue: its engine paused it
+only because it stopped (see ``SqlStore.hand_off``)."""
+
 class RunStatus(enum.StrEnum):
     """Where a run stands. A str: ``record.status == "failed"`` works as before."""
 

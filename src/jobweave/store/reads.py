@@ -12,6 +12,7 @@ from sqlalchemy import Connection, and_, func, select
 from jobweave.errors import RunNotFoundError
 from jobweave.store import schema as s
 from jobweave.store.base import (
+    HAND_OFF,
     INTERRUPTED,
     JOB_STATES,
     JobRecord,
@@ -33,7 +34,8 @@ class Orphan(NamedTuple):
 
     run_id: str
     status: str
-    """``crashed`` (its owner's lease ran out) or ``pending`` (never claimed)."""
+    """``crashed`` (its owner's lease ran out), ``pending`` (never claimed) or ``handed
+    off`` (paused by a serving engine that stopped)."""
     owner: str | None
     """The owner whose lease ran out."""
     control: str | None
@@ -63,13 +65,14 @@ class RunReads(Leases):
 
     def orphans(self, *, pending_after: float, now: float | None = None) -> list[Orphan]:
         """Runs no live process executes that an engine may continue: stored running with
-        their owner's lease gone (crashed), or pending with no owner for ``pending_after``
-        seconds (no worker ever claimed them). Child runs (``RUN.FIRING``) are left to
+        their owner's lease gone (crashed), pending with no owner for ``pending_after``
+        seconds (no worker ever claimed them), or paused by a serving engine that stopped
+        (``hand_off``). Child runs (``RUN.FIRING``) are left to
         their parent's owner, which resumes them itself."""
         now = self.now() if now is None else now
         c = s.runs.c
         q = select(c.run_id, c.status, c.owner, c.heartbeat_at, c.control, c.created_at
-                   ).where(c.status.in_(("running", "pending")))
+                   ).where(c.status.in_(("running", "pending", "paused")))
         with self._read() as conn:
             rows = conn.execute(q).all()
         out = []
@@ -81,6 +84,8 @@ class RunReads(Leases):
             elif (r.status == "pending" and r.owner is None
                   and now - r.created_at > pending_after):
                 out.append(Orphan(r.run_id, "pending", None, r.control))
+            elif r.status == "paused" and r.control == HAND_OFF and r.owner is None:
+                out.append(Orphan(r.run_id, "handed off", None, None))
         return out
 
     def find_runs(self, prefix: str) -> list[str]:

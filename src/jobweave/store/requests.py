@@ -11,7 +11,7 @@ from sqlalchemy import Connection, and_, select
 
 from jobweave.errors import RunNotFoundError, RunStateError
 from jobweave.store import schema as s
-from jobweave.store.base import Leases, RunRecord, asked_by
+from jobweave.store.base import HAND_OFF, Leases, RunRecord, asked_by
 from jobweave.store.ownership import is_live
 from jobweave.store.retry import conflicts_retried
 
@@ -44,6 +44,18 @@ class RunRequests(Leases):
             conn.execute(s.runs.update().where(s.runs.c.run_id == run_id)
                          .values(control=control, control_by=by))
         return answered
+
+    @conflicts_retried
+    def hand_off(self, run_id: str, by: str) -> bool:
+        """Mark a run its engine paused only because the engine stopped (``jobweave serve``
+        shutting down): ``HAND_OFF`` in its ``control``, which the takeover sweep of any
+        serving engine reads as "continue me" (a user's pause never carries it). Returns
+        whether the run was still paused and ownerless; a claim clears the mark."""
+        with self._tx() as conn:
+            done = conn.execute(s.runs.update().where(and_(
+                s.runs.c.run_id == run_id, s.runs.c.status == "paused",
+                s.runs.c.owner.is_(None))).values(control=HAND_OFF, control_by=by))
+            return bool(done.rowcount)
 
     @conflicts_retried
     def request_pause(self, run_id: str, now: float | None = None, *,
