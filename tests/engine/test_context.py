@@ -75,3 +75,22 @@ def test_json_parameters_and_outputs_round_trip(store_url: str) -> None:
     result = jw.run(jw.job(jobs.echo, value=value), store=store_url)
     assert result.jobs[0].output == value
     assert open_store(store_url).get_jobs(result.run_id)[0].output == value
+
+
+def test_a_parameter_that_refers_to_itself_is_refused_naming_it(store_url: str) -> None:
+    loop: dict[str, object] = {"a": 1}
+    loop["self"] = loop
+    with pytest.raises(jw.DefinitionError) as info:
+        jw.run([jw.job(jobs.noop), jw.job(jobs.echo, name="loader", value=loop)],
+               store=store_url)
+    assert info.value.field == "loader.params.value"
+    assert "not JSON-serialisable" in str(info.value)
+
+
+def test_a_parameter_nested_past_the_recursion_limit_is_refused(store_url: str) -> None:
+    deep: list[object] = []
+    for _ in range(100_000):
+        deep = [deep]
+    with pytest.raises(jw.DefinitionError) as info:
+        jw.run(jw.job(jobs.echo, name="loader", value=deep), store=store_url)
+    assert info.value.field == "loader.params.value"

@@ -273,7 +273,7 @@ def compile_flow(f: Flow, name: str | None, source: str | None,
     extra = {"scopes": c.scopes, "mode": f.mode.value}
     try:
         stored, digest, text = encode_definition(run_name, "flow", c.nodes, extra)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         raise DefinitionError(f"the flow's elements are not JSON-serialisable ({exc})",
                               field=f"{f.name or 'flow'}.elements") from None
     return Plan(run_name, "flow", tuple(c.nodes), stored, digest, source, f.concurrency,

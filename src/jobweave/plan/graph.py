@@ -98,7 +98,7 @@ def compile_graph(g: Graph, name: str | None, source: str | None,
     run_name = name or g.name
     try:
         stored, digest = make_definition(run_name, "graph", nodes, extra)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         raise DefinitionError(f"the graph's settings or input are not JSON ({exc})",
                               field=f"graph {g.name!r}") from None
     return Plan(run_name, "graph", tuple(nodes), stored, digest, source, g.concurrency,
