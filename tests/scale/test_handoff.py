@@ -20,17 +20,10 @@ from jobweave.store import close_all, open_store
 from jobweave.store.base import HAND_OFF
 from tests.scale import helpers as h
 
-pytestmark = [pytest.mark.crash, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.crash, pytest.mark.timeout(180),
+              pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)]
 
 JOBS = 20
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return str(tmp_path / "store.db")
-    pg: str = request.getfixturevalue("pg_url")
-    return pg
 
 
 def _definition(folder: Path) -> Path:
@@ -55,7 +48,8 @@ def _started(url: str, first: h.Proc) -> str:
 
 
 def test_a_stopped_engine_s_run_is_continued_by_the_next_and_no_job_runs_twice(
-        url: str, tmp_path: Path) -> None:
+        store_url: str, tmp_path: Path) -> None:
+    url = store_url
     log = _definition(tmp_path)
     first = h.serve(tmp_path, "first", url, "defs.py:chain")
     second: h.Proc | None = None
@@ -85,7 +79,8 @@ def test_a_stopped_engine_s_run_is_continued_by_the_next_and_no_job_runs_twice(
         close_all()
 
 
-def test_a_pause_a_user_asked_for_is_not_handed_on(url: str, tmp_path: Path) -> None:
+def test_a_pause_a_user_asked_for_is_not_handed_on(store_url: str, tmp_path: Path) -> None:
+    url = store_url
     _definition(tmp_path)
     first = h.serve(tmp_path, "first", url, "defs.py:chain")
     second: h.Proc | None = None
