@@ -104,3 +104,31 @@ def test_a_pause_a_user_asked_for_is_not_handed_on(store_url: str, tmp_path: Pat
         if second is not None:
             h.stop(second)
         close_all()
+
+
+def test_pausing_a_handed_off_run_keeps_it_paused(store_url: str, tmp_path: Path) -> None:
+    url = store_url
+    _definition(tmp_path)
+    first = h.serve(tmp_path, "first", url, "defs.py:chain")
+    second: h.Proc | None = None
+    try:
+        run_id = _started(url, first)
+        h.stop(first)
+        store = open_store(url)
+        assert store.get_run(run_id).control == HAND_OFF
+        paused = subprocess.run([sys.executable, "-m", "jobweave", "pause", run_id,
+                                 "--store", url], cwd=tmp_path, capture_output=True,
+                                text=True, timeout=60)
+        assert paused.returncode == 0, paused.stderr
+        record = store.get_run(run_id)
+        assert record.status == "paused" and record.control is None, record
+        last = list(store.journal(run_id))[-1]
+        assert last["event"] == "run_paused" and last["data"]["by"].startswith("cli:")
+        second = h.serve(tmp_path, "second", url)
+        time.sleep(3 * h.LEASE)
+        assert store.get_run(run_id).status == "paused"
+    finally:
+        h.stop(first)
+        if second is not None:
+            h.stop(second)
+        close_all()

@@ -358,8 +358,8 @@ class Server:
                 self.engine.store.hand_off(handle.run_id, by=me)
         left = [h.run_id for h in live if not h.done]
         for run_id in left:
-            log.warning("run %s still running: resume it with `jobweave resume %s`", run_id,
-                        run_id)
+            log.warning("run %s still running: a serving engine continues it once its "
+                        "lease runs out (or `jobweave resume %s`)", run_id, run_id)
         return left
 
 

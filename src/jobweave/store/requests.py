@@ -37,7 +37,9 @@ class RunRequests(Leases):
                            .with_for_update()).first()
         if row is None:
             raise RunNotFoundError(run_id)
-        if row.status in done:
+        handed_off = row.status == "paused" and row.control == HAND_OFF
+        if row.status in done and not (control == "pause" and handed_off):
+            # pausing a run a stopped engine handed off keeps it paused for good
             raise RunStateError(f"run {run_id} is already {row.status}", run_id=run_id)
         answered = is_live(row, now, self.lease_seconds)
         if answered:
