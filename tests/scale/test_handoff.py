@@ -20,8 +20,10 @@ from jobweave.store import close_all, open_store
 from jobweave.store.base import HAND_OFF
 from tests.scale import helpers as h
 
-pytestmark = [pytest.mark.crash, pytest.mark.timeout(180),
-              pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)]
+pytestmark = [pytest.mark.crash, pytest.mark.timeout(180)]
+SWEEPS = h.LEASE
+"""Seconds for four takeover sweeps: an engine sweeps every heartbeat, a quarter of the
+lease."""
 
 JOBS = 20
 
@@ -32,7 +34,7 @@ def _definition(folder: Path) -> Path:
         from tests.scale.jobs import mark
 
         chain = jw.schedule(
-            [[jw.job(mark, log={str(folder / "side.log")!r}, seconds=0.2, name=f"s{{i:03d}}")]
+            [[jw.job(mark, log={str(folder / "side.log")!r}, seconds=0.1, name=f"s{{i:03d}}")]
              for i in range({JOBS})],
             name="chain", triggers=[jw.every("1h", emit_on_start=True)])
     """))
@@ -47,6 +49,7 @@ def _started(url: str, first: h.Proc) -> str:
     return run_id
 
 
+@pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)
 def test_a_stopped_engine_s_run_is_continued_by_the_next_and_no_job_runs_twice(
         store_url: str, tmp_path: Path) -> None:
     url = store_url
@@ -96,7 +99,7 @@ def test_a_pause_a_user_asked_for_is_not_handed_on(store_url: str, tmp_path: Pat
         second = h.serve(tmp_path, "second", url)
         h.wait_until(lambda: "serving" in second.text() or "taking over" in second.text(),
                      30, "the second engine")
-        time.sleep(3 * h.LEASE)  # several sweeps of the second engine
+        time.sleep(SWEEPS)  # several sweeps of the second engine
         record = store.get_run(run_id)
         assert record.status == "paused" and record.control is None, record
     finally:
@@ -125,7 +128,9 @@ def test_pausing_a_handed_off_run_keeps_it_paused(store_url: str, tmp_path: Path
         last = list(store.journal(run_id))[-1]
         assert last["event"] == "run_paused" and last["data"]["by"].startswith("cli:")
         second = h.serve(tmp_path, "second", url)
-        time.sleep(3 * h.LEASE)
+        h.wait_until(lambda: "serving" in second.text() or "taking over" in second.text(),
+                     30, "the second engine")
+        time.sleep(SWEEPS)
         assert store.get_run(run_id).status == "paused"
     finally:
         h.stop(first)
