@@ -24,7 +24,7 @@ demo: $(STAMP)
 # Four workers on two cores: much of the suite waits on real processes and clocks, not
 # on CPU (tests are independent: each has its own folder, SQLite file and PostgreSQL
 # database). Measured on this 2-vCPU machine, quiet, 2 December: -n 3 took 2:41-2:48,
-# -n 4 2:20 twice (with other work at load 6-8 on 1 December: -n 2 9:00, -n 3 6:02,
+# -n 4 2:20-2:35 (with other work at load 6-8 on 1 December: -n 2 9:00, -n 3 6:02,
 # -n 4 5:28); `make test WORKERS=N` to change.
 WORKERS ?= 4
 test: $(STAMP)
