@@ -65,6 +65,10 @@ def test_a_stopped_engine_s_run_is_continued_by_the_next_and_no_job_runs_twice(
         assert record.status == "paused" and record.control == HAND_OFF, record
         done_at_stop = sum(h.completions(store, run_id).values())
         assert done_at_stop < JOBS
+        shown = subprocess.run([sys.executable, "-m", "jobweave", "show", run_id, "--store",
+                                url], cwd=tmp_path, capture_output=True, text=True,
+                               timeout=60)
+        assert shown.returncode == 0 and "handed off" in shown.stdout, shown.stderr
         second = h.serve(tmp_path, "second", url)  # no triggers: it only takes over
         h.wait_until(lambda: store.get_run(run_id).status == "completed", 60,
                      "the second engine to finish the run")

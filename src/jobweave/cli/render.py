@@ -236,6 +236,9 @@ def run_header(record: RunRecord, spans: Spans | None = None, replayed: int = 0)
         rows.append(("owner", record.owner))
     if record.cancel_requested and not record.final:
         rows.append(("cancel", "requested"))
+    if record.handed_off:
+        rows.append(("handed off", "its engine stopped; the next `jobweave serve` round "
+                                   "continues it (`jobweave pause` keeps it paused)"))
     if record.source:
         rows.append(("source", record.source))
     if record.parent_run:
@@ -338,7 +341,8 @@ def run_json(record: RunRecord, spans: Spans | None = None) -> dict[str, Any]:
         "created_at": record.created_at, "started_at": record.started_at,
         "finished_at": record.finished_at, "duration": run_duration(record, spans),
         "exit_code": record.exit_code, "owner": record.owner,
-        "cancel_requested": record.cancel_requested, "source": record.source,
+        "cancel_requested": record.cancel_requested, "handed_off": record.handed_off,
+        "source": record.source,
         "parent_run": record.parent_run,
     }
 

@@ -112,6 +112,12 @@ class RunRecord:
     def pause_requested(self) -> bool:
         return self.control == "pause"
 
+    @property
+    def handed_off(self) -> bool:
+        """Paused only because its engine (``jobweave serve``) stopped: any serving engine
+        continues it (see ``SqlStore.hand_off``)."""
+        return self.status == "paused" and self.control == HAND_OFF
+
 
 @dataclass(frozen=True, slots=True)
 class JobRecord:
