@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 import jobweave as jw
@@ -41,9 +40,6 @@ def test_a_long_run_keeps_the_wal_small_and_the_thread_ends_with_it(tmp_path: Pa
         # bounded by SQLite's own threshold (a frame is a page and its 24-byte header);
         # a commit that crosses it while this thread checkpoints leaves it to the next
         assert wal.stat().st_size <= 2 * SAFETY_PAGES * (PAGE + 24)
-        deadline = time.monotonic() + 5
-        while _checkpointers() and time.monotonic() < deadline:
-            time.sleep(0.01)
         assert not _checkpointers(), "the checkpoint thread outlived the run"
         # every completion is in the database file's journal, read back by a new reader
         assert jw.get_run(result.run_id, store=str(path)).counts == {"completed": 10_000}
@@ -56,11 +52,9 @@ def test_runs_one_after_another_each_start_the_thread_again(tmp_path: Path) -> N
     store = open_store(path)
     try:
         for _ in range(3):
-            assert jw.run(_lanes(2, 10), store=path).ok
-        deadline = time.monotonic() + 5
-        while _checkpointers() and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert not _checkpointers()
+            # jobs that sleep: each run lasts several of the thread's intervals
+            assert jw.run([jw.job(jobs.nap, seconds=0.12), jw.job(jobs.noop)], store=path).ok
+            assert not _checkpointers()  # it ended with the run, before run() returned
         assert store.checkpoints.passes >= 3  # type: ignore[attr-defined]
     finally:
         close_all()

@@ -61,7 +61,7 @@ class _NotStarted(RunHandle):
     def cancel(self, by: str | None = None) -> None:
         pass
 
-    def pause(self, by: str | None = None) -> None:
+    def pause(self, by: str | None = None, *, hand_off: bool = False) -> None:
         pass
 
 

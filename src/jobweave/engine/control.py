@@ -25,6 +25,7 @@ class RunControl(Outcomes):
     inbox: SimpleQueue[Outcome | None]
     pausing: bool
     _pause_requested: bool
+    _hand_off: bool | None
     _asked_by: dict[str, str | None]
     cancel_deadline: float
     _stale_after: float
@@ -37,17 +38,15 @@ class RunControl(Outcomes):
         self.stop.set()
         self.inbox.put(None)  # wake the loop now rather than at its next heartbeat
 
-    def pause(self, by: str | None = None) -> None:
+    def pause(self, by: str | None = None, *, hand_off: bool = False) -> None:
         """Start no new jobs; once running ones finished, stop as ``paused``; ``by``
-        (who asked) is journaled with the ``pausing`` record."""
+        (who asked) is journaled with the ``pausing`` record. ``hand_off``: the asker
+        pauses the run only because it stops (``jobweave serve``): unless someone else
+        asks for a pause too, the paused run is left for any serving engine to continue."""
         self._asked_by.setdefault("pause", by)
+        self._hand_off = hand_off if self._hand_off is None else self._hand_off and hand_off
         self._pause_requested = True
         self.inbox.put(None)
-
-    def asked_by(self, what: str) -> str | None:
-        """Who asked this execution first to ``pause`` or ``cancel`` (None: nobody did, or
-        they gave no name)."""
-        return self._asked_by.get(what)
 
     def _by(self, what: str) -> str | None:
         """The data of the record that answers a request: who made it."""
@@ -65,6 +64,7 @@ class RunControl(Outcomes):
             return
         self._asked_by.setdefault(control.what, control.by)
         if control.what == "pause":
+            self._hand_off = False  # someone wants it paused: it stays paused
             if not self.pausing:
                 self._pause_requested = True
         else:

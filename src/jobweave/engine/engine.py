@@ -190,6 +190,7 @@ class Engine(Recovery):
         listeners: Sequence[Listener] = (),
         by: str | None = None,
         why: str = "resume",
+        expect: str | None = None,
     ) -> RunHandle:
         """Continue a run that stopped: completed jobs are kept, the rest run again.
 
@@ -197,7 +198,7 @@ class Engine(Recovery):
         reference). If it differs from the run's, :class:`DefinitionChanged` is raised
         unless ``accept_changes``; then unchanged completed jobs are kept and changed or
         new ones run. ``by`` (who asked) and ``why`` are journaled in the new
-        execution's ``run_started`` record.
+        execution's ``run_started`` record; ``expect``: see :meth:`SqlStore.take_over`.
         """
         record = self.store.get_run(run_id, counts=False)
         if record.status == "completed":
@@ -226,7 +227,8 @@ class Engine(Recovery):
         # one transaction claims the run and counts the attempts a dead owner left
         # running: of resumers racing for it, one wins and the others get RunOwnedError;
         # what the winner reads next no earlier owner can change any more
-        claimed, crashed = self.store.take_over(run_id, owner_id(), by=by, why=why)
+        claimed, crashed = self.store.take_over(run_id, owner_id(), by=by, why=why,
+                                                expect=expect)
         try:
             prior = prior_state(self.store, run_id, plan)
             return self.start(run_id, plan, concurrency=concurrency, listeners=listeners,

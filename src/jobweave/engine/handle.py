@@ -62,14 +62,11 @@ class RunHandle:
         ``by`` (who asked) is journaled with the request."""
         self._runtime.cancel(by)
 
-    def pause(self, by: str | None = None) -> None:
+    def pause(self, by: str | None = None, *, hand_off: bool = False) -> None:
         """Start no new jobs; ``wait`` returns a ``paused`` result once running ones end.
-        ``by`` (who asked) is journaled with the request."""
-        self._runtime.pause(by)
-
-    def asked_by(self, what: str) -> str | None:
-        """Who asked this execution first to ``pause`` or ``cancel``."""
-        return self._runtime.asked_by(what)
+        ``by`` (who asked) is journaled with the request; ``hand_off``: see
+        :meth:`~jobweave.engine.control.RunControl.pause`."""
+        self._runtime.pause(by, hand_off=hand_off)
 
     def _start(self, body: Callable[[], None]) -> None:
         self._thread = threading.Thread(target=body, name=self._thread.name, daemon=True)

@@ -35,6 +35,7 @@ from jobweave.errors import JobweaveError
 from jobweave.events import JobFinished, JobStarted, Listener, RunFinished, RunStarted
 from jobweave.executors.base import Executor, Outcome, Task
 from jobweave.plan.nodes import Plan, PlanNode
+from jobweave.store.base import HAND_OFF
 from jobweave.store.sql import SqlStore
 
 
@@ -80,6 +81,8 @@ class Runtime(Delivery, RunControl):
         self.cancelling = False
         self.pausing = False
         self._pause_requested = False
+        self._hand_off: bool | None = None
+        """Whether a pause leaves the run for any serving engine (None: no pause asked)."""
         self._asked_by: dict[str, str | None] = {}
         """Who asked this execution to cancel or pause (by request), for the journal."""
         self.cancel_deadline = 0.0
@@ -107,7 +110,11 @@ class Runtime(Delivery, RunControl):
     def run(self) -> RunResult:
         started = time.time()
         self.writer = self.store.writer(self.run_id, self.epoch)
-        self.executor.start(self._deliver)
+        try:
+            self.executor.start(self._deliver)
+        except BaseException:
+            self.writer.close()  # and with it, this process's checkpoints of its store
+            raise
         try:
             try:
                 self._seed()
@@ -353,8 +360,10 @@ class Runtime(Delivery, RunControl):
         now = time.time()
         if status == "paused":
             self._row(now, "run_paused", None, None, None)
-            self._commit({"status": status, "owner": None, "control": None,
-                          "control_by": None})
+            handed = self._hand_off and not self.stop.is_set()
+            self._commit({"status": status, "owner": None,
+                          "control": HAND_OFF if handed else None,
+                          "control_by": self._asked_by.get("pause") if handed else None})
         else:
             self._row(now, "run_finished", None, None, json.dumps({"status": status}))
             self._commit({"status": status, "finished_at": now, "exit_code": exit_code,

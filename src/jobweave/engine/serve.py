@@ -254,9 +254,12 @@ class Server:
         if handle is not None and handle.done:
             return False
         try:  # the store decides: a run of ours may have finished before its thread ended
-            return self.engine.store.get_run(run_id, counts=False).status in _LIVE
+            record = self.engine.store.get_run(run_id, counts=False)
         except RunNotFoundError:
             return False
+        # a run a stopped engine handed off goes on as soon as one takes it over (this
+        # one, when it takes over runs)
+        return record.status in _LIVE or (record.handed_off and self.takeover is not None)
 
     def _start(self, s: Served, fire: datetime, run_id: str, *,
                asked_by: str | None = None) -> Fire:
@@ -334,14 +337,14 @@ class Server:
 
     def close(self, grace: float = 10.0) -> list[str]:
         """Pause the runs still going, wait up to ``grace`` seconds for them, release the
-        leases. A run paused for this alone is handed off (``SqlStore.hand_off``): any
-        serving engine's next sweep continues it. Returns the runs still going: they read
-        ``crashed`` once this process is gone, and are continued the same way."""
+        leases. A run paused for this alone is handed off (``HAND_OFF`` in its
+        ``control``): any serving engine's next sweep continues it. Returns the runs
+        still going: they read ``crashed`` once this process is gone, and are continued
+        the same way."""
         taken = self.takeover.handles.values() if self.takeover is not None else ()
         live = [h for h in (*self.handles.values(), *taken) if not h.done]
-        me = f"serve:{self.owner}"
         for handle in live:
-            handle.pause(by=me)
+            handle.pause(by=f"serve:{self.owner}", hand_off=True)
         deadline = threading.Event()
         timer = threading.Timer(grace, deadline.set)
         timer.start()
@@ -352,10 +355,6 @@ class Server:
         finally:
             timer.cancel()
         self.table.release(self.owner)
-        for handle in live:  # a pause someone else asked for first stays a pause
-            if (handle.done and handle.error is None and handle.asked_by("pause") == me
-                    and handle.wait(0).status == "paused"):
-                self.engine.store.hand_off(handle.run_id, by=me)
         left = [h.run_id for h in live if not h.done]
         for run_id in left:
             log.warning("run %s still running: a serving engine continues it once its "

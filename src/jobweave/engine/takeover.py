@@ -7,11 +7,15 @@ when no live process runs it and nobody asked it to stop:
   lost the database): the engine resumes it (:meth:`Engine.resume`), which claims it and
   counts the attempts the dead owner left running, in one transaction;
 * *pending* for more than twice the lease with no owner: a submitted run whose worker
-  never claimed it: the engine starts it.
+  never claimed it: the engine starts it;
+* *handed off*: paused by a serving engine only because that engine stopped (``HAND_OFF``
+  in its ``control``): the engine resumes it.
 
 A crashed run whose owner was asked to cancel or pause (and died before it answered) is
-cancelled or paused instead. Paused, failed and cancelled runs are left alone: someone
-decided they should stop. Child runs (``RUN.FIRING``) are left to their parent's owner.
+cancelled or paused instead. Runs paused on request, failed and cancelled runs are left
+alone: someone decided they should stop. The claim checks, under the run's lock, that
+the run is still what the sweep found (someone may have paused it meanwhile). Child runs
+(``RUN.FIRING``) are left to their parent's owner.
 
 Several engines look at the same runs; each claim is one locked, epoch-bumping
 transaction, so exactly one engine wins a run and the others get ``RunOwnedError``,
@@ -108,7 +112,7 @@ class Takeover:
                                       why="start-pending")
             else:  # crashed, or handed off by a serving engine that stopped
                 handle = engine.resume(run_id, listeners=self.listeners, by=self.actor,
-                                       why="take-over")
+                                       why="take-over", expect=orphan.status)
         except (RunOwnedError, RunNotFoundError) as exc:  # another engine was quicker
             log.debug("run %s: not taken over: %s", run_id, exc)
             return False

@@ -22,7 +22,8 @@ HEARTBEAT_SECONDS = heartbeat_for(LEASE_SECONDS)
 
 HAND_OFF = "handoff"
 """``control`` of a paused run that any serving engine may continue: its engine paused it
-only because it stopped (see ``SqlStore.hand_off``)."""
+only because it stopped (``RunHandle.pause(hand_off=True)``), and no one asked for a pause
+meanwhile."""
 
 class RunStatus(enum.StrEnum):
     """Where a run stands. A str: ``record.status == "failed"`` works as before."""
@@ -115,7 +116,7 @@ class RunRecord:
     @property
     def handed_off(self) -> bool:
         """Paused only because its engine (``jobweave serve``) stopped: any serving engine
-        continues it (see ``SqlStore.hand_off``)."""
+        continues it (see ``HAND_OFF``)."""
         return self.status == "paused" and self.control == HAND_OFF
 
 

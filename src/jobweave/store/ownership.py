@@ -12,7 +12,7 @@ from sqlalchemy import Connection, and_, case, or_, select
 
 from jobweave.errors import RunNotFoundError, RunOwnedError, RunStateError, StoreError
 from jobweave.store import schema as s
-from jobweave.store.base import LEASE_SECONDS, Claim, Control, Leases, owner_alive
+from jobweave.store.base import HAND_OFF, LEASE_SECONDS, Claim, Control, Leases, owner_alive
 from jobweave.store.retry import conflicts_retried, persist
 
 CLAIM_GRACE = 30.0
@@ -73,7 +73,8 @@ class RunOwnership(Leases):
 
     @conflicts_retried
     def take_over(self, run_id: str, owner: str, now: float | None = None, *,
-                  by: str | None = None, why: str | None = None) -> tuple[Claim, bool]:
+                  by: str | None = None, why: str | None = None,
+                  expect: str | None = None) -> tuple[Claim, bool]:
         """Claim a stopped run to resume it, and count the attempts a dead owner left
         running (see :meth:`mark_interrupted`), in one transaction; return the claim and
         whether the last owner had died.
@@ -82,12 +83,20 @@ class RunOwnership(Leases):
         others get ``RunOwnedError`` naming it. Whatever the winner reads of the run after
         its claim (the jobs' states) no earlier owner can change any more: its epoch is
         fenced out.
+
+        ``expect`` (a serving engine's takeover) is what the run was when it was found:
+        ``crashed`` or ``handed off``; if it is something else by now (someone paused or
+        cancelled it meanwhile) the claim is refused with ``RunStateError``.
         """
         now = self.now() if now is None else now
         with self._tx() as conn:
             row = self._lock_run(conn, run_id, owner, now)
             crashed = row.status == "running" and not self.alive(row.owner, row.heartbeat_at,
                                                                  now)
+            handed = row.status == "paused" and row.control == HAND_OFF
+            if expect is not None and not {"crashed": crashed, "handed off": handed}.get(
+                    expect, False):
+                raise RunStateError(f"run {run_id} is no longer {expect}", run_id=run_id)
             self._count_lost(conn, run_id, crashed)
             return self._claim(conn, row, run_id, owner, now, by, why), crashed
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, func, or_, select
 
 from jobweave.errors import RunNotFoundError
 from jobweave.store import schema as s
@@ -67,12 +67,13 @@ class RunReads(Leases):
         """Runs no live process executes that an engine may continue: stored running with
         their owner's lease gone (crashed), pending with no owner for ``pending_after``
         seconds (no worker ever claimed them), or paused by a serving engine that stopped
-        (``hand_off``). Child runs (``RUN.FIRING``) are left to
+        (``HAND_OFF`` in their ``control``). Child runs (``RUN.FIRING``) are left to
         their parent's owner, which resumes them itself."""
         now = self.now() if now is None else now
         c = s.runs.c
         q = select(c.run_id, c.status, c.owner, c.heartbeat_at, c.control, c.created_at
-                   ).where(c.status.in_(("running", "pending", "paused")))
+                   ).where(or_(c.status.in_(("running", "pending")),
+                               and_(c.status == "paused", c.control == HAND_OFF)))
         with self._read() as conn:
             rows = conn.execute(q).all()
         out = []

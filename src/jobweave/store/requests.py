@@ -48,18 +48,6 @@ class RunRequests(Leases):
         return answered
 
     @conflicts_retried
-    def hand_off(self, run_id: str, by: str) -> bool:
-        """Mark a run its engine paused only because the engine stopped (``jobweave serve``
-        shutting down): ``HAND_OFF`` in its ``control``, which the takeover sweep of any
-        serving engine reads as "continue me" (a user's pause never carries it). Returns
-        whether the run was still paused and ownerless; a claim clears the mark."""
-        with self._tx() as conn:
-            done = conn.execute(s.runs.update().where(and_(
-                s.runs.c.run_id == run_id, s.runs.c.status == "paused",
-                s.runs.c.owner.is_(None))).values(control=HAND_OFF, control_by=by))
-            return bool(done.rowcount)
-
-    @conflicts_retried
     def request_pause(self, run_id: str, now: float | None = None, *,
                       by: str | None = None) -> RunRecord:
         """Ask a run's owner to start no new jobs and stop as ``paused`` once running ones

@@ -52,8 +52,8 @@ runs = Table(
     # who made the ``control`` request (a dashboard user, a token's name), for the journal
     Index("jobweave_runs_created", "created_at"),
     Index("jobweave_runs_status", "status"),
-    # every serve process looks for runs to take over each second: the few running or
-    # pending ones, found without reading the whole history
+    # every serve process looks for runs to take over each second: the few running,
+    # pending or handed-off ones, found without reading the whole history
 )
 
 jobs = Table(

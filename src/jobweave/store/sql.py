@@ -8,12 +8,13 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, case, func, select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from jobweave.errors import StoreError
 from jobweave.store import migrations
 from jobweave.store import schema as s
+from jobweave.store.base import HAND_OFF
 from jobweave.store.ownership import RunOwnership, lost_run
 from jobweave.store.pages import PageReads
 from jobweave.store.reads import RunReads
@@ -280,7 +281,7 @@ class SqlStore(RunOwnership, RunRequests, Redefine, RunReads, PageReads):
                 conn.exec_driver_sql(self._sql_job, list(job_updates))
             if run_update:
                 conn.execute(s.runs.update().where(s.runs.c.run_id == run_id)
-                             .values(**run_update))
+                             .values(**_handed_off(run_update)))
 
     def writer(self, run_id: str, epoch: int) -> Writer:
         """A connection held for one runtime's per-job commits (see :class:`Writer`)."""
@@ -307,6 +308,17 @@ class SqlStore(RunOwnership, RunRequests, Redefine, RunReads, PageReads):
 
     def _raw_rollback(self, raw: Any, cur: Any) -> None:
         raw.rollback()
+
+
+def _handed_off(run_update: dict[str, Any]) -> dict[str, Any]:
+    """A run update that hands the run off (``control`` = ``HAND_OFF``) does so only if no
+    one asked the run to pause or cancel meanwhile: a request its owner had not read yet
+    wins, and the run stays paused."""
+    if run_update.get("control") != HAND_OFF:
+        return run_update
+    asked = s.runs.c.control.in_(("pause", "cancel"))
+    return {**run_update, "control": case((asked, None), else_=HAND_OFF),
+            "control_by": case((asked, None), else_=run_update.get("control_by"))}
 
 
 def _number(value: float | None) -> str:
