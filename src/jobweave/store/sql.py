@@ -199,17 +199,21 @@ class SqlStore(RunOwnership, RunRequests, Redefine, RunReads, PageReads):
                 digest=digest, options=json.dumps(options), total=len(jobs), created_at=now,
                 parent_run=parent_run,
             ))
+            new: list[tuple[int, str, str, str | None]] = []
             rows: list[tuple[Any, ...]] = []
             for i, n, k, t in jobs:
                 tags = json.dumps(list(t)) if t else None
                 done_before = replayed.get(i)
                 if done_before is None:
-                    rows.append((run_id, i, n, k, "pending", 0, tags, None, None, None))
+                    new.append((i, n, k, tags))
                 else:
                     attempt, output, started, finished = done_before
                     rows.append((run_id, i, n, k, "completed", attempt, tags, output, started,
                                  finished))
-            conn.exec_driver_sql(self._sql_new_job, rows)
+            if new:
+                self._insert_pending(conn, run_id, new)
+            if rows:
+                conn.exec_driver_sql(self._sql_new_job, rows)
             rest = json.dumps({"digest": digest, "options": options, "source": source,
                                "parent_run": parent_run})
             text = json.dumps(definition) if encoded is None else encoded
@@ -230,6 +234,13 @@ class SqlStore(RunOwnership, RunRequests, Redefine, RunReads, PageReads):
                         (done[k:k + REPLAY_CHUNK] for k in range(0, len(done), REPLAY_CHUNK)),
                         2)
                 ])
+
+    def _insert_pending(self, conn: Connection, run_id: str,
+                        jobs: list[tuple[int, str, str, str | None]]) -> None:
+        """Store new jobs, pending: (index, name, kind, tags as JSON text) each (dialects
+        may override with one statement)."""
+        conn.exec_driver_sql(self._sql_new_job, [(run_id, i, n, k, "pending", 0, t, None,
+                                                  None, None) for i, n, k, t in jobs])
 
     def _next_seq(self, conn: Connection, run_id: str) -> int:
         top = conn.execute(select(func.max(s.journal.c.seq))
