@@ -1,4 +1,5 @@
-"""Importable job targets for the tests (module-level, so other processes can load them)."""
+"""Importable job targets for the tests (module-level, so other processes can load them),
+and definitions made of them that several test folders use."""
 
 from __future__ import annotations
 
@@ -226,3 +227,16 @@ def tally(path: str, label: str, seconds: float = 0.0) -> str:
         f.write(label + "\n")
     time.sleep(seconds)
     return label
+
+
+def lanes(count: int, length: int) -> list[Any]:
+    """``count`` lanes of ``length`` chained jobs (``l{lane}-{position}``), lane after lane."""
+    import jobweave as jw
+
+    out: list[Any] = []
+    for k in range(count):
+        prev = None
+        for j in range(length):
+            prev = jw.job(add, a=k, b=j, after=[prev] if prev else [], name=f"l{k}-{j}")
+            out.append(prev)
+    return out

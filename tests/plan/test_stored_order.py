@@ -11,18 +11,8 @@ from jobweave.store import close_all, open_store
 from tests import jobs
 
 
-def _lanes(lanes: int, length: int) -> list[jw.Job]:
-    out: list[jw.Job] = []
-    for k in range(lanes):
-        prev = None
-        for j in range(length):
-            prev = jw.job(jobs.add, a=k, b=j, after=[prev] if prev else [], name=f"l{k}-{j}")
-            out.append(prev)
-    return out
-
-
 def test_lanes_are_stored_depth_by_depth() -> None:
-    plan = compile_plan(jw.batch(_lanes(3, 4)))
+    plan = compile_plan(jw.batch(jobs.lanes(3, 4)))
     names = [name for _, name, _, _ in plan.stored_jobs()]
     assert names[:3] == ["l0-0", "l1-0", "l2-0"]  # every lane's first job, then the second
     assert names[3:6] == ["l0-1", "l1-1", "l2-1"]
@@ -54,7 +44,7 @@ def test_the_rows_are_written_by_depth_and_read_in_plan_order(tmp_path: Path) ->
     path = str(tmp_path / "store.db")
     store = open_store(path)
     try:
-        result = jw.run(jw.batch(_lanes(3, 4)), store=path)
+        result = jw.run(jw.batch(jobs.lanes(3, 4)), store=path)
         assert result.ok
         page = store.get_jobs(result.run_id)
         assert [j.name for j in page] == [f"l{k}-{j}" for k in range(3) for j in range(4)]

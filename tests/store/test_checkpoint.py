@@ -17,23 +17,11 @@ def _checkpointers() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name == "jobweave-checkpoint"]
 
 
-def _lanes(lanes: int, length: int) -> jw.Batch:
-    """Lanes of chained jobs, lane after lane: each commit touches pages far apart."""
-    out = []
-    for k in range(lanes):
-        prev = None
-        for j in range(length):
-            prev = jw.job(jobs.add, a=k, b=j, after=[prev] if prev else [],
-                          name=f"lane{k}-{j}")
-            out.append(prev)
-    return jw.batch(out)
-
-
 def test_a_long_run_keeps_the_wal_small_and_the_thread_ends_with_it(tmp_path: Path) -> None:
     path = tmp_path / "store.db"
     store = open_store(str(path))
     try:
-        result = jw.run(_lanes(100, 100), store=str(path))
+        result = jw.run(jw.batch(jobs.lanes(100, 100)), store=str(path))
         assert result.ok
         assert store.checkpoints.passes > 0  # type: ignore[attr-defined]
         wal = Path(f"{path}-wal")

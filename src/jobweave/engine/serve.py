@@ -30,7 +30,7 @@ from jobweave.engine.tails import SWEEP_SECONDS, sweep_live_tails
 from jobweave.engine.takeover import Takeover, reap
 from jobweave.errors import DefinitionError, JobweaveError, RunNotFoundError
 from jobweave.events import RunFinished
-from jobweave.store.base import owner_id
+from jobweave.store.base import LIVE_RUN_STATES, owner_id
 from jobweave.store.triggers import TriggerRow, TriggerTable
 from jobweave.triggers import Overlap, Trigger, due, next_fire, on_overlap, trigger_to_data
 
@@ -40,7 +40,6 @@ RENEW_SECONDS = 5.0
 """How often a serve process renews its trigger leases (and so the longest it sleeps)."""
 CLAIM_TRIES = 3
 """Claims of one trigger per round before leaving it to the next round."""
-_LIVE = ("pending", "running")
 def _instant(value: float | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value, UTC)
 
@@ -259,7 +258,7 @@ class Server:
             return False
         # a run a stopped engine handed off goes on as soon as one takes it over (this
         # one, when it takes over runs)
-        return record.status in _LIVE or (record.handed_off and self.takeover is not None)
+        return record.status in LIVE_RUN_STATES or (record.handed_off and self.takeover is not None)
 
     def _start(self, s: Served, fire: datetime, run_id: str, *,
                asked_by: str | None = None) -> Fire:

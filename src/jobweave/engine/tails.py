@@ -7,6 +7,7 @@ import logging
 from jobweave.components import livetail
 from jobweave.errors import JobweaveError, RunNotFoundError
 from jobweave.store import SqlStore
+from jobweave.store.base import LIVE_RUN_STATES
 
 log = logging.getLogger("jobweave.serve")
 
@@ -20,7 +21,7 @@ def sweep_live_tails(store: SqlStore) -> int:
 
     def running(run_id: str) -> bool | None:
         try:
-            return store.get_run(run_id, counts=False).status in ("pending", "running")
+            return store.get_run(run_id, counts=False).status in LIVE_RUN_STATES
         except RunNotFoundError:
             return None  # another store's run on this host: not ours to judge
         except JobweaveError:

@@ -25,6 +25,11 @@ HAND_OFF = "handoff"
 only because it stopped (``RunHandle.pause(hand_off=True)``), and no one asked for a pause
 meanwhile."""
 
+
+def is_handed_off(status: str, control: str | None) -> bool:
+    """Whether a run with this status and ``control`` was handed off (see ``HAND_OFF``)."""
+    return status == "paused" and control == HAND_OFF
+
 class RunStatus(enum.StrEnum):
     """Where a run stands. A str: ``record.status == "failed"`` works as before."""
 
@@ -70,6 +75,8 @@ def asked_by(by: str | None) -> str | None:
 
 
 FINAL_RUN_STATES = frozenset({"completed", "failed", "cancelled"})
+LIVE_RUN_STATES = ("pending", "running")
+"""Run statuses of a run that is going, or about to (a submitted run's worker claims it)."""
 """Run states no owner will change; ``paused`` and ``crashed`` runs can be resumed."""
 
 
@@ -117,7 +124,7 @@ class RunRecord:
     def handed_off(self) -> bool:
         """Paused only because its engine (``jobweave serve``) stopped: any serving engine
         continues it (see ``HAND_OFF``)."""
-        return self.status == "paused" and self.control == HAND_OFF
+        return is_handed_off(self.status, self.control)
 
 
 @dataclass(frozen=True, slots=True)

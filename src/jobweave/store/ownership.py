@@ -12,7 +12,14 @@ from sqlalchemy import Connection, and_, case, or_, select
 
 from jobweave.errors import RunNotFoundError, RunOwnedError, RunStateError, StoreError
 from jobweave.store import schema as s
-from jobweave.store.base import HAND_OFF, LEASE_SECONDS, Claim, Control, Leases, owner_alive
+from jobweave.store.base import (
+    LEASE_SECONDS,
+    Claim,
+    Control,
+    Leases,
+    is_handed_off,
+    owner_alive,
+)
 from jobweave.store.retry import conflicts_retried, persist
 
 CLAIM_GRACE = 30.0
@@ -93,9 +100,9 @@ class RunOwnership(Leases):
             row = self._lock_run(conn, run_id, owner, now)
             crashed = row.status == "running" and not self.alive(row.owner, row.heartbeat_at,
                                                                  now)
-            handed = row.status == "paused" and row.control == HAND_OFF
-            if expect is not None and not {"crashed": crashed, "handed off": handed}.get(
-                    expect, False):
+            found = {"crashed": crashed,
+                     "handed off": is_handed_off(row.status, row.control)}
+            if expect is not None and not found.get(expect, False):
                 raise RunStateError(f"run {run_id} is no longer {expect}", run_id=run_id)
             self._count_lost(conn, run_id, crashed)
             return self._claim(conn, row, run_id, owner, now, by, why), crashed

@@ -19,6 +19,7 @@ from jobweave.store.base import (
     Leases,
     RunRecord,
     RunStatus,
+    is_handed_off,
 )
 from jobweave.store.history import (
     ATTEMPT_EVENTS,
@@ -85,7 +86,7 @@ class RunReads(Leases):
             elif (r.status == "pending" and r.owner is None
                   and now - r.created_at > pending_after):
                 out.append(Orphan(r.run_id, "pending", None, r.control))
-            elif r.status == "paused" and r.control == HAND_OFF and r.owner is None:
+            elif is_handed_off(r.status, r.control) and r.owner is None:
                 out.append(Orphan(r.run_id, "handed off", None, None))
         return out
 

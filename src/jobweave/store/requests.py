@@ -11,7 +11,7 @@ from sqlalchemy import Connection, and_, select
 
 from jobweave.errors import RunNotFoundError, RunStateError
 from jobweave.store import schema as s
-from jobweave.store.base import HAND_OFF, Leases, RunRecord, asked_by
+from jobweave.store.base import Leases, RunRecord, asked_by, is_handed_off
 from jobweave.store.ownership import is_live
 from jobweave.store.retry import conflicts_retried
 
@@ -37,8 +37,8 @@ class RunRequests(Leases):
                            .with_for_update()).first()
         if row is None:
             raise RunNotFoundError(run_id)
-        handed_off = row.status == "paused" and row.control == HAND_OFF
-        if row.status in done and not (control == "pause" and handed_off):
+        if row.status in done and not (control == "pause"
+                                       and is_handed_off(row.status, row.control)):
             # pausing a run a stopped engine handed off keeps it paused for good
             raise RunStateError(f"run {run_id} is already {row.status}", run_id=run_id)
         answered = is_live(row, now, self.lease_seconds)

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, create_engine, event
 from sqlalchemy.exc import DBAPIError
 
 from jobweave.errors import StoreError, StoreUnavailable
+from jobweave.store import schema as s
 from jobweave.store.checkpoint import SAFETY_PAGES, Checkpointer
 from jobweave.store.sql import SqlStore
 from jobweave.store.writer import Writer
@@ -20,7 +21,7 @@ from jobweave.store.writer import Writer
 BUSY_TIMEOUT_MS = 30_000
 """How long a writer waits for another process's transaction before giving up."""
 _SQLITE_MAGIC = b"SQLite format 3\x00"
-_SQL_PENDING = ("INSERT INTO jobweave_jobs (run_id, idx, name, kind, status, attempts, tags) "
+_SQL_PENDING = (f"INSERT INTO {s.jobs.name} (run_id, idx, name, kind, status, attempts, tags) "
                 "SELECT ?, json_extract(value, '$[0]'), json_extract(value, '$[1]'), "
                 "json_extract(value, '$[2]'), 'pending', 0, json_extract(value, '$[3]') "
                 "FROM json_each(?)")
