@@ -11,6 +11,10 @@ from jobweave.components.runners import runner
 from jobweave.errors import DefinitionError
 from jobweave.plan.nodes import PlanNode
 
+Target = tuple[Callable[..., Any], str | None, bool]
+"""What a job calls, the reference another process loads it by, and whether it wants a
+``context`` argument."""
+
 
 class Targets:
     """Callables by node index, and whether each wants a ``context`` argument.
@@ -19,24 +23,35 @@ class Targets:
     longer imports faults that job rather than the whole run.
     """
 
-    __slots__ = ("_fns", "_wants", "ready")
+    __slots__ = ("_by_fn", "_fns", "_wants", "ready")
 
     def __init__(self, size: int) -> None:
         self._fns: list[Callable[..., Any] | None] = [None] * size
         self._wants: dict[int, bool] = {}
-        self.ready: list[tuple[Callable[..., Any], str | None, bool] | None] = [None] * size
+        self.ready: list[Target | None] = [None] * size
         """By node index, once a job of it started: (callable, reference, wants context),
         what :meth:`task_target` returns, so a job's next attempt looks nothing up."""
+        self._by_fn: dict[tuple[int, str | None], Target] = {}
+        """The same, by the live callable a definition gave and its reference: the jobs
+        of a batch usually share a few callables."""
 
-    def task_target(self, node: PlanNode) -> tuple[Callable[..., Any], str | None, bool]:
+    def task_target(self, node: PlanNode) -> Target:
         """The node's callable, its reference and whether it wants a context, kept.
 
         Raises :class:`~jobweave.errors.JobweaveError` when the reference does not load.
         """
         hit = self.ready[node.index]
         if hit is None:
-            fn, ref = self.resolve(node)
-            hit = self.ready[node.index] = (fn, ref, self.wants_context(fn))
+            fn = node.fn
+            if fn is not None and node.kind == "python":
+                key = (id(fn), node.target)
+                hit = self._by_fn.get(key)
+                if hit is None:
+                    hit = self._by_fn[key] = (fn, node.target, self.wants_context(fn))
+            else:
+                fn, ref = self.resolve(node)
+                hit = (fn, ref, self.wants_context(fn))
+            self.ready[node.index] = hit
         return hit
 
     def resolve(self, node: PlanNode) -> tuple[Callable[..., Any], str | None]:
