@@ -109,3 +109,38 @@ def test_a_run_still_running_is_not_recovered_beside_itself(store_url: str) -> N
     assert [r.run_id for r in open_store(store_url).list_runs()] == [handle.run_id]
     assert handle.wait(timeout=30).ok
     assert jw.recover(handle.run_id, store=store_url).ok  # once it stopped, it may be
+
+
+def test_recovering_a_finished_or_paused_run_leaves_it_as_it_was(store_url: str) -> None:
+    first = jw.run(_pipeline(), store=store_url)
+    db = open_store(store_url)
+    journal = list(db.journal(first.run_id))
+    assert jw.recover(first.run_id, store=store_url).ok
+    assert db.get_run(first.run_id).status == "completed"
+    assert list(db.journal(first.run_id)) == journal  # nothing written to the source
+    assert db.set_aside(first.run_id) is None
+
+
+def test_a_crashed_run_is_set_aside_and_its_dead_owner_fenced_out(store_url: str) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    engine = jw.Engine(jw.Settings(store=store_url))
+    run_id, _ = engine.create(_pipeline())
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    db = open_store(store_url)
+    owner = f"{socket.gethostname()}:{gone.stdout.strip()}"  # a process that has exited
+    claim = db.claim(run_id, owner)
+    assert db.get_run(run_id).status == "crashed"
+    assert db.set_aside(run_id, by="test") == "crashed"
+    record = db.get_run(run_id)
+    assert record.status == "paused" and record.owner is None
+    last = list(db.journal(run_id))[-1]
+    assert last["event"] == "run_paused" and last["data"] == {
+        "action": "recover", "was": "crashed", "by": "test"}
+    with pytest.raises(jw.RunOwnedError):  # the dead owner's epoch writes nothing more
+        db.commit(run_id, [], [], {"status": "running"}, epoch=claim.epoch)
+    assert db.set_aside(run_id) is None  # paused now: left alone
+    assert jw.recover(run_id, store=store_url).ok

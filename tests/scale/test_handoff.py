@@ -3,7 +3,8 @@
 Real ``jobweave serve`` processes on one store: the first starts a run from its trigger
 and is stopped with SIGTERM part-way through; a second engine (serving no triggers, only
 taking over) continues the run, and no job runs twice. A pause a user asked for is not
-handed on.
+handed on, and a run a user recovers (stopped or killed) is not taken over beside its
+recovery.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ pytestmark = [pytest.mark.crash, pytest.mark.timeout(180)]
 SWEEPS = h.LEASE
 """Seconds for four takeover sweeps: an engine sweeps every heartbeat, a quarter of the
 lease."""
-JOBS = 20
+JOBS = 40
+"""Jobs of 0.1 s in the chain: enough that a pause asked by a command, under load, lands
+before the chain ends."""
 
 
 @dataclass
@@ -136,3 +139,38 @@ def test_pausing_a_handed_off_run_keeps_it_paused(engines: Engines) -> None:
     assert last["event"] == "run_paused" and last["data"]["by"].startswith("cli:")
     _, record = engines.after_sweeps(run_id)
     assert record.status == "paused"
+
+
+@pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)
+@pytest.mark.parametrize("how", ["stopped", "killed"])
+def test_a_recovered_run_is_not_taken_over_beside_its_recovery(engines: Engines,
+                                                                how: str) -> None:
+    first, run_id = engines.first_run()
+    if how == "killed":
+        first.proc.kill()
+        first.proc.wait(10)
+    else:
+        h.stop(first)
+    store = engines.store
+    was = "crashed" if how == "killed" else "paused"
+    assert store.get_run(run_id).status == was
+    out = engines.cli("recover", run_id)
+    assert "completed" in out
+    record = store.get_run(run_id)
+    assert record.status == "paused" and record.control is None and record.owner is None
+    last = list(store.journal(run_id))[-1]
+    assert last["event"] == "run_paused"
+    assert last["data"]["action"] == "recover" and last["data"]["by"].startswith("cli:")
+    assert last["data"]["was"] == ("crashed" if how == "killed" else "handed off")
+    before = h.executions(engines.folder / "side.log")
+    _, record = engines.after_sweeps(run_id)
+    assert record.status == "paused" and not h.takeovers(store, run_id), record
+    ran = h.executions(engines.folder / "side.log")
+    assert ran == before  # the second engine ran nothing of either run
+    recovered = [r for r in store.list_runs() if r.run_id != run_id]
+    assert len(recovered) == 1 and recovered[0].status == "completed"
+    names = {job for _, job in ran}
+    assert len(names) == JOBS
+    # a job runs in both only if it was running when the first engine was killed
+    twice = [job for job in names if ran[(run_id, job)] and ran[(recovered[0].run_id, job)]]
+    assert len(twice) <= (1 if how == "killed" else 0), twice

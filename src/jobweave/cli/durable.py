@@ -216,7 +216,8 @@ def recover(
         try:
             decisions, handle = engine.recover(view, definition, source=loaded_from,
                                                changed=selectors, force=force,
-                                               concurrency=concurrency, listeners=[tally])
+                                               concurrency=concurrency, listeners=[tally],
+                                               by=cli_actor())
         except RunOwnedError as exc:
             raise CommandError(f"run {view.run_id} is still running in {exc.owner}; "
                                "recovering it now would run its unfinished jobs twice: "

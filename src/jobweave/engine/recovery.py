@@ -23,7 +23,7 @@ from jobweave.engine.replay import (
     view_journal,
 )
 from jobweave.engine.resume import Prior, diff_definitions
-from jobweave.errors import JournalMismatch, RunNotFoundError, RunOwnedError
+from jobweave.errors import JournalMismatch
 from jobweave.events import Listener
 from jobweave.plan import Plan, plan_from_definition
 from jobweave.settings import Settings
@@ -70,16 +70,18 @@ class Recovery:
     @gc_paused()
     def recover(self, journal: JournalView, definition: Any = None, *,
                 source: str | None = None, changed: Sequence[str] = (), force: bool = False,
-                concurrency: int | None = None,
-                listeners: Sequence[Listener] = ()) -> tuple[RecoveryPlan, RunHandle]:
+                concurrency: int | None = None, listeners: Sequence[Listener] = (),
+                by: str | None = None) -> tuple[RecoveryPlan, RunHandle]:
         """Replay a journal as a new run: recorded completions are reused, the rest runs.
 
         Raises ``RunOwnedError`` when the journal's run is in this store and a live
-        process is still running it: its unfinished jobs would run twice.
+        process is still running it: its unfinished jobs would run twice. For the same
+        reason a crashed, pending or handed-off run is first set aside (paused, journaled
+        ``by`` whoever asked), so that no serving engine takes it over beside the new run.
         """
         plan, decisions = self.recovery_plan(journal, definition, source=source,
                                              changed=changed, force=force)
-        self._refuse_live(journal.run_id)
+        self.store.set_aside(journal.run_id, by=by)
         groups.reap(journal.run_id)  # what the journal's run left running on this host
         if concurrency is None:
             concurrency = plan.concurrency
@@ -133,11 +135,3 @@ class Recovery:
             jobs=plan.stored_jobs(),
             parent_run=journal.run_id, **extra)
         return run_id
-
-    def _refuse_live(self, run_id: str) -> None:
-        try:
-            record = self.store.get_run(run_id, counts=False)
-        except RunNotFoundError:
-            return  # a journal from another store
-        if record.status == "running" and record.owner:
-            raise RunOwnedError(run_id, record.owner)

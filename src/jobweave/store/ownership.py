@@ -107,6 +107,43 @@ class RunOwnership(Leases):
             self._count_lost(conn, run_id, crashed)
             return self._claim(conn, row, run_id, owner, now, by, why), crashed
 
+    @conflicts_retried
+    def set_aside(self, run_id: str, *, by: str | None = None,
+                  now: float | None = None) -> str | None:
+        """Take a stopped run out of the reach of serving engines before a recovery
+        replays its journal as a new run, so its unfinished jobs do not run in both.
+
+        A crashed, pending or handed-off run (what a ``serve`` would take over) becomes
+        paused with no owner, in one transaction that bumps its epoch (an owner that was
+        only frozen is fenced out) and journals ``run_paused`` with ``by`` and the
+        action ``recover``. Returns what the run was, or None when it is left as it was
+        (paused, finished, or not in this store). Raises ``RunOwnedError`` while a live
+        process runs it, or its detached worker is about to.
+        """
+        now = self.now() if now is None else now
+        with self._tx() as conn:
+            row = conn.execute(select(s.runs.c.status, s.runs.c.owner, s.runs.c.heartbeat_at,
+                                      s.runs.c.control, s.runs.c.created_at, s.runs.c.epoch)
+                               .where(s.runs.c.run_id == run_id).with_for_update()).first()
+            if row is None:
+                return None
+            if is_live(row, now, self.lease_seconds):
+                raise RunOwnedError(run_id, row.owner or "its detached worker")
+            was = {"running": "crashed", "pending": "pending"}.get(row.status)
+            if was is None and is_handed_off(row.status, row.control):
+                was = "handed off"
+            if was is None:
+                return None
+            seq = self._next_seq(conn, run_id)
+            conn.execute(s.runs.update().where(s.runs.c.run_id == run_id).values(
+                status="paused", owner=None, control=None, control_by=None,
+                epoch=int(row.epoch or 0) + 1))
+            data = {"action": "recover", "was": was, **({"by": by} if by else {})}
+            conn.execute(s.journal.insert().values(
+                run_id=run_id, seq=seq, ts=now, event="run_paused", node=None, attempt=None,
+                data=json.dumps(data)))
+            return was
+
     def _lock_run(self, conn: Connection, run_id: str, owner: str, now: float) -> Any:
         """The run's row, locked until the transaction ends, if ``owner`` may claim it."""
         row = conn.execute(select(s.runs.c.status, s.runs.c.owner, s.runs.c.heartbeat_at,
