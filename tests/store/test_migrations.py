@@ -176,10 +176,19 @@ def test_engines_started_together_migrate_once(backend_url: str, tmp_path: Path,
     go.touch()
     seen = []
     deadline = time.monotonic() + 120
-    for proc in procs:
-        out, err = proc.communicate(timeout=max(1.0, deadline - time.monotonic()))
-        assert proc.returncode == 0, err
-        seen.append(json.loads(out.strip().splitlines()[-1]))
+    try:
+        for proc in procs:
+            out, err = proc.communicate(timeout=max(1.0, deadline - time.monotonic()))
+            assert proc.returncode == 0, err
+            seen.append(json.loads(out.strip().splitlines()[-1]))
+    finally:
+        for proc in procs:  # a failed one leaves no process or pipe to a later test
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+            for pipe in (proc.stdout, proc.stderr):
+                if pipe is not None:
+                    pipe.close()
     changes = sorted((x["change"] for x in seen), key=str)
     assert changes == [None, None, None, "upgraded from 1" if older else "created"]
     assert all(x["version"] == s.SCHEMA_VERSION for x in seen)

@@ -136,3 +136,33 @@ def test_an_empty_file_becomes_a_store(tmp_path: Path) -> None:
     path.touch()
     result = jw.run(jw.job(jobs.noop), store=str(path))
     assert open_store(str(path)).get_run(result.run_id).status == "completed"
+
+
+def test_the_switch_to_wal_waits_for_a_process_that_holds_the_file(tmp_path: Path) -> None:
+    # SQLite refuses the switch at once ("database is locked") while another connection
+    # writes, instead of waiting as it does for a transaction: seen when several
+    # processes open a new store together, one still writing its tables
+    import threading
+    import time
+
+    path = tmp_path / "s.db"
+    open_store(str(path)).list_runs()
+    close_all()
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        assert other.execute("PRAGMA journal_mode = DELETE").fetchone() == ("delete",)
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("UPDATE jobweave_meta SET value = value")
+        ends = threading.Timer(0.4, other.execute, ("COMMIT",))
+        ends.start()
+        began = time.monotonic()
+        store = open_store(str(path))
+        assert time.monotonic() - began >= 0.3  # it waited for the writer
+        assert store.list_runs() == []
+        ends.join()
+        check = sqlite3.connect(path)
+        assert check.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        check.close()
+    finally:
+        close_all()
+        other.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -20,6 +21,8 @@ from jobweave.store.writer import Writer
 
 BUSY_TIMEOUT_MS = 30_000
 """How long a writer waits for another process's transaction before giving up."""
+WAL_RETRY_SECONDS = 0.01
+"""Pause between tries of the switch to WAL while another process holds the new file."""
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _SQL_PENDING = (f"INSERT INTO {s.jobs.name} (run_id, idx, name, kind, status, attempts, tags) "
                 "SELECT ?, json_extract(value, '$[0]'), json_extract(value, '$[1]'), "
@@ -103,8 +106,27 @@ class SqliteStore(SqlStore):
         super()._ensure_schema(upgrade)
         # WAL is written into the file itself: switch only once the file is known to be
         # a jobweave store, so a refused file is left exactly as it was.
-        with self.engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA journal_mode = WAL")
+        self._use_wal()
+
+    def _use_wal(self) -> None:
+        """Put the file in WAL mode (once; later opens only read that it is).
+
+        The switch needs the file to itself. While another process that opened a new
+        store at the same moment still writes its tables, SQLite refuses the switch at
+        once ("database is locked") rather than waiting: it is tried again until the
+        busy timeout has passed."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                with self.engine.connect() as conn:
+                    mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
+                    if str(mode).lower() != "wal":
+                        conn.exec_driver_sql("PRAGMA journal_mode = WAL")
+                return
+            except DBAPIError as exc:
+                if "locked" not in str(exc.orig) or time.monotonic() > deadline:
+                    raise StoreError(f"store {self.url}: {exc.orig}") from exc
+            time.sleep(WAL_RETRY_SECONDS)
 
     def _insert_pending(self, conn: Connection, run_id: str,
                         jobs: list[tuple[int, str, str, str | None]]) -> None:
