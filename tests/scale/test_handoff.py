@@ -141,8 +141,8 @@ def test_pausing_a_handed_off_run_keeps_it_paused(engines: Engines) -> None:
     assert record.status == "paused"
 
 
-@pytest.mark.parametrize("store_url", ["sqlite", "postgresql"], indirect=True)
-@pytest.mark.parametrize("how", ["stopped", "killed"])
+@pytest.mark.parametrize(("store_url", "how"), [("sqlite", "killed"), ("postgresql", "stopped")],
+                         indirect=["store_url"])
 def test_a_recovered_run_is_not_taken_over_beside_its_recovery(engines: Engines,
                                                                 how: str) -> None:
     first, run_id = engines.first_run()
