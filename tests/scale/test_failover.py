@@ -104,13 +104,37 @@ def test_a_killed_owner_is_taken_over_within_lease_plus_a_second(
         close_all()
 
 
+def _freeze_between_transactions(proc: h.Proc, pg_url: str, tries: int = 50) -> float:
+    """SIGSTOP ``proc`` at a moment none of its connections is inside a transaction; when
+    it stopped (monotonic).
+
+    An owner frozen inside a commit holds its run's row lock until PostgreSQL ends that
+    session (``idle_in_transaction_session_timeout``, 60 s: see docs/scale-out.md), so
+    the takeover within lease + 1 s is only promised for a freeze between transactions.
+    A freeze that lands inside one is undone and tried again a moment later."""
+    import psycopg
+
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        for attempt in range(tries):
+            proc.proc.send_signal(signal.SIGSTOP)
+            stopped = time.monotonic()
+            row = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE "
+                               "application_name = %s AND state <> 'idle'",
+                               (f"jobweave:{proc.pid}",)).fetchone()
+            if row is not None and row[0] == 0:
+                return stopped
+            proc.proc.send_signal(signal.SIGCONT)
+            time.sleep(0.01 * (1 + attempt % 7))
+    raise AssertionError(f"{proc.describe()}\nwas inside a transaction at every freeze")
+
+
 def test_a_frozen_owner_is_fenced_out_and_exits_75(pg_url: str, tmp_path: Path,
                                                     flow_file: Path) -> None:
     engine = h.serve(tmp_path, "engine", pg_url)
+    frozen: h.Proc | None = None
     try:
         frozen, store, run_id = _run_under(engine, tmp_path, pg_url)
-        frozen.proc.send_signal(signal.SIGSTOP)
-        stopped = time.monotonic()
+        stopped = _freeze_between_transactions(frozen, pg_url)
         try:
             h.wait_until(lambda: store.get_run(run_id, counts=False).owner == engine.owner,
                          3 * h.LEASE, "the engine to take the frozen run over", every=0.01)
@@ -132,5 +156,8 @@ def test_a_frozen_owner_is_fenced_out_and_exits_75(pg_url: str, tmp_path: Path,
         ran = h.executions(tmp_path / "side.log")
         assert sum(ran.values()) - 30 <= 1  # the job running at the freeze, at most
     finally:
+        if frozen is not None:  # a failure leaves no process to a later test
+            frozen.proc.send_signal(signal.SIGCONT)
+            h.stop(frozen)
         h.stop(engine)
         close_all()
