@@ -59,6 +59,9 @@ def test_list_run_action_and_live_update(site: Site, browser: Any) -> None:
     other = jw.submit(jw.shell("sleep 0.5", name="nap"), store=site.store)
     page.goto(f"{site.url}/runs/{other.run_id}")
     page.wait_for_selector('tr[data-job="nap"] .st-completed', timeout=10000)
+    # the run's own status is committed after its last job's, and may reach the page a
+    # refresh later
+    page.wait_for_selector("#run-status .st-completed", timeout=10000)
     assert page.text_content("#run-status") == "completed"
     shot(page, "run-live")
     page.close()
