@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
+import pytest
+
 import jobweave as jw
+from jobweave.components import groups, shell
 from jobweave.components.shell import OUTPUT_LIMIT
+from jobweave.context import Context
 from tests import jobs
 
 
@@ -48,3 +53,36 @@ def test_cwd_and_env_reach_the_command(store_url: str, tmp_path: Path) -> None:
                              env={"JW_TEST_VALUE": "forty-two"}, name="sh"), store=store_url)
     assert result.job("sh").output["stdout"].splitlines() == [str(tmp_path / "here"),
                                                               "forty-two"]
+
+
+def test_a_command_starts_only_once_its_group_is_registered(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a command that ran before its group was registered to die with this process would
+    # outlive it if it died in that moment: the command waits for the registration
+    marker = tmp_path / "ran"
+    order: list[str] = []
+    real = groups.started
+
+    def slow_register(run_id: str, pgid: int) -> None:
+        time.sleep(0.3)  # a command that did not wait would have written by now
+        order.append("too late" if marker.exists() else "registered first")
+        real(run_id, pgid)
+
+    monkeypatch.setattr(groups, "started", slow_register)
+    done = shell.run(f"echo $$ > {marker}; echo $0 $#", Context("r1", "sh", 1))
+    assert order == ["registered first"]
+    assert done["returncode"] == 0 and done["stdout"] == "/bin/sh 0\n"  # as sh -c runs it
+    assert marker.read_text().strip().isdigit()
+
+
+def test_a_command_whose_group_cannot_be_registered_never_starts(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(run_id: str, pgid: int) -> None:
+        raise OSError("no keeper")
+
+    never = tmp_path / "never"
+    monkeypatch.setattr(groups, "started", refuse)
+    with pytest.raises(OSError, match="no keeper"):
+        shell.run(f"touch {never}", Context("r2", "sh", 1))
+    time.sleep(0.3)
+    assert not never.exists()

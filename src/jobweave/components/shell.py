@@ -24,6 +24,13 @@ OUTPUT_LIMIT = 64 * 1024
 KILL_GRACE = 2.0
 """Seconds between SIGTERM and SIGKILL when a command is stopped."""
 POLL = 0.05
+GATE = 'read -r _ || exit 125; exec </dev/null; exec /bin/sh -c "$1"'
+"""What the job's process runs first: it waits for one line on its stdin, which this
+process writes once the new process group is registered to die with it, then becomes
+``/bin/sh -c COMMAND`` with stdin from ``/dev/null``. Without it, a command could start
+(and start processes of its own) before its group was registered, and live on if this
+process died in that moment. If this process dies first, the pipe closes and the
+command never starts."""
 
 
 class _Tail:
@@ -89,12 +96,29 @@ def run(
     if env is not None:
         full_env = {**os.environ, **env}
     groups.starting()
-    proc = subprocess.Popen(
-        command, shell=True, cwd=cwd, env=full_env, stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-    )
+    gate, release = os.pipe()
+    try:
+        proc = subprocess.Popen(
+            ["/bin/sh", "-c", GATE, "/bin/sh", command], cwd=cwd, env=full_env, stdin=gate,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+        )
+    except BaseException:
+        os.close(release)
+        raise
+    finally:
+        os.close(gate)
     assert proc.stdout is not None and proc.stderr is not None
-    groups.started(context.run_id, proc.pid)
+    try:
+        groups.started(context.run_id, proc.pid)
+        os.write(release, b"\n")  # registered: the command may start
+    except BaseException:
+        os.close(release)  # not written to: the gate exits without starting the command
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.communicate(timeout=5)
+        if proc.returncode is None:
+            _stop(proc)
+        raise
+    os.close(release)
     out, err = (_Tail(pipe, _live(context, stream)) for pipe, stream in
                 ((proc.stdout, "stdout"), (proc.stderr, "stderr")))
     try:
