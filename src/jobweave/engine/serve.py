@@ -40,6 +40,8 @@ RENEW_SECONDS = 5.0
 """How often a serve process renews its trigger leases (and so the longest it sleeps)."""
 CLAIM_TRIES = 3
 """Claims of one trigger per round before leaving it to the next round."""
+
+
 def _instant(value: float | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value, UTC)
 
@@ -258,7 +260,8 @@ class Server:
             return False
         # a run a stopped engine handed off goes on as soon as one takes it over (this
         # one, when it takes over runs)
-        return record.status in LIVE_RUN_STATES or (record.handed_off and self.takeover is not None)
+        return record.status in LIVE_RUN_STATES or (record.handed_off
+                                                    and self.takeover is not None)
 
     def _start(self, s: Served, fire: datetime, run_id: str, *,
                asked_by: str | None = None) -> Fire:

@@ -30,6 +30,7 @@ def is_handed_off(status: str, control: str | None) -> bool:
     """Whether a run with this status and ``control`` was handed off (see ``HAND_OFF``)."""
     return status == "paused" and control == HAND_OFF
 
+
 class RunStatus(enum.StrEnum):
     """Where a run stands. A str: ``record.status == "failed"`` works as before."""
 
@@ -75,9 +76,9 @@ def asked_by(by: str | None) -> str | None:
 
 
 FINAL_RUN_STATES = frozenset({"completed", "failed", "cancelled"})
+"""Run states no owner will change; ``paused`` and ``crashed`` runs can be resumed."""
 LIVE_RUN_STATES = ("pending", "running")
 """Run statuses of a run that is going, or about to (a submitted run's worker claims it)."""
-"""Run states no owner will change; ``paused`` and ``crashed`` runs can be resumed."""
 
 
 @dataclass(frozen=True, slots=True)

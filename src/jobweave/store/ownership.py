@@ -44,6 +44,12 @@ def lost_run(run_id: str, owner: str | None) -> RunOwnedError:
                          "stopped running it")
 
 
+def _locked_row(conn: Connection, run_id: str) -> Any:
+    """The run's row (None if there is none), locked until the transaction ends."""
+    return conn.execute(select(s.runs).where(s.runs.c.run_id == run_id)
+                        .with_for_update()).first()
+
+
 class RunOwnership(Leases):
     """Who runs a run: claims, take-overs, heartbeats, a failed owner's last word."""
 
@@ -122,9 +128,7 @@ class RunOwnership(Leases):
         """
         now = self.now() if now is None else now
         with self._tx() as conn:
-            row = conn.execute(select(s.runs.c.status, s.runs.c.owner, s.runs.c.heartbeat_at,
-                                      s.runs.c.control, s.runs.c.created_at, s.runs.c.epoch)
-                               .where(s.runs.c.run_id == run_id).with_for_update()).first()
+            row = _locked_row(conn, run_id)
             if row is None:
                 return None
             if is_live(row, now, self.lease_seconds):
@@ -146,9 +150,7 @@ class RunOwnership(Leases):
 
     def _lock_run(self, conn: Connection, run_id: str, owner: str, now: float) -> Any:
         """The run's row, locked until the transaction ends, if ``owner`` may claim it."""
-        row = conn.execute(select(s.runs.c.status, s.runs.c.owner, s.runs.c.heartbeat_at,
-                                  s.runs.c.control, s.runs.c.control_by, s.runs.c.epoch)
-                           .where(s.runs.c.run_id == run_id).with_for_update()).first()
+        row = _locked_row(conn, run_id)
         if row is None:
             raise RunNotFoundError(run_id)
         if row.status == "running" and row.owner != owner and self.alive(
