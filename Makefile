@@ -26,9 +26,14 @@ demo: $(STAMP)
 # database). Measured on this 2-vCPU machine, quiet, 2 December: -n 3 took 2:41-2:48,
 # -n 4 2:20-2:35 (with other work at load 6-8 on 1 December: -n 2 9:00, -n 3 6:02,
 # -n 4 5:28); `make test WORKERS=N` to change.
+#
+# The suite starts some 350 Python processes, and each pytest worker rewrites every test
+# module's assertions: where PYTHONDONTWRITEBYTECODE is set, each of them compiles all it
+# imports from source again, which cost a minute of the suite here. The tests keep their
+# bytecode (in __pycache__/, which git ignores).
 WORKERS ?= 4
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n $(WORKERS)
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -q -n $(WORKERS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import importlib.machinery
 import importlib.util
 import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from types import ModuleType
+from types import CodeType, ModuleType
 from typing import Any
 
 from jobweave.errors import ReferenceError_
@@ -97,6 +98,19 @@ def _import(module_name: str, ref: str) -> ModuleType:
         raise ReferenceError_(f"reference {ref!r}: cannot import {module_name!r} ({exc})") from None
 
 
+class _FreshLoader(importlib.machinery.SourceFileLoader):
+    """Compiles a definition file from its source each time, never from ``__pycache__``.
+
+    A cached compile is trusted while the file's mtime (in whole seconds) and size are
+    unchanged: an edit within the same second that keeps the size (``b=2`` to ``b=5``)
+    would load the old definition, and a resume would miss that it changed.
+    """
+
+    def get_code(self, fullname: str) -> CodeType:
+        path = self.get_filename(fullname)
+        return compile(self.get_data(path), path, "exec", dont_inherit=True)
+
+
 def load_file(path: str) -> ModuleType:
     """Import a Python file once per process under a stable module name.
 
@@ -115,7 +129,7 @@ def load_file(path: str) -> ModuleType:
         module = sys.modules.get(name)
         if module is not None:
             return module  # loaded meanwhile, or being loaded by this very thread
-        spec = importlib.util.spec_from_file_location(name, full)
+        spec = importlib.util.spec_from_file_location(name, full, loader=_FreshLoader(name, full))
         if spec is None or spec.loader is None:
             raise ReferenceError_(f"cannot load Python file {path}")
         module = importlib.util.module_from_spec(spec)

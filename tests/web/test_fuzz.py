@@ -1,18 +1,19 @@
-"""The OpenAPI document, fuzzed: no request makes the server answer 5xx."""
+"""The OpenAPI document, fuzzed: no request makes the server answer 5xx.
+
+schemathesis and hypothesis are imported by the test, not at collection: every worker of
+the suite collects every module, and importing them costs each about a second.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-import pytest
-from hypothesis import HealthCheck, given, settings
-
 from tests.web.conftest import Site
-
-schemathesis = pytest.importorskip("schemathesis")
 
 
 def _fuzz(site: Site, operation: Any, failures: list[str]) -> None:
+    from hypothesis import HealthCheck, given, settings
+
     @settings(max_examples=8, deadline=None, database=None,
               suppress_health_check=list(HealthCheck))
     @given(operation.as_strategy())
@@ -27,6 +28,7 @@ def _fuzz(site: Site, operation: Any, failures: list[str]) -> None:
 
 def test_no_request_gets_a_server_error(site: Site) -> None:
     import httpx
+    import schemathesis
 
     spec = httpx.get(f"{site.url}/api/v1/openapi.json", timeout=10).json()
     schema = schemathesis.openapi.from_dict(spec)
