@@ -25,7 +25,8 @@ demo: $(STAMP)
 # on CPU (tests are independent: each has its own folder, SQLite file and PostgreSQL
 # database). Measured on this 2-vCPU machine, quiet, 2 December: -n 3 took 2:41-2:48,
 # -n 4 2:20-2:35 (with other work at load 6-8 on 1 December: -n 2 9:00, -n 3 6:02,
-# -n 4 5:28); `make test WORKERS=N` to change.
+# -n 4 5:28); on another machine of the kind, later that day, -n 4 and -n 6 took the same
+# (3:35, 3:39): the suite is bound by CPU there. `make test WORKERS=N` to change.
 #
 # The suite starts some 350 Python processes, and each pytest worker rewrites every test
 # module's assertions: where PYTHONDONTWRITEBYTECODE is set, each of them compiles all it
