@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 import jobweave as jw
+from tests.cli.helpers import wait_for
 from tests.web import jobs
 
 LISTENING = re.compile(r"dashboard on (http://127\.0\.0\.1:\d+)/")
@@ -107,7 +108,11 @@ def test_fire_now_from_its_own_dashboard_starts_at_once(
                 time.sleep(0.05)
         took = time.monotonic() - began
         (run,) = runs
-        (asked,) = api.get(f"/api/v1/runs/{run['run_id']}/actions").json()["actions"]
+        # the run is stored, then claimed: who asked is journaled with the claim, a moment
+        # after the run shows in the list
+        (asked,) = wait_for(
+            lambda: api.get(f"/api/v1/runs/{run['run_id']}/actions").json()["actions"],
+            timeout=10, what="the run's fire-now in its actions")
     assert took < 2.0, took  # not the 5 s lease renewal: the dashboard nudged the loop
     assert asked["what"] == "fire-now"
     proc.send_signal(signal.SIGTERM)
