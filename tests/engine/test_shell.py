@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from pathlib import Path
 
@@ -86,3 +88,28 @@ def test_a_command_whose_group_cannot_be_registered_never_starts(
         shell.run(f"touch {never}", Context("r2", "sh", 1))
     time.sleep(0.3)
     assert not never.exists()
+
+
+def test_a_gate_that_died_before_its_release_leaves_no_registered_group(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the group is registered, then its gate dies before it is told to go on: the job
+    # fails, and the group is not left registered to this run (nor on disk for a resume)
+    never = tmp_path / "never"
+    real = groups.started
+    leaders: list[int] = []
+
+    def register_then_kill(run_id: str, pgid: int) -> None:
+        real(run_id, pgid)
+        leaders.append(pgid)
+        os.killpg(pgid, signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while groups.alive(pgid) and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    monkeypatch.setattr(groups, "started", register_then_kill)
+    with pytest.raises(BrokenPipeError):
+        shell.run(f"touch {never}", Context("r3", "sh", 1))
+    assert not never.exists()
+    folder = groups.leftovers_dir("r3")
+    left = os.listdir(folder) if os.path.isdir(folder) else []
+    assert str(leaders[0]) not in left

@@ -117,6 +117,7 @@ def run(
             proc.communicate(timeout=5)
         if proc.returncode is None:
             _stop(proc)
+        groups.ended(proc.pid)  # registered, perhaps, before the write failed
         raise
     os.close(release)
     out, err = (_Tail(pipe, _live(context, stream)) for pipe, stream in

@@ -45,9 +45,12 @@ def lost_run(run_id: str, owner: str | None) -> RunOwnedError:
 
 
 def _locked_row(conn: Connection, run_id: str) -> Any:
-    """The run's row (None if there is none), locked until the transaction ends."""
-    return conn.execute(select(s.runs).where(s.runs.c.run_id == run_id)
-                        .with_for_update()).first()
+    """The columns of the run's row that a claim and a set-aside decide by (None if there
+    is no such run), the row locked until the transaction ends."""
+    c = s.runs.c
+    return conn.execute(select(c.status, c.owner, c.heartbeat_at, c.control, c.control_by,
+                               c.created_at, c.epoch)
+                        .where(c.run_id == run_id).with_for_update()).first()
 
 
 class RunOwnership(Leases):
