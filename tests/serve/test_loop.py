@@ -219,3 +219,41 @@ def test_a_deleted_trigger_row_is_served_anew(tmp_path: Any) -> None:
     server.tick(T0 + timedelta(seconds=7))  # never served again: starts from now
     assert [r.last_fire for r in TriggerTable(server.engine.store).all()] == [
         (T0 + timedelta(seconds=7)).timestamp()]
+
+
+class _Killed(BaseException):
+    """Stands for this process dying inside the transaction that stores a fire's run."""
+
+
+@BACKENDS
+def test_a_fire_is_counted_only_with_its_run_stored(
+        store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a serve process killed between counting a fire and storing its run would lose the
+    # fire: both are one transaction, so a fire that was not stored is not counted either
+    from jobweave.store.sql import SqlStore
+
+    real = SqlStore.create_run
+
+    def dies_after_the_claim(self: SqlStore, **kwargs: Any) -> None:
+        claim = kwargs["first"]
+
+        def then_die(conn: Any) -> None:
+            claim(conn)
+            raise _Killed
+
+        real(self, **{**kwargs, "first": then_die})
+
+    server = _server(store_url, _batch(jw.every("1m")))
+    assert server.tick(T0) == []
+    monkeypatch.setattr(SqlStore, "create_run", dies_after_the_claim)
+    with pytest.raises(_Killed):
+        server.tick(T0 + timedelta(seconds=30))
+    monkeypatch.undo()
+    assert _runs(store_url) == []
+    assert TriggerTable(server.engine.store).all()[0].fires == 0
+    fired = server.tick(T0 + timedelta(seconds=31))  # the next round makes it again
+    assert [(f.action, f.scheduled) for f in fired] == [("started", T0 + timedelta(seconds=30))]
+    _finish(server)
+    (row,) = TriggerTable(server.engine.store).all()
+    assert [r.run_id for r in _runs(store_url)] == [fired[0].run_id] == [row.last_run]
+    assert row.fires == 1

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from jobweave.components import groups
 from jobweave.engine.aftercrash import AfterCrashRuntime
@@ -28,6 +28,9 @@ from jobweave.secrets import load_secrets
 from jobweave.settings import EXECUTORS, Settings
 from jobweave.store import SqlStore, owner_id, store_for_settings
 from jobweave.store.base import Claim
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 
 class Engine(Recovery):
@@ -63,8 +66,12 @@ class Engine(Recovery):
         source: str | None = None,
         concurrency: int | None = None,
         run_id: str | None = None,
+        first: Callable[[Connection], None] | None = None,
     ) -> tuple[str, Plan]:
-        """Validate, compile and store a run (status ``pending``) without starting it."""
+        """Validate, compile and store a run (status ``pending``) without starting it.
+
+        ``first`` runs in the transaction that stores the run, before it (see
+        ``SqlStore.create_run``)."""
         plan = self.plan(definition, name=name, source=source)
         if concurrency is None:
             concurrency = plan.concurrency
@@ -78,7 +85,7 @@ class Engine(Recovery):
         self.store.create_run(
             run_id=run_id, name=plan.name, kind=plan.kind, source=plan.source,
             definition=plan.definition, digest=plan.digest, options=options,
-            jobs=plan.stored_jobs(), encoded=plan.encoded,
+            jobs=plan.stored_jobs(), encoded=plan.encoded, first=first,
         )
         return run_id, plan
 

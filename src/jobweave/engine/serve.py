@@ -30,8 +30,9 @@ from jobweave.engine.tails import SWEEP_SECONDS, sweep_live_tails
 from jobweave.engine.takeover import Takeover, reap
 from jobweave.errors import DefinitionError, JobweaveError, RunNotFoundError
 from jobweave.events import RunFinished
+from jobweave.plan import Plan
 from jobweave.store.base import LIVE_RUN_STATES, owner_id
-from jobweave.store.triggers import TriggerRow, TriggerTable
+from jobweave.store.triggers import FireTaken, TriggerRow, TriggerTable
 from jobweave.triggers import Overlap, Trigger, due, next_fire, on_overlap, trigger_to_data
 
 log = logging.getLogger("jobweave.serve")
@@ -223,9 +224,23 @@ class Server:
             return []
         run_ids = [new_run_id(f.timestamp()) for f in starts]
         last_run = run_ids[-1] if run_ids else row.last_run
-        if not self.table.claim(row, self.owner, last_fire=new_last, started=len(starts),
-                                last_run=last_run, queued_fire=new_queued,
-                                asked_done=asked is not None, now=stamp):
+        fields: dict[str, Any] = {
+            "last_fire": new_last, "started": len(starts), "last_run": last_run,
+            "queued_fire": new_queued, "asked_done": asked is not None, "now": stamp}
+        made: Plan | None = None
+        failed: str | None = None
+        if starts:
+            # the fire is counted in the transaction that stores its first run: a process
+            # killed in between leaves neither, and the fire is made again
+            try:
+                _, made = self.engine.create(
+                    s.definition, source=s.source, run_id=run_ids[0],
+                    first=lambda conn: self.table.claim_in(conn, row, self.owner, **fields))
+            except FireTaken:
+                return None
+            except JobweaveError as exc:  # counted without its run, said once below
+                failed = str(exc)
+        if made is None and not self.table.claim(row, self.owner, **fields):
             return None
         self._rows[s.key] = replace(row, last_fire=new_last, fires=row.fires + len(starts),
                                     last_run=last_run, queued_fire=new_queued,
@@ -238,9 +253,15 @@ class Server:
         for held in out:
             log.info("trigger %s: fire %s %s (overlap=%s, run %s still running)", s.label,
                      _iso(held.scheduled), held.action, s.trigger.overlap.value, row.last_run)
-        for fire, run_id in zip(starts, run_ids, strict=True):
+        for k, (fire, run_id) in enumerate(zip(starts, run_ids, strict=True)):
             by = row.fire_asked_by if asked is not None and fire is asked else None
-            out.append(self._start(s, fire, run_id, asked_by=by))
+            if k == 0 and failed is not None:
+                log.error("trigger %s: fire %s could not start a run: %s", s.label,
+                          _iso(fire), failed)
+                out.append(Fire(s.label, s.key, fire, "failed"))
+                continue
+            out.append(self._start(s, fire, run_id, asked_by=by,
+                                   plan=made if k == 0 else None))
         return out
 
     def _settle(self, s: Served, wake: datetime | None, queued: bool,
@@ -264,10 +285,12 @@ class Server:
                                                     and self.takeover is not None)
 
     def _start(self, s: Served, fire: datetime, run_id: str, *,
-               asked_by: str | None = None) -> Fire:
+               asked_by: str | None = None, plan: Plan | None = None) -> Fire:
+        """Start the fire's run: stored here, unless ``plan`` says it is stored already."""
         what = f"fire {_iso(fire)}" if asked_by is None else f"fire asked by {asked_by}"
         try:
-            _, plan = self.engine.create(s.definition, source=s.source, run_id=run_id)
+            if plan is None:
+                _, plan = self.engine.create(s.definition, source=s.source, run_id=run_id)
             # a fire asked for: the run's run_started record says who asked
             handle = self.engine.start(run_id, plan, concurrency=plan.concurrency,
                                        listeners=[self._on_event], by=asked_by,

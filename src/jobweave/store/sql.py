@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -178,8 +178,12 @@ class SqlStore(RunOwnership, RunRequests, Redefine, RunReads, PageReads):
         replayed_from: str | None = None,
         now: float | None = None,
         encoded: str | None = None,
+        first: Callable[[Connection], None] | None = None,
     ) -> None:
         """Store a new run, its jobs (pending) and the journal's first record, at once.
+
+        ``first`` runs first in the same transaction (a trigger's claim of the fire the run
+        is for): what it raises rolls everything back.
 
         ``encoded`` is ``definition`` as JSON text, when the caller has it (a compiled
         plan's): it is written as it is, not encoded again.
@@ -194,6 +198,8 @@ class SqlStore(RunOwnership, RunRequests, Redefine, RunReads, PageReads):
         replayed = replayed or {}
         done = sorted(replayed.items())
         with self._tx() as conn:
+            if first is not None:
+                first(conn)
             conn.execute(s.runs.insert().values(
                 run_id=run_id, name=name, kind=kind, status="pending", source=source,
                 digest=digest, options=json.dumps(options), total=len(jobs), created_at=now,

@@ -23,13 +23,22 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Connection, and_, or_, select
 
 from jobweave.errors import JobweaveError
 from jobweave.store import schema as s
 from jobweave.store.base import owner_alive
 from jobweave.store.retry import conflicts_retried
 from jobweave.store.sql import SqlStore
+
+
+class FireTaken(JobweaveError):
+    """Another process moved the trigger on first: this claim, and what shared its
+    transaction, did not happen."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"trigger {key}: another process claimed this fire first")
+
 
 TRIGGER_LEASE_SECONDS = 15.0
 """A serve process that has not renewed its lease on a trigger for this long loses it."""
@@ -119,6 +128,28 @@ class TriggerTable:
         the row no longer holds what ``seen`` read (another process claimed first, or the
         trigger was paused, resumed or asked to fire since).
         """
+        query = self._claim_query(seen, owner, last_fire=last_fire, started=started,
+                                  last_run=last_run, queued_fire=queued_fire,
+                                  asked_done=asked_done, now=now)
+        with self.store._tx() as conn:
+            return bool(conn.execute(query).rowcount == 1)
+
+    def claim_in(self, conn: Connection, seen: TriggerRow, owner: str, *,
+                 last_fire: float | None, started: int, last_run: str | None,
+                 queued_fire: float | None, asked_done: bool = False,
+                 now: float | None = None) -> None:
+        """:meth:`claim` inside the caller's transaction (the one that stores the fire's
+        run, so a fire is counted if and only if its run is stored); raises
+        :class:`FireTaken` when the row no longer holds what ``seen`` read."""
+        query = self._claim_query(seen, owner, last_fire=last_fire, started=started,
+                                  last_run=last_run, queued_fire=queued_fire,
+                                  asked_done=asked_done, now=now)
+        if conn.execute(query).rowcount != 1:
+            raise FireTaken(seen.key)
+
+    def _claim_query(self, seen: TriggerRow, owner: str, *, last_fire: float | None,
+                     started: int, last_run: str | None, queued_fire: float | None,
+                     asked_done: bool, now: float | None) -> Any:
         now = time.time() if now is None else now
         t = s.triggers
         query = t.update().where(and_(
@@ -134,8 +165,7 @@ class TriggerTable:
                   lease_until=now + TRIGGER_LEASE_SECONDS, updated_at=now)
         if asked_done:
             query = query.values(fire_asked=None, fire_asked_by=None)
-        with self.store._tx() as conn:
-            return bool(conn.execute(query).rowcount == 1)
+        return query
 
     @conflicts_retried
     def renew(self, keys: Sequence[str], owner: str, now: float | None = None) -> int:
