@@ -9,6 +9,7 @@ import pytest
 
 import jobweave as jw
 from jobweave.engine.serve import Server
+from jobweave.store.sql import SqlStore
 from jobweave.store.triggers import TriggerTable
 from tests import jobs
 from tests.conftest import BACKENDS
@@ -225,27 +226,28 @@ class _Killed(BaseException):
     """Stands for this process dying inside the transaction that stores a fire's run."""
 
 
+_CREATE_RUN = SqlStore.create_run
+
+
+def _dies_after_the_claim(self: SqlStore, **kwargs: Any) -> None:
+    """``SqlStore.create_run`` in a process killed once its transaction claimed the fire."""
+    claim = kwargs["first"]
+
+    def then_die(conn: Any) -> None:
+        claim(conn)
+        raise _Killed
+
+    _CREATE_RUN(self, **{**kwargs, "first": then_die})
+
+
 @BACKENDS
 def test_a_fire_is_counted_only_with_its_run_stored(
         store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     # a serve process killed between counting a fire and storing its run would lose the
     # fire: both are one transaction, so a fire that was not stored is not counted either
-    from jobweave.store.sql import SqlStore
-
-    real = SqlStore.create_run
-
-    def dies_after_the_claim(self: SqlStore, **kwargs: Any) -> None:
-        claim = kwargs["first"]
-
-        def then_die(conn: Any) -> None:
-            claim(conn)
-            raise _Killed
-
-        real(self, **{**kwargs, "first": then_die})
-
     server = _server(store_url, _batch(jw.every("1m")))
     assert server.tick(T0) == []
-    monkeypatch.setattr(SqlStore, "create_run", dies_after_the_claim)
+    monkeypatch.setattr(SqlStore, "create_run", _dies_after_the_claim)
     with pytest.raises(_Killed):
         server.tick(T0 + timedelta(seconds=30))
     monkeypatch.undo()
@@ -257,3 +259,32 @@ def test_a_fire_is_counted_only_with_its_run_stored(
     (row,) = TriggerTable(server.engine.store).all()
     assert [r.run_id for r in _runs(store_url)] == [fired[0].run_id] == [row.last_run]
     assert row.fires == 1
+
+
+def test_the_fires_of_one_round_are_stored_with_their_count_or_not_at_all(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # five missed fire times start five runs in one round: counted and stored in one
+    # transaction, so a process killed part way leaves no counted fire without its run
+    url = str(tmp_path / "s.db")
+    trigger = jw.every("1h", missed="all", overlap="allow")
+    _server(url, _batch(trigger)).tick(T0)
+    later = _server(url, _batch(trigger), owner="later")
+    stored: list[list[str]] = []
+
+    def counted(self: SqlStore, **kwargs: Any) -> None:
+        stored.append([kwargs["run_id"], *kwargs.get("also", ())])
+        _CREATE_RUN(self, **kwargs)
+
+    monkeypatch.setattr(SqlStore, "create_run", _dies_after_the_claim)
+    with pytest.raises(_Killed):
+        later.tick(T0 + timedelta(hours=5, minutes=30))
+    assert _runs(url) == [] and TriggerTable(later.engine.store).all()[0].fires == 0
+    monkeypatch.setattr(SqlStore, "create_run", counted)
+    fired = later.tick(T0 + timedelta(hours=5, minutes=31))
+    monkeypatch.undo()
+    assert [f.scheduled.hour for f in fired] == [11, 12, 13, 14, 15]
+    assert stored == [[f.run_id for f in fired]]  # one transaction for the five
+    _finish(later)
+    assert sorted(r.run_id for r in _runs(url)) == sorted(f.run_id for f in fired)
+    assert {r.status for r in _runs(url)} == {"completed"}
+    assert TriggerTable(later.engine.store).all()[0].fires == 5

@@ -67,10 +67,12 @@ class Engine(Recovery):
         concurrency: int | None = None,
         run_id: str | None = None,
         first: Callable[[Connection], None] | None = None,
+        also: Sequence[str] = (),
     ) -> tuple[str, Plan]:
         """Validate, compile and store a run (status ``pending``) without starting it.
 
-        ``first`` runs in the transaction that stores the run, before it (see
+        ``first`` runs in the transaction that stores the run, before it; ``also`` names
+        more runs of the same plan stored in that transaction (see
         ``SqlStore.create_run``)."""
         plan = self.plan(definition, name=name, source=source)
         if concurrency is None:
@@ -85,7 +87,7 @@ class Engine(Recovery):
         self.store.create_run(
             run_id=run_id, name=plan.name, kind=plan.kind, source=plan.source,
             definition=plan.definition, digest=plan.digest, options=options,
-            jobs=plan.stored_jobs(), encoded=plan.encoded, first=first,
+            jobs=plan.stored_jobs(), encoded=plan.encoded, first=first, also=also,
         )
         return run_id, plan
 

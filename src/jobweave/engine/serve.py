@@ -230,11 +230,11 @@ class Server:
         made: Plan | None = None
         failed: str | None = None
         if starts:
-            # the fire is counted in the transaction that stores its first run: a process
-            # killed in between leaves neither, and the fire is made again
+            # the fires are counted in the transaction that stores their runs: a process
+            # killed in between leaves none of them, and the fires are made again
             try:
                 _, made = self.engine.create(
-                    s.definition, source=s.source, run_id=run_ids[0],
+                    s.definition, source=s.source, run_id=run_ids[0], also=run_ids[1:],
                     first=lambda conn: self.table.claim_in(conn, row, self.owner, **fields))
             except FireTaken:
                 return None
@@ -253,15 +253,14 @@ class Server:
         for held in out:
             log.info("trigger %s: fire %s %s (overlap=%s, run %s still running)", s.label,
                      _iso(held.scheduled), held.action, s.trigger.overlap.value, row.last_run)
-        for k, (fire, run_id) in enumerate(zip(starts, run_ids, strict=True)):
+        for fire, run_id in zip(starts, run_ids, strict=True):
             by = row.fire_asked_by if asked is not None and fire is asked else None
-            if k == 0 and failed is not None:
+            if made is None:
                 log.error("trigger %s: fire %s could not start a run: %s", s.label,
                           _iso(fire), failed)
                 out.append(Fire(s.label, s.key, fire, "failed"))
                 continue
-            out.append(self._start(s, fire, run_id, asked_by=by,
-                                   plan=made if k == 0 else None))
+            out.append(self._start(s, fire, run_id, made, asked_by=by))
         return out
 
     def _settle(self, s: Served, wake: datetime | None, queued: bool,
@@ -284,13 +283,11 @@ class Server:
         return record.status in LIVE_RUN_STATES or (record.handed_off
                                                     and self.takeover is not None)
 
-    def _start(self, s: Served, fire: datetime, run_id: str, *,
-               asked_by: str | None = None, plan: Plan | None = None) -> Fire:
-        """Start the fire's run: stored here, unless ``plan`` says it is stored already."""
+    def _start(self, s: Served, fire: datetime, run_id: str, plan: Plan, *,
+               asked_by: str | None = None) -> Fire:
+        """Start the fire's run, stored with the claim of its fire."""
         what = f"fire {_iso(fire)}" if asked_by is None else f"fire asked by {asked_by}"
         try:
-            if plan is None:
-                _, plan = self.engine.create(s.definition, source=s.source, run_id=run_id)
             # a fire asked for: the run's run_started record says who asked
             handle = self.engine.start(run_id, plan, concurrency=plan.concurrency,
                                        listeners=[self._on_event], by=asked_by,

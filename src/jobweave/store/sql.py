@@ -179,11 +179,14 @@ class SqlStore(RunOwnership, RunRequests, Redefine, RunReads, PageReads):
         now: float | None = None,
         encoded: str | None = None,
         first: Callable[[Connection], None] | None = None,
+        also: Sequence[str] = (),
     ) -> None:
         """Store a new run, its jobs (pending) and the journal's first record, at once.
 
         ``first`` runs first in the same transaction (a trigger's claim of the fire the run
-        is for): what it raises rolls everything back.
+        is for): what it raises rolls everything back. ``also`` names more runs of the
+        same definition stored in that transaction (the other fires a trigger claimed in
+        the same round); they cannot be recoveries (``replayed``).
 
         ``encoded`` is ``definition`` as JSON text, when the caller has it (a compiled
         plan's): it is written as it is, not encoded again.
@@ -197,39 +200,18 @@ class SqlStore(RunOwnership, RunRequests, Redefine, RunReads, PageReads):
         now = time.time() if now is None else now
         replayed = replayed or {}
         done = sorted(replayed.items())
+        text = json.dumps(definition) if encoded is None else encoded
         with self._tx() as conn:
             if first is not None:
                 first(conn)
-            conn.execute(s.runs.insert().values(
-                run_id=run_id, name=name, kind=kind, status="pending", source=source,
-                digest=digest, options=json.dumps(options), total=len(jobs), created_at=now,
-                parent_run=parent_run,
-            ))
-            new: list[tuple[int, str, str, str | None]] = []
-            rows: list[tuple[Any, ...]] = []
-            for i, n, k, t in jobs:
-                tags = json.dumps(list(t)) if t else None
-                done_before = replayed.get(i)
-                if done_before is None:
-                    new.append((i, n, k, tags))
-                else:
-                    attempt, output, started, finished = done_before
-                    rows.append((run_id, i, n, k, "completed", attempt, tags, output, started,
-                                 finished))
-            if new:
-                self._insert_pending(conn, run_id, new)
-            if rows:
-                conn.exec_driver_sql(self._sql_new_job, rows)
-            rest = json.dumps({"digest": digest, "options": options, "source": source,
-                               "parent_run": parent_run})
-            text = json.dumps(definition) if encoded is None else encoded
-            conn.execute(s.journal.insert().values(
-                run_id=run_id, seq=1, ts=now, event="submitted", node=None, attempt=None,
-                data=f'{{"definition": {text}, {rest[1:]}',
-            ))
+            for one in (run_id, *also):
+                self._insert_run(conn, one, name=name, kind=kind, source=source,
+                                 digest=digest, options=options, jobs=jobs,
+                                 parent_run=parent_run, replayed=replayed, now=now,
+                                 encoded=text)
             if done:
                 # one record per chunk of replayed jobs (by plan index; the definition
-                # above names them): 100,000 small records cost more than the data
+                # names them): 100,000 small records cost more than the data
                 origin = json.dumps(replayed_from)
                 conn.exec_driver_sql(self._sql_journal, [
                     (run_id, seq, now, "replayed", None, None,
@@ -240,6 +222,41 @@ class SqlStore(RunOwnership, RunRequests, Redefine, RunReads, PageReads):
                         (done[k:k + REPLAY_CHUNK] for k in range(0, len(done), REPLAY_CHUNK)),
                         2)
                 ])
+
+    def _insert_run(self, conn: Connection, run_id: str, *, name: str, kind: str,
+                    source: str | None, digest: str, options: dict[str, Any],
+                    jobs: Sequence[tuple[int, str, str, tuple[str, ...]]],
+                    parent_run: str | None,
+                    replayed: dict[int, tuple[int, str, float | None, float | None]],
+                    now: float, encoded: str) -> None:
+        """The run's row, its jobs' rows and its ``submitted`` record (``encoded``: the
+        definition as JSON text)."""
+        conn.execute(s.runs.insert().values(
+            run_id=run_id, name=name, kind=kind, status="pending", source=source,
+            digest=digest, options=json.dumps(options), total=len(jobs), created_at=now,
+            parent_run=parent_run,
+        ))
+        new: list[tuple[int, str, str, str | None]] = []
+        rows: list[tuple[Any, ...]] = []
+        for i, n, k, t in jobs:
+            tags = json.dumps(list(t)) if t else None
+            done_before = replayed.get(i)
+            if done_before is None:
+                new.append((i, n, k, tags))
+            else:
+                attempt, output, started, finished = done_before
+                rows.append((run_id, i, n, k, "completed", attempt, tags, output, started,
+                             finished))
+        if new:
+            self._insert_pending(conn, run_id, new)
+        if rows:
+            conn.exec_driver_sql(self._sql_new_job, rows)
+        rest = json.dumps({"digest": digest, "options": options, "source": source,
+                           "parent_run": parent_run})
+        conn.execute(s.journal.insert().values(
+            run_id=run_id, seq=1, ts=now, event="submitted", node=None, attempt=None,
+            data=f'{{"definition": {encoded}, {rest[1:]}',
+        ))
 
     def _insert_pending(self, conn: Connection, run_id: str,
                         jobs: list[tuple[int, str, str, str | None]]) -> None:
