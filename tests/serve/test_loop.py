@@ -261,11 +261,12 @@ def test_a_fire_is_counted_only_with_its_run_stored(
     assert row.fires == 1
 
 
+@BACKENDS
 def test_the_fires_of_one_round_are_stored_with_their_count_or_not_at_all(
-        tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+        store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     # five missed fire times start five runs in one round: counted and stored in one
     # transaction, so a process killed part way leaves no counted fire without its run
-    url = str(tmp_path / "s.db")
+    url = store_url
     trigger = jw.every("1h", missed="all", overlap="allow")
     _server(url, _batch(trigger)).tick(T0)
     later = _server(url, _batch(trigger), owner="later")
