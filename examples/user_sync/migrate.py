@@ -1,5 +1,5 @@
-"""Create the tables of the user sync, on PostgreSQL or SQLite; running it again changes
-nothing.
+"""Create the tables of the user sync, on PostgreSQL (its database too, if the server
+lacks it) or SQLite; running it again changes nothing.
 
     python examples/user_sync/migrate.py postgresql://postgres@127.0.0.1:5432/myapp
     USER_SYNC_DB=sqlite:///user_sync.db python examples/user_sync/migrate.py
@@ -30,9 +30,11 @@ from sqlalchemy import (
     Table,
     Text,
     create_engine,
+    make_url,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from jobweave.components.sql_engines import normalise
 
@@ -82,27 +84,60 @@ Table("sync_metadata", metadata,
       Column("updated_at", TIME, server_default=NOW))
 
 
+def create_database(url: str) -> bool:
+    """On PostgreSQL, create the database ``url`` names if the server lacks it (through
+    the server's ``postgres`` database); whether it was created."""
+    target = make_url(normalise(url))
+    if target.get_backend_name() != "postgresql" or not target.database:
+        return False
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                            {"name": target.database}).first() is not None:
+                return False
+            conn.execute(text(f'CREATE DATABASE "{target.database.replace(chr(34), "")}"'))
+            return True
+    finally:
+        admin.dispose()
+
+
 def migrate(url: str) -> list[str]:
-    """Create the tables ``url`` lacks; the names of those created."""
+    """Create the database (PostgreSQL) and the tables ``url`` lacks; what was created."""
+    made = [f"database {make_url(normalise(url)).database}"] if create_database(url) else []
     engine = create_engine(normalise(url))
     try:
         with engine.begin() as conn:
             missing = [t.name for t in metadata.sorted_tables
                        if not engine.dialect.has_table(conn, t.name)]
             metadata.create_all(conn, checkfirst=True)
-        return missing
+        return made + missing
     finally:
         engine.dispose()
 
 
-def main() -> int:
-    url = sys.argv[1] if len(sys.argv) > 1 else os.environ.get(ENV)
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    url = args[0] if args else os.environ.get(ENV)
     if not url:
         print(f"usage: migrate.py DATABASE_URL (or set {ENV})", file=sys.stderr)
         return 2
-    created = migrate(url)
+    try:
+        created = migrate(url)
+    except (ArgumentError, DBAPIError) as exc:
+        why = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        print(f"migrate.py: {make_safe(url)}: {why}", file=sys.stderr)
+        return 2
     print("created " + ", ".join(created) if created else "nothing to do: the tables exist")
     return 0
+
+
+def make_safe(url: str) -> str:
+    """The URL as it may be printed: its password hidden."""
+    try:
+        return make_url(normalise(url)).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "the database URL"
 
 
 if __name__ == "__main__":
