@@ -34,6 +34,16 @@ def test_run_job_nodes_run_children_and_a_barrier_judges_their_tokens(tmp_path: 
                for t in tokens)
     assert len({t["run"] for t in tokens}) == 3
     assert ok["status"] == "completed"
+    # the children were stored after their parent: `last` still names the run just made
+    from jobweave.cli.app import resolve_run
+
+    s = open_store(store)
+    try:
+        assert s.list_runs(limit=1)[0].run_id in {t["run"] for t in tokens}
+        assert resolve_run(s, "last") == result.run_id
+    finally:
+        s.close()
+    assert jw.get_run("last", store=store).run_id == result.run_id
 
 
 def test_run_flow_runs_a_child_graph_with_an_input(tmp_path: Path) -> None:

@@ -49,7 +49,8 @@ def runs(
 
 def get_run(run_id: str, *, store: str | None = None) -> RunRecord:
     """One run, as ``jobweave status`` shows it: its id, a unique prefix of one, or
-    ``"last"`` for the newest run. Raises :class:`RunNotFoundError` when there is none."""
+    ``"last"`` for the newest run (not a graph's child run). Raises
+    :class:`RunNotFoundError` when there is none."""
     db = _existing_store(store)
     if db is None:
         raise RunNotFoundError(run_id)
@@ -58,7 +59,7 @@ def get_run(run_id: str, *, store: str | None = None) -> RunRecord:
 
 def _resolve(db: SqlStore, ref: str) -> str:
     if ref == "last":
-        newest = db.list_runs(limit=1)
+        newest = db.list_runs(limit=1, children=False)
         if not newest:
             raise RunNotFoundError(ref)
         return newest[0].run_id

@@ -212,9 +212,10 @@ def cli_actor() -> str:
 
 
 def resolve_run(store: SqlStore, ref: str) -> str:
-    """The full run id a RUN argument names: an id, a unique prefix, or ``last``."""
+    """The full run id a RUN argument names: an id, a unique prefix, or ``last`` (the
+    newest run that is not a graph's child run)."""
     if ref == LAST:
-        runs = store.list_runs(limit=1)
+        runs = store.list_runs(limit=1, children=False)  # a graph's child: not what ran
         if not runs:
             raise CommandError(f"no runs yet in store {store.url}")
         return runs[0].run_id

@@ -100,10 +100,11 @@ class RunReads(Leases):
     def list_runs(self, limit: int = 20, status: str | None = None,
                   name: str | None = None, *, kind: str | None = None,
                   before: tuple[float, str] | None = None,
-                  exact: bool = False) -> list[RunRecord]:
+                  exact: bool = False, children: bool = True) -> list[RunRecord]:
         """The most recent runs first; only those in ``status``, of ``kind``, and whose
         name matches the glob ``name`` (``*`` and ``?``, any case), when given; with
-        ``exact``, whose name is ``name``.
+        ``exact``, whose name is ``name``; without ``children``, no graph's child runs
+        (``RUN.FIRING``).
 
         ``before`` is a keyset cursor, the (created_at, run_id) of the last run of the
         previous page: the page starts after it, as fast deep as on top.
@@ -123,6 +124,8 @@ class RunReads(Leases):
                 q = q.where(c.name.ilike(_like(name), escape="\\"))
             if kind is not None:
                 q = q.where(c.kind == kind)
+            if not children:
+                q = q.where(~c.run_id.contains(".", autoescape=True))
             if before is not None:
                 q = q.where((c.created_at < before[0])
                             | ((c.created_at == before[0]) & (c.run_id < before[1])))
