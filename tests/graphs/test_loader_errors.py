@@ -57,6 +57,12 @@ CASES = [
      "may not hold ':'"),
     ("unknown edge key", HEAD + "  out: {component: log}\nedges:\n"
      "  - {from: start, to: out, date: 1}\n", 7, "edges[0].date", "did you mean 'data'?"),
+    ("no node starts it", HEAD + "  out: {component: log}\nedges:\n"
+     "  - {from: start, to: out}\n  - {from: out, to: start}\n", 6, "edges",
+     "no node starts the graph"),
+    ("a loop with no way in", HEAD + "  out: {component: log}\n  a: {component: modify}\n"
+     "  b: {component: modify}\nedges:\n  - {from: start, to: out}\n  - {from: a, to: b}\n"
+     "  - {from: b, to: a}\n", 6, "nodes.a", "no message can reach 'a', 'b'"),
 ]
 
 

@@ -118,13 +118,14 @@ def _located(exc: DefinitionError, g: Graph, doc: Document) -> DefinitionError:
 
 
 def _graph_loc(field: str | None) -> Loc:
-    """``graph.name`` → ``("name",)``; ``nodes`` → ``("nodes",)``; else the top."""
+    """``graph.name`` → ``("name",)``; ``nodes`` → ``("nodes",)`` (``edges`` alike); else
+    the top."""
     if not field:
         return ()
     if field.startswith("graph."):
         return _path(field[len("graph."):])
-    if field == "nodes":
-        return ("nodes",)
+    if field in ("nodes", "edges"):
+        return (field,)
     return ()
 
 

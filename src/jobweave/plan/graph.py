@@ -84,6 +84,7 @@ def compile_graph(g: Graph, name: str | None, source: str | None,
                                   field=f"node {order[i]!r}")
     sources = tuple(i for i in range(len(order)) if not incoming[i] and i not in tickers)
     frozen = tuple({p: tuple(r) for p, r in out.items()} for out in routes)
+    _check_reached(order, frozen, sources + tickers)
     feeders = _feeders(frozen, components)
     wiring = Wiring(
         tuple(components), frozen, sources, tickers,
@@ -140,6 +141,31 @@ def _node(i: int, gn: GraphNode) -> tuple[PlanNode, Component]:
                     execute_when_recovering=gn.execute_when_recovering, fn=fn,
                     continue_on_failure=gn.continue_on_error, queue=gn.queue)
     return node, comp
+
+
+def _check_reached(order: list[str], routes: tuple[dict[str, tuple[Route, ...]], ...],
+                   starts: tuple[int, ...]) -> None:
+    """Refuse a graph with a node no message can reach: it would never fire."""
+    seen = set(starts)
+    stack = list(starts)
+    while stack:
+        for out in routes[stack.pop()].values():
+            for r in out:
+                if r.target not in seen:
+                    seen.add(r.target)
+                    stack.append(r.target)
+    if len(seen) == len(order):
+        return
+    lost = [n for i, n in enumerate(order) if i not in seen]
+    if not starts:
+        raise DefinitionError("no node starts the graph: every node has an incoming edge "
+                              "(a node without one fires when the run starts, a ticker on "
+                              "its schedule)", field="edges")
+    shown = ", ".join(repr(n) for n in lost[:5]) + (", ..." if len(lost) > 5 else "")
+    raise DefinitionError(f"no message can reach {shown}: every edge into "
+                          f"{'it' if len(lost) == 1 else 'them'} comes from a node no "
+                          "message reaches (a loop with no way in)",
+                          field=f"node {lost[0]!r}")
 
 
 def _check_ports(e: Edge, source: Component, target: Component) -> None:
