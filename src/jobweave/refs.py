@@ -145,7 +145,10 @@ def load_file(path: str) -> ModuleType:
             pass  # the script's end: what it defined before stays usable
         except Exception as exc:
             del sys.modules[name]
-            raise ReferenceError_(f"{path}: loading failed: {type(exc).__name__}: {exc}") from None
+            line = _failed_line(exc, full)
+            where = path if line is None else f"{path}:{line}"
+            raise ReferenceError_(f"{where}: loading failed: {type(exc).__name__}: {exc}"
+                                  ) from None
         except BaseException:
             del sys.modules[name]
             raise
@@ -168,3 +171,17 @@ def describe(fn: Callable[..., Any]) -> str | None:
         main_file = getattr(module, "__file__", None)
         return f"{os.path.abspath(main_file)}:{qualname}" if main_file else None
     return f"{module_name}:{qualname}"
+
+
+def _failed_line(exc: BaseException, full: str) -> int | None:
+    """The line of file ``full`` where loading it raised ``exc`` (the deepest frame in it;
+    a syntax error's own line)."""
+    if isinstance(exc, SyntaxError) and exc.filename == full:
+        return exc.lineno
+    line = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == full:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
