@@ -59,7 +59,8 @@ def serve_command(
                     ] = 8080,
     auth: Annotated[bool | None, typer.Option(
         "--auth/--no-auth", help="--web: require a token or a signed-in session (default: "
-                                 "on once the store has a token, see 'jobweave token')")
+                                 "on from the first request once the store has a token, "
+                                 "then until the server stops; see 'jobweave token')")
     ] = None,
 ) -> int:
     """Start runs when their triggers fire; SIGTERM or Ctrl-C stops cleanly."""
@@ -115,9 +116,9 @@ def _dashboard(store: str, host: str, port: int, auth: bool | None) -> WebServer
     from jobweave.web.config import WebConfig, is_loopback
     from jobweave.web.server import WebServer
 
-    if auth is None:
+    if auth is None and not is_loopback(host):  # beyond loopback, never open by default
         auth = token_count(open_store(store)) > 0
-    if not auth and not is_loopback(host):
+    if auth is False and not is_loopback(host):
         raise CommandError(f"refusing to serve the dashboard on {host} without auth: make a "
                            "token ('jobweave token create --role admin') and pass --auth")
     return WebServer(WebConfig(store=store, auth=auth), host=host, port=port)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -20,7 +21,8 @@ from jobweave.store.access import (
     revoke_token,
 )
 from jobweave.web import views
-from jobweave.web.auth import Principal, require
+from jobweave.web.auth import Principal, auth_on, require
+from jobweave.web.gate import closing_when_on
 from jobweave.web.graph import dominant, layout, with_counts
 from jobweave.web.history import MAX_RUNS, RUNS, flow_history, history_dict
 from jobweave.web.live import run_events, store_events
@@ -148,7 +150,7 @@ def run_stream(request: Request, run: str, who: Viewer,
     return StreamingResponse(run_events(
         store, record.run_id, since=since, stopping=request.app.state.stopping,
         poll=cfg.poll_seconds, keepalive=cfg.keepalive_seconds,
-        gone=request.is_disconnected), media_type="text/event-stream",
+        gone=_gone(request)), media_type="text/event-stream",
         headers={"cache-control": "no-store", "x-accel-buffering": "no"})
 
 
@@ -159,8 +161,14 @@ def all_stream(request: Request, who: Viewer) -> StreamingResponse:
     return StreamingResponse(store_events(
         request.app.state.store, stopping=request.app.state.stopping,
         poll=cfg.poll_seconds, keepalive=cfg.keepalive_seconds,
-        gone=request.is_disconnected), media_type="text/event-stream",
+        gone=_gone(request)), media_type="text/event-stream",
         headers={"cache-control": "no-store"})
+
+
+def _gone(request: Request) -> Callable[[], Awaitable[bool]]:
+    """The client left, or (a stream opened without auth) auth is now on."""
+    return closing_when_on(request.app.state.auth, not auth_on(request),
+                           request.is_disconnected)
 
 
 @router.post("/runs/bulk", tags=["actions"])

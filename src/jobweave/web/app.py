@@ -32,6 +32,7 @@ from jobweave.store import open_store
 from jobweave.store.triggers import TriggerNotFoundError
 from jobweave.web.actions import Actions
 from jobweave.web.config import WebConfig
+from jobweave.web.gate import AuthGate
 
 HERE = Path(__file__).parent
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -121,6 +122,7 @@ def create_app(config: WebConfig, *, stopping: threading.Event | None = None) ->
                   redoc_url=None)
     app.state.config = config
     app.state.store = store
+    app.state.auth = AuthGate(store, config.auth)
     app.state.actions = Actions(store)
     app.state.stopping = stop
     app.state.nudge = None

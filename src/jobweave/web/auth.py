@@ -114,13 +114,21 @@ async def check_csrf(request: Request) -> None:
         raise AccessDenied("missing or wrong CSRF token: reload the page and try again")
 
 
+def auth_on(request: Request) -> bool:
+    """Whether callers must sign in, as decided once for this request."""
+    found = getattr(request.state, "auth", None)
+    if found is None:
+        found = request.state.auth = request.app.state.auth.on()
+    return bool(found)
+
+
 async def principal(request: Request) -> Principal:
     """The caller, or :class:`AccessDenied` (401) when auth is on and it has no
     credentials; state-changing requests by cookie are checked for their CSRF token."""
-    cfg = request.app.state.config
+    auth = auth_on(request)
     token = _bearer(request)
     if token is not None:
-        if not cfg.auth:
+        if not auth:
             return Principal(_local_name(), "admin", "token")
         found = check_token(request.app.state.store, token)
         if found is None:
@@ -133,7 +141,7 @@ async def principal(request: Request) -> Principal:
             await check_csrf(request)
     elif not _same_origin(request):
         raise AccessDenied("cross-origin request without credentials")
-    if not cfg.auth:
+    if not auth:
         return Principal(_local_name(), "admin", "local")
     if not session.get("n") or not session.get("d"):
         raise AccessDenied("sign in first (a token from 'jobweave token create')",

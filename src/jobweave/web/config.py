@@ -15,12 +15,14 @@ class WebConfig:
 
     ``auth``: callers need a token (API) or a session from the login form (pages).
     Without it every caller is the local admin, so the server only binds loopback.
+    ``None`` (the default): off while the store holds no token, on from the first
+    request that finds one, and then until the server stops (see :mod:`jobweave.web.gate`).
     ``secret``: signs session cookies (a new one per process unless given, so sessions
     end with the server). ``tz``: the zone times are shown in (IANA name).
     """
 
     store: str
-    auth: bool = False
+    auth: bool | None = None
     secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     tz: str = "UTC"
     session_seconds: int = 12 * 3600

@@ -13,7 +13,8 @@ from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from jobweave.durations import duration
-from jobweave.web.auth import COOKIE, cookie_value, csrf_token
+from jobweave.errors import JobweaveError
+from jobweave.web.auth import COOKIE, auth_on, cookie_value, csrf_token
 
 
 @functools.cache
@@ -47,13 +48,21 @@ def query(request: Request, **changes: Any) -> str:
     return ("?" + urlencode(params)) if params else "?"
 
 
+def _signed_in(request: Request) -> bool:
+    """Whether to offer "Sign out" (not on the error page of a store that cannot be read)."""
+    try:
+        return auth_on(request)
+    except JobweaveError:
+        return False
+
+
 def page(request: Request, template: str, context: dict[str, Any], *,
          status: int = 200) -> Response:
     """Render ``template``; set the session cookie when the session is new."""
     cfg = request.app.state.config
     body = environment().get_template(template).render(
         request=request, csrf=csrf_token(request), stamp=stamp_in(cfg.tz), tz=cfg.tz,
-        query=functools.partial(query, request), auth=cfg.auth, **context)
+        query=functools.partial(query, request), auth=_signed_in(request), **context)
     response = HTMLResponse(body, status_code=status)
     cookie = cookie_value(request)
     if cookie is not None:
