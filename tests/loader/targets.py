@@ -26,3 +26,8 @@ def broken() -> list[jw.Job]:
 
 def gives_text() -> str:
     return "echo hi"
+
+
+def job_function() -> int:
+    """A job's own function, where its job was meant."""
+    return 1

@@ -100,6 +100,10 @@ def test_definition_file(tmp_path: Path) -> None:
     ("tests.loader.targets:broken",
      "calling tests.loader.targets:broken() raised RuntimeError: no database configured"),
     ("tests.loader.targets:gives_text", "returned a str ('echo hi'), not a Batch"),
+    ("tests.loader.targets:job_function",
+     "returned an int (1), not a Batch, a Schedule, a Flow, a Graph, a Job, a list of jobs, "
+     "or a function with no arguments returning one: a target function is called to make "
+     "the definition; to run a function as a job, name a jw.job(...) of it"),
     ("tests.loader.targets:nosuch", "has no 'nosuch'"),
     ("nosuch.module:x", "cannot import 'nosuch.module'"),
     ("defs.py", "name the object to run: 'defs.py:NAME'"),
@@ -107,8 +111,8 @@ def test_definition_file(tmp_path: Path) -> None:
     ("absent.yaml", "no such file"),
     ("justaword", "must be a definition file (.yaml, .yml, .json)"),
     ("", "a target must be a file or 'module:name'"),
-], ids=["int", "arguments", "raises", "returns-text", "no-attribute", "no-module", "no-name",
-        "no-py-file", "no-yaml-file", "unknown-form", "empty"])
+], ids=["int", "arguments", "raises", "returns-text", "a-job-function", "no-attribute",
+        "no-module", "no-name", "no-py-file", "no-yaml-file", "unknown-form", "empty"])
 def test_unusable_targets(spec: str, words: str) -> None:
     with pytest.raises(DefinitionError) as caught:
         load_target(spec)

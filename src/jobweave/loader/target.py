@@ -87,7 +87,14 @@ def _definition(obj: Any, source: str) -> object:
     if isinstance(obj, (Batch, Schedule, Flow, Job)):
         return obj
     if callable(obj) and not isinstance(obj, type):
-        return _usable(_call(obj, source), f"{source} returned")
+        made = _call(obj, source)
+        if made is None or isinstance(made, (str, bytes, int, float, dict)):
+            # most likely a job's own function, named where its job was meant
+            raise DefinitionError(
+                f"{source} returned {_a(made)}, not {_EXPECTED}: a target function is "
+                "called to make the definition; to run a function as a job, name a "
+                "jw.job(...) of it")
+        return _usable(made, f"{source} returned")
     return _usable(obj, source + " is")
 
 
