@@ -104,6 +104,16 @@ def test_a_step_used_twice_gets_a_numbered_name(store_url: str) -> None:
     assert sorted(j.name for j in result.jobs) == ["s[e]", "s[e]#2"]
 
 
+def test_a_step_s_default_name_leaves_its_templates_out(store_url: str) -> None:
+    # a parameter filled per element would name every job with the same raw template
+    f = jw.flow([jw.job(steps.work, seconds="{{ current }}"), jw.job(steps.work, seconds=0)],
+                elements=["a", "b"], name="f")
+    result = jw.run(f, store=store_url)
+    assert sorted(j.name for j in result.jobs) == ["work[0][a]", "work[0][b]", "work[a]",
+                                                   "work[b]"]
+    assert result.ok
+
+
 def test_when_as_an_expression(store_url: str) -> None:
     f = jw.flow([jw.job(steps.work, name="first", seconds=0, when="{{ current == first }}"),
                  jw.job(steps.work, name="odd", seconds=0, when="current % 2 == 1")],

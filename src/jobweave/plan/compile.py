@@ -171,11 +171,13 @@ def _names(jobs: list[Job]) -> list[str]:
     return names
 
 
-def default_name(j: Job, shorts: dict[int, str] | None = None) -> str:
+def default_name(j: Job, shorts: dict[int, str] | None = None, *,
+                 templates: bool = True) -> str:
     """A readable name: the target's short name and the first parameter values.
 
     ``shorts`` keeps each target's short name (by the target's id) across the calls of
-    one compile.
+    one compile. Without ``templates`` (a flow's step, named once for every element),
+    values that are templates are left out: the element's name tells the jobs apart.
     """
     kind = j.kind
     if kind is JobKind.SHELL:
@@ -188,7 +190,8 @@ def default_name(j: Job, shorts: dict[int, str] | None = None) -> str:
         short = _short_name(target)
         if shorts is not None:
             shorts[id(target)] = short
-    values = [str(v) for v in j.params.values() if isinstance(v, (str, int, float, bool))]
+    values = [str(v) for v in j.params.values() if isinstance(v, (str, int, float, bool))
+              and (templates or not (isinstance(v, str) and ("{{" in v or "{%" in v)))]
     if not values:
         return short
     return short + "[" + _clip(",".join(values)) + "]"

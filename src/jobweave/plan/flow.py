@@ -136,7 +136,7 @@ class FlowCompiler:
         # one compiled node per step, copied for each element: the target, parameters
         # and options are the same, only the name, place and element differ
         tpl = self._node_for(0, step, "", {}, self._described)
-        base = f"{prefix}{step.name or default_name(step)}"
+        base = f"{prefix}{step.name or default_name(step, templates=False)}"
         tolerate = step.continue_on_failure or tolerate
         names, nodes = self.names, self.nodes
         per_element = _templated(tpl)
