@@ -103,8 +103,9 @@ def resume(
         except RunOwnedError as exc:
             raise CommandError(f"run {run_id} is still running in {exc.owner}; pause or "
                                "cancel it there first, or wait for it") from None
+        what = "nodes" if record.kind == "graph" else "jobs"
         result = follow_here(handle, tally, signals, quiet=quiet, progress=progress,
-                             started=f"resumed: {done} of {record.total} jobs had completed")
+                             started=f"resumed: {done} of {record.total} {what} had completed")
     return report(engine.store, result, interrupted=bool(signals.count), quiet=quiet,
                   json_out=json_out, graph=record.kind == "graph")
 
@@ -226,7 +227,8 @@ def recover(
         result = follow_here(handle, tally, signals, quiet=quiet, progress=progress,
                              started=started)
     return report(engine.store, result, interrupted=bool(signals.count), quiet=quiet,
-                  json_out=json_out, extra={"recovery": decisions.as_dict()})
+                  json_out=json_out, extra={"recovery": decisions.as_dict()},
+                  graph=view.definition.get("kind") == "graph")
 
 
 def _warn_if_gone(source: str | None) -> None:

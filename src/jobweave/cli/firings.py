@@ -1,7 +1,9 @@
 """``jobweave show RUN --node NAME``: one graph node's firings, from the run's journal.
 
 Each firing is one row: its id, when it finished, the message it took and what it sent
-on (one-line JSON, cut to fit), and its error. ``--json`` prints the whole records.
+on (one-line JSON, cut to fit), and its error. ``--json`` prints the whole records. The
+firings a recovery took over from the run it recovered (not fired in this one) keep the
+time they had there; their records say ``replayed_from`` that run.
 """
 
 from __future__ import annotations
@@ -40,7 +42,10 @@ def show_firings(db: SqlStore, record: RunRecord, node: str, *, json_out: bool) 
         out.print(f"node {node!r} of run {record.run_id} has not fired", markup=False)
         return EXIT_OK
     out.print(firings_table(rows))
-    out.print(f"{len(rows)} firing{'' if len(rows) == 1 else 's'} of node {node!r}",
+    taken = sum(1 for _, data in rows if "replayed_from" in data)
+    note = (f" ({taken} taken over from {record.parent_run}, not fired in this run)"
+            if taken else "")
+    out.print(f"{len(rows)} firing{'' if len(rows) == 1 else 's'} of node {node!r}{note}",
               style="dim", markup=False)
     return EXIT_OK
 

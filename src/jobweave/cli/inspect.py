@@ -107,12 +107,17 @@ def _spans(db: SqlStore, record: RunRecord) -> Spans | None:
     return db.spans(record) if record.started_at is not None else None
 
 
-def _replayed(db: SqlStore, record: RunRecord, jobs: list[JobRecord]) -> set[str]:
+def _replayed(db: SqlStore, record: RunRecord, jobs: list[JobRecord],
+              taken: dict[str, tuple[int, int]] | None = None) -> set[str]:
     """Which of ``jobs`` a recovery took over completed rather than ran (none unless the
-    run was recovered)."""
+    run was recovered); of a graph, the completed nodes with every firing ``taken`` over
+    (``SqlStore.taken_over``, read when not given)."""
     if not record.parent_run:
         return set()
     done = [j.name for j in jobs if j.status == "completed"]
+    if record.kind == "graph":
+        taken = db.taken_over(record.run_id) if taken is None else taken
+        return {n for n in done if n in taken and taken[n][0] == taken[n][1]}
     if not done:
         return set()
     ran = db.executed(record.run_id, None if len(done) > NAMES_PER_QUERY else done)
@@ -190,10 +195,17 @@ def show(
         note = (f"showing {len(jobs)} of {record.total} jobs: {which} and the first {limit}; "
                 f"--problems lists every problem job, --all every job")
     replayed = _replayed(db, record, jobs)
-    n_replayed = (record.counts.get("completed", 0) - db.executed_count(run_id)
-                  if record.parent_run else 0)
+    firings: tuple[int, int] | None = None
+    if not record.parent_run:
+        n_replayed = 0
+    elif record.kind == "graph":  # nodes whose firings were all taken over, and firings
+        taken = db.taken_over(run_id)
+        firings = (sum(t for _, t in taken.values()), sum(k for k, _ in taken.values()))
+        n_replayed = len(_replayed(db, record, db.get_jobs(run_id), taken))
+    else:
+        n_replayed = record.counts.get("completed", 0) - db.executed_count(run_id)
     out = out_console()
-    out.print(run_header(record, spans, replayed=n_replayed))
+    out.print(run_header(record, spans, replayed=n_replayed, firings=firings))
     requests = requests_of(db, run_id, limit=REQUESTS_SHOWN)
     if requests:
         out.print()
@@ -217,8 +229,9 @@ def _show_jobs(db: SqlStore, jobs: list[JobRecord], record: RunRecord, pattern: 
     history = db.attempts(record.run_id, None if len(names) > NAMES_PER_QUERY else names,
                           live=record.status == "running")
     # a completed job of a recovered run with no completed attempt here was replayed
-    replayed = {j.name for j in found if record.parent_run and j.status == "completed"
-                and not any(a.status == "completed" for a in history.get(j.name, ()))}
+    replayed = (_replayed(db, record, found) if record.kind == "graph" else
+                {j.name for j in found if record.parent_run and j.status == "completed"
+                 and not any(a.status == "completed" for a in history.get(j.name, ()))})
     if json_out:
         _dump([job_json(j, index=j.index, kind=j.kind, replayed=j.name in replayed,
                         history=[a.as_dict() for a in history.get(j.name, ())])

@@ -215,9 +215,12 @@ def runs_table(records: Sequence[RunRecord]) -> Table:
     return table
 
 
-def run_header(record: RunRecord, spans: Spans | None = None, replayed: int = 0) -> Table:
+def run_header(record: RunRecord, spans: Spans | None = None, replayed: int = 0,
+               firings: tuple[int, int] | None = None) -> Table:
     """A run's fields as a two-column grid; with its executions' ``spans`` (a resumed
-    run ran in several) and how many of its jobs a recovery ``replayed``."""
+    run ran in several) and how many of its jobs a recovery ``replayed`` (of a graph:
+    nodes whose firings it all took over, and ``firings``: how many of how many it
+    took over)."""
     rows: list[tuple[str, str | Text]] = [
         ("run", record.run_id), ("name", record.name), ("kind", record.kind),
         ("status", styled(record.status)),
@@ -243,9 +246,14 @@ def run_header(record: RunRecord, spans: Spans | None = None, replayed: int = 0)
         rows.append(("source", record.source))
     if record.parent_run:
         rows.append(("recovered from", record.parent_run))
-        if replayed:
-            rows.append(("replayed", f"{replayed} job{'' if replayed == 1 else 's'}: "
-                                     "outputs taken over from that run, not invoked"))
+        what = "node" if record.kind == "graph" else "job"
+        text = (f"{replayed} {what}{'' if replayed == 1 else 's'}: outputs taken over "
+                "from that run, not invoked" if replayed else "")
+        if firings and firings[0]:
+            text += (f"{'; ' if text else ''}{firings[0]} of {firings[1]} "
+                     f"firing{'' if firings[1] == 1 else 's'} taken over in all")
+        if text:
+            rows.append(("replayed", text))
     return _grid(rows)
 
 

@@ -32,6 +32,8 @@ from jobweave.store.base import Claim
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
+    from jobweave.engine.graph_replay import Recovered
+
 
 class Engine(Recovery):
     """Runs definitions against one store with one set of settings."""
@@ -122,7 +124,7 @@ class Engine(Recovery):
         prior: dict[int, Prior] | None = None,
         recovered: dict[int, Any] | None = None,
         after_crash: bool = False,
-        replay: tuple[list[Any], frozenset[str]] | None = None,
+        replay: Recovered | None = None,
         claimed: Claim | None = None,
         by: str | None = None,
         why: str | None = None,
@@ -135,8 +137,8 @@ class Engine(Recovery):
 
         ``after_crash`` (a resume of a run whose owner died) runs it with
         :class:`AfterCrashRuntime`, which makes a job that kills its process count.
-        ``replay`` (a graph's recovery) is the recovered journal's firings and the nodes
-        whose firings run again.
+        ``replay`` (a graph's recovery) is the recovered journal's firings, the nodes
+        whose firings run again, its run and when its executions started.
         """
         if plan is None:
             plan = self.load_plan(run_id)
@@ -158,9 +160,10 @@ class Engine(Recovery):
             kind = GraphRuntime
             extra["secrets"] = load_secrets(self.settings.secrets_file)
             if replay is not None:
-                extra.update(fired=replay[0], rerun=replay[1], copy=True)
+                extra["recovery"] = replay
             elif prior is not None:
                 extra["fired"] = self.store.firings(run_id)
+                extra["starts"] = self.store.execution_starts(run_id)
         elif self.settings.executor == "celery":
             # jobs run on workers, not in this process: what an earlier owner left running
             # is adopted from the attempts table, and a lost worker is the executor's to tell

@@ -11,6 +11,8 @@ Journal records (event ``fired``, node = the graph node, attempt) carry as data:
     {"id": FID, "in": MESSAGE, "error": TEXT}                     a faulted firing
     {"id": FID, ..., "live": [PORT, ...]}                         a group a join closed
                                                                   early (ports still live)
+    {"replayed_from": RUN, "id": FID, ...}                        a finished firing a
+                                                                  recovery took over from RUN
 """
 
 from __future__ import annotations
@@ -80,6 +82,14 @@ def passed_on(fid: str, msg: Any, port: str) -> str:
 def encoded(fid: str, msg: Any, emitted: list[tuple[str, Any]]) -> str:
     """The record of a finished firing (the common case of :func:`record`)."""
     return f'{{"id":"{fid}","in":{_encode(msg)},"out":{_encode(emitted)}}}'
+
+
+def taken_over(data: dict[str, Any], source: str) -> str:
+    """The record of a finished firing a recovery takes over from run ``source``: its
+    record there, marked first (see :data:`~jobweave.store.history.TAKEN_OVER`)."""
+    rest = {k: v for k, v in data.items() if k != "replayed_from"}
+    return json.dumps({"replayed_from": source, **rest}, separators=(",", ":"),
+                      allow_nan=False)
 
 
 def record(fid: str, msg: Any, emitted: list[tuple[str, Any]] | None,

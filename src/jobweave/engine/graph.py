@@ -15,7 +15,10 @@ node that runs once.
   reach a joining node in the order of the records of the firings that emitted them, so a
   resume that replays the journal in order rebuilds the same groups
   (:mod:`jobweave.engine.graph_replay`).
-- Projection rows are per graph node: status, firing count (``attempts``), last error.
+- Projection rows are per graph node: status, firing count (``attempts``: every ``fired``
+  record of the node in the run's journal, failed ones included), last error, and times:
+  those of its firings in the last execution it fired in (a resume's stopped time never
+  counts; a recovery's node that fires anew shows only its own firings).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from __future__ import annotations
 import json
 import time
 from collections import deque
+from collections.abc import Sequence
 from typing import Any
 
 from jobweave.components.node import ERROR, Group, Joiner, JoinState
@@ -38,7 +42,7 @@ from jobweave.engine.firing import (
 )
 from jobweave.engine.graph_executed import ExecutedFirings
 from jobweave.engine.graph_messages import Messages
-from jobweave.engine.graph_replay import Replay
+from jobweave.engine.graph_replay import Recovered, Replay
 from jobweave.engine.result import RunResult
 from jobweave.engine.state import CANCELLED, COMPLETED, FAULTED, PENDING, RUNNING, SKIPPED
 from jobweave.engine.timers import RETRY, TIMEOUT
@@ -59,7 +63,7 @@ class GraphRuntime(Messages, ExecutedFirings):
     and no source will emit again (or on cancel, pause, or a node's fault)."""
 
     def __init__(self, *args: Any, fired: list[tuple[Any, ...]] | None = None,
-                 rerun: frozenset[str] = frozenset(), copy: bool = False,
+                 recovery: Recovered | None = None, starts: Sequence[float] = (),
                  secrets: Secrets | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         w: Wiring = self.plan.graph
@@ -93,8 +97,12 @@ class GraphRuntime(Messages, ExecutedFirings):
         self.ticking: set[int] = set()
         self.failing = False
         self.faulted: set[int] = set()
-        self._fired = fired or []
-        self._rerun, self._copy = rerun, copy
+        self.own = [False] * n
+        """Per node: it fired in this execution (its times are those firings')."""
+        self._fired, self._starts = fired or [], starts
+        """Resume: the run's ``fired`` records, and when each of its executions started."""
+        self._recovery = recovery
+        """Recover: what it replays (the firings of the run it recovers, ...)."""
         self._replay: Replay | None = None
         self._previous: dict[str, Any] = {}
         """Recover: earlier outputs of the firings that run again, by firing id."""
@@ -104,7 +112,12 @@ class GraphRuntime(Messages, ExecutedFirings):
     # -- start -----------------------------------------------------------------------
     @gc_paused()
     def _seed(self) -> None:
-        replay = Replay(self, self._fired, self._rerun, self._copy) if self._fired else None
+        r = self._recovery
+        replay: Replay | None = None
+        if r is not None and r.fired:
+            replay = Replay(self, r.fired, r.rerun, r.source, r.starts)
+        elif self._fired:
+            replay = Replay(self, self._fired, starts=self._starts)
         self._replay = replay
         for i in self.w.sources:
             self._arrive(Firing(i, start_id(self.names[i]), self.w.input))
@@ -185,11 +198,22 @@ class GraphRuntime(Messages, ExecutedFirings):
                 self._commit()
                 self._release()
 
-    def _fired_once(self, i: int, now: float, emitted: list[tuple[str, Any]]) -> None:
-        self.attempts[i] += 1
-        if self.started[i] is None:
+    def _fired_once(self, i: int, now: float, emitted: list[tuple[str, Any]] | None) -> None:
+        """A firing of this execution: counted, and the node's times are from its first."""
+        if not self.own[i]:
+            self.own[i] = True
             self.started[i] = now
         self.finished[i] = now
+        self.attempts[i] += 1  # as _counted does, inline: every inline firing comes here
+        if self.status[i] == PENDING:
+            self.status[i] = RUNNING
+        if emitted:
+            self.outputs[i] = emitted[-1][1]
+        self.pending.dirty[i] = None
+
+    def _counted(self, i: int, emitted: list[tuple[str, Any]] | None) -> None:
+        """One more firing of node ``i`` (``emitted`` None: it failed)."""
+        self.attempts[i] += 1
         if self.status[i] == PENDING:
             self.status[i] = RUNNING
         if emitted:
@@ -217,11 +241,10 @@ class GraphRuntime(Messages, ExecutedFirings):
             self._fired_once(i, now, [])
             return
         self._row(now, FIRED, name, max(f.attempt, 1), record(f.fid, f.msg, None, error=error))
+        self._fired_once(i, now, None)  # a firing too, as `show --node` lists it
         self.pending.urgent = True
         self.faulted.add(i)
         self.status[i] = FAULTED
-        self.finished[i] = now
-        self.pending.dirty[i] = None
         self._stop_firing()
 
     def _stop_firing(self) -> None:

@@ -7,32 +7,54 @@ the run gave them and rebuild the same groups. Firings the journal does not hold
 were queued, running, or their record was lost with the process) are handed back as
 ``later``, to fire once the replay is over: the journal is a prefix of what the run did,
 so all of them come after everything it holds.
+
+Applied records count as the node's firings. A node's times (started, finished) are those
+of its firings in the last execution it fired in: those of its records in their latest
+execution, until it fires in this one. A faulted record counts, but its error does not
+stand: that firing fires again.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from jobweave.engine.firing import Firing, group_id
+from jobweave.engine.firing import Firing, group_id, taken_over
 
 if TYPE_CHECKING:
     from jobweave.engine.graph import GraphRuntime
+
+
+class Recovered(NamedTuple):
+    """What a graph's recovery replays: the recovered run's firings, the nodes whose
+    firings run again, that run's id and when each of its executions started."""
+
+    fired: list[tuple[float, str, dict[str, Any]]]
+    rerun: frozenset[str]
+    source: str
+    starts: Sequence[float] = ()
 
 
 class Replay:
     """One pass over a graph run's ``fired`` records (seq order)."""
 
     def __init__(self, rt: GraphRuntime, fired: Iterable[tuple[Any, ...]],
-                 rerun: frozenset[str] = frozenset(), copy: bool = False) -> None:
+                 rerun: frozenset[str] = frozenset(), copy: str | None = None,
+                 starts: Sequence[float] = ()) -> None:
         self.rt = rt
         self.records = [(ts, node, json.loads(data) if isinstance(data, str) else data)
                         for ts, node, data in fired]
         self.rerun = rerun
         """Nodes whose firings run again (recover: changed, or execute_when_recovering)."""
         self.copy = copy
-        """Journal each applied record again (recover: the new run's journal stands alone)."""
+        """Recover: the recovered run. Each applied record is journaled again, marked as
+        taken over from it (the new run's journal stands alone)."""
+        self.starts = sorted(starts)
+        """When each execution of the records' run started: a node's times are those of
+        its records in their latest execution."""
+        self._epoch: dict[int, int] = {}
         self.done = {d["id"] for _, node, d in self.records
                      if "out" in d and node not in rerun}
         self.previous: dict[str, Any] = {d["id"]: d["out"] for _, node, d in self.records
@@ -58,8 +80,10 @@ class Replay:
             i = index.get(node)
             if i is None or node in self.rerun:
                 continue
-            if "out" not in d:  # a firing that faulted: it fires again
-                rt.errors[i] = d.get("error")
+            if "out" not in d:  # a firing that faulted: it fires again (its error is old)
+                if self.copy is None:  # this run's own record: a firing it made
+                    self._times(i, ts)
+                    rt._counted(i, None)
                 continue
             fid = d["id"]
             f = self.waiting.pop(fid, None)
@@ -67,19 +91,30 @@ class Replay:
                 f = self._unrouted(i, fid, d, ts)
                 if f is None:  # its message comes from a firing that runs again
                     continue
-            if self.copy:
-                rt._row(ts, "fired", node, 1, json.dumps(d, separators=(",", ":")))
+            if self.copy is not None:
+                rt._row(ts, "fired", node, 1, taken_over(d, self.copy))
             rt.count[i] += 1
             seen = rt.seen[i]
             if seen is not None and f.group < 0:
                 seen.add(json.dumps(f.msg, sort_keys=True, default=str))
             emitted = d["out"]
-            rt._fired_once(i, ts, emitted)
+            self._times(i, ts)
+            rt._counted(i, emitted)
             if d.get("error") is not None:
                 rt.errors[i] = d["error"]
             rt._route(f, emitted)
         self.later.extend(f for f in self.waiting.values())
         self.waiting.clear()
+
+    def _times(self, i: int, ts: float) -> None:
+        """Node ``i``'s times with a record of ``ts``: they span its records of one
+        execution, the latest (never the time the run was stopped)."""
+        rt = self.rt
+        epoch = bisect_right(self.starts, ts)
+        if self._epoch.get(i) != epoch:
+            self._epoch[i] = epoch
+            rt.started[i] = ts
+        rt.finished[i] = ts
 
     def _unrouted(self, i: int, fid: str, d: dict[str, Any], ts: float) -> Firing | None:
         """A record no routed message led to: a ticker's emission, or a group a join closed

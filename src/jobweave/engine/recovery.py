@@ -11,6 +11,7 @@ from typing import Any
 
 from jobweave.components import groups
 from jobweave.engine.bulk import gc_paused
+from jobweave.engine.graph_replay import Recovered
 from jobweave.engine.handle import RunHandle, new_run_id
 from jobweave.engine.replay import (
     EXECUTE,
@@ -121,7 +122,8 @@ class Recovery:
             d.action in (RERUN, RUN) and not d.reason.startswith("downstream of")))
         run_id = self._recovery_run(journal, plan, concurrency)
         return self.start(run_id, plan, concurrency=concurrency, listeners=listeners,
-                          replay=(journal.fired, again))
+                          replay=Recovered(journal.fired, again, journal.run_id,
+                                           journal.starts))
 
     def _recovery_run(self, journal: JournalView, plan: Plan, concurrency: int | None,
                       **extra: Any) -> str:

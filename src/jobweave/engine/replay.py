@@ -47,6 +47,8 @@ class JournalView:
     """The run's stored options (executor, workers, concurrency) as first submitted."""
     fired: list[tuple[float, str, dict[str, Any]]] = field(default_factory=list)
     """A graph run's firings, in order: ``(ts, node, record data)``."""
+    starts: list[float] = field(default_factory=list)
+    """When each execution of the run started (its ``run_started`` records)."""
 
 
 class Decision(NamedTuple):
@@ -94,9 +96,12 @@ def view_journal(records: Iterable[dict[str, Any]], dropped: Sequence[str] = ())
     options: dict[str, Any] = {}
     completed: dict[str, Recorded] = {}
     fired: list[tuple[float, str, dict[str, Any]]] = []
+    starts: list[float] = []
     for r in records:
         event = r["event"]
-        if event == "fired":
+        if event == "run_started":
+            starts.append(r["ts"])
+        elif event == "fired":
             data = r["data"]
             fired.append((r["ts"], r["node"], data))
             if "out" in data:
@@ -121,7 +126,7 @@ def view_journal(records: Iterable[dict[str, Any]], dropped: Sequence[str] = ())
     if definition is None:
         raise DefinitionError("the journal has no 'submitted' record: it is not a run journal")
     return JournalView(run_id, definition, digest, source, completed, list(dropped), options,
-                       fired)
+                       fired, starts)
 
 
 def parse_selector(text: str) -> tuple[str, str]:

@@ -28,6 +28,10 @@ job run)."""
 MARKED = '{"by": '
 """How the data of a ``completed`` record marked by hand begins (``by`` comes first),
 so the store can pick those out of a run's completions without decoding them."""
+TAKEN_OVER = '{"replayed_from":'
+"""How the data of a graph run's ``fired`` record begins when a recovery took the firing
+over from the run it recovered (``replayed_from`` comes first): the firing was not fired
+in this run, and the store can count those without decoding records."""
 
 
 def requested(event: str, data: dict[str, Any] | None) -> tuple[str, str | None] | None:

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, and_, case, func, or_, select
 
 from jobweave.errors import RunNotFoundError
 from jobweave.store import schema as s
@@ -24,6 +24,7 @@ from jobweave.store.base import (
 from jobweave.store.history import (
     ATTEMPT_EVENTS,
     SEGMENT_EVENTS,
+    TAKEN_OVER,
     Attempt,
     attempts_of,
     segments,
@@ -240,6 +241,23 @@ class RunReads(Leases):
             q = q.where(j.node == node)
         with self._read() as conn:
             return [(r.ts, r.node, r.data) for r in conn.execute(q.order_by(j.seq)).all()]
+
+    def taken_over(self, run_id: str) -> dict[str, tuple[int, int]]:
+        """Per node of a graph run: its firings, and how many of them a recovery took
+        over from the run it recovered (``fired`` records marked ``replayed_from``)."""
+        j = s.journal.c
+        taken = func.sum(case((j.data.startswith(TAKEN_OVER, autoescape=True), 1), else_=0))
+        q = (select(j.node, func.count(), taken)
+             .where(j.run_id == run_id, j.event == "fired").group_by(j.node))
+        with self._read() as conn:
+            return {str(n): (int(k), int(t or 0)) for n, k, t in conn.execute(q).all()}
+
+    def execution_starts(self, run_id: str) -> list[float]:
+        """When each execution of the run started (its ``run_started`` records), in order."""
+        j = s.journal.c
+        q = select(j.ts).where(j.run_id == run_id, j.event == "run_started").order_by(j.seq)
+        with self._read() as conn:
+            return [float(ts) for ts in conn.execute(q).scalars().all()]
 
     def attempts(self, run_id: str, names: Sequence[str] | None = None, *,
                  live: bool = False) -> dict[str, list[Attempt]]:
