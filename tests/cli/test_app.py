@@ -52,6 +52,18 @@ def test_the_help_table_matches_every_command(capsys: pytest.CaptureFixture[str]
     assert listed.index("run ") < listed.index("status ") < listed.index("prune ")
 
 
+def test_the_help_lists_commands_in_its_table_s_order_whatever_was_imported() -> None:
+    # a process that imported some command modules first (a test worker, a program that
+    # uses jobweave.cli) listed those commands first
+    probe = ("import jobweave.cli.inspect, jobweave.cli.retention\n"
+             "from jobweave.cli.app import main\nmain(['--help'])\n")
+    p = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                       timeout=60)
+    listed = [line.split()[0] for line in p.stdout.split("Commands:", 1)[1].splitlines()
+              if line.startswith("  ") and not line.startswith("   ")]
+    assert listed == [name for name in cli_app.COMMANDS if not name.startswith("_")]
+
+
 def test_an_unknown_command_is_one_line_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     p = run_in_process(["lst"], capsys)
     assert p.returncode == 2

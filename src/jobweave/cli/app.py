@@ -109,10 +109,11 @@ def _help_app() -> typer.Typer:
     """The app as the top-level help shows it: every command listed, none imported."""
     listing = typer.Typer(**_APP_SETTINGS)
     listing.registered_callback = app.registered_callback
-    listing.registered_commands = list(app.registered_commands)
-    loaded = {c.name for c in app.registered_commands}
-    for name, (_, short) in COMMANDS.items():
-        if name not in loaded and not name.startswith("_"):
+    loaded = {(c.name or getattr(c.callback, "__name__", "")): c for c in app.registered_commands}
+    for name, (_, short) in COMMANDS.items():  # in this table's order, loaded or not
+        if name in loaded:
+            listing.registered_commands.append(loaded[name])
+        elif not name.startswith("_"):
             listing.command(name, help=short, short_help=short, add_help_option=False)(_stub)
     return listing
 
