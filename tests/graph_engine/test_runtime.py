@@ -162,6 +162,21 @@ def test_shell_and_sleep_nodes(store: str) -> None:
     assert out["returncode"] == 0 and out["stdout"].strip() == "hello"
 
 
+def test_an_executed_node_s_duration_counts_its_firing_from_its_start(store: str) -> None:
+    g = jw.graph("nap")
+    nap = g.node("nap", "sleep", seconds=0.3)
+    g.edge(g.node("a", "modify"), nap)
+    result = jw.run(g, store=store)
+    got = by_name(result)["nap"]
+    assert got.duration is not None and 0.3 <= got.duration < result.duration + 0.01
+    s = open_store(store)  # as `show` reads it
+    try:
+        (stored,) = [j for j in s.get_jobs(result.run_id) if j.name == "nap"]
+    finally:
+        s.close()
+    assert stored.duration is not None and stored.duration >= 0.3
+
+
 def test_a_failed_graph_resumes_without_refiring_what_finished(
         store: str, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv(shapes.COUNTS_ENV, str(tmp_path))

@@ -198,11 +198,13 @@ class GraphRuntime(Messages, ExecutedFirings):
                 self._commit()
                 self._release()
 
-    def _fired_once(self, i: int, now: float, emitted: list[tuple[str, Any]] | None) -> None:
-        """A firing of this execution: counted, and the node's times are from its first."""
+    def _fired_once(self, i: int, now: float, emitted: list[tuple[str, Any]] | None,
+                    begun: float = 0.0) -> None:
+        """A firing of this execution, ended at ``now`` (an executed one ``begun`` then):
+        counted, and the node's times are from its first."""
         if not self.own[i]:
             self.own[i] = True
-            self.started[i] = now
+            self.started[i] = begun or now
         self.finished[i] = now
         self.attempts[i] += 1  # as _counted does, inline: every inline firing comes here
         if self.status[i] == PENDING:
@@ -233,15 +235,15 @@ class GraphRuntime(Messages, ExecutedFirings):
             emitted = [(ERROR, {"error": error, "msg": f.msg, "node": name})]
             self._row(now, FIRED, name, max(f.attempt, 1),
                       record(f.fid, f.msg, emitted, error=error))
-            self._fired_once(i, now, emitted)
+            self._fired_once(i, now, emitted, f.started)
             self._route(f, emitted)
             return
         if not final and self.w.continue_on_error[i]:
             self._row(now, FIRED, name, max(f.attempt, 1), record(f.fid, f.msg, [], error=error))
-            self._fired_once(i, now, [])
+            self._fired_once(i, now, [], f.started)
             return
         self._row(now, FIRED, name, max(f.attempt, 1), record(f.fid, f.msg, None, error=error))
-        self._fired_once(i, now, None)  # a firing too, as `show --node` lists it
+        self._fired_once(i, now, None, f.started)  # a firing too, as `show --node` lists it
         self.pending.urgent = True
         self.faulted.add(i)
         self.status[i] = FAULTED

@@ -34,7 +34,7 @@ class ExecutedFirings(Runtime):
     _previous: dict[str, Any]
     _settle: Callable[[], None]
     _fault: Callable[..., None]
-    _fired_once: Callable[[int, float, list[tuple[str, Any]]], None]
+    _fired_once: Callable[[int, float, list[tuple[str, Any]], float], None]
 
     def _dispatch(self) -> None:
         ready, inflight, acts = self.ready, self.inflight, self.acts
@@ -117,7 +117,7 @@ class ExecutedFirings(Runtime):
             else:
                 f.emitted = json.loads(text)["out"]  # outputs travel as JSON
                 self._row(now, FIRED, node.name, f.attempt, text)
-                self._fired_once(i, now, f.emitted or [])
+                self._fired_once(i, now, f.emitted or [], f.started)
                 self.to_release.append(key)
                 self.pending.urgent = True
                 return
