@@ -83,6 +83,9 @@ def test_run_uses_the_file_input_and_show_lists_nodes(cli: Jobweave, tmp_path: P
     assert rows["nodes"][1] == "3/3"
     assert rows["fetch"][1:4] == ["python", "completed", "1"]
     assert rows["start"][1] == "modify"
+    one = cli("show", "last", "--job", "fetch")  # a node in full counts its firings
+    fields = [ln.split()[:2] for ln in one.stdout.splitlines()[:3]]
+    assert fields == [["node", "fetch"], ["status", "completed"], ["firings", "1"]]
 
 
 def test_input_overrides_the_file_input(cli: Jobweave, tmp_path: Path,

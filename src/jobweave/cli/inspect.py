@@ -242,7 +242,8 @@ def _show_jobs(db: SqlStore, jobs: list[JobRecord], record: RunRecord, pattern: 
         if k:
             out.print()
         for part in job_detail(j, history.get(j.name, []),
-                               record.parent_run if j.name in replayed else None):
+                               record.parent_run if j.name in replayed else None,
+                               graph=record.kind == "graph"):
             out.print(part)
     return EXIT_OK
 

@@ -278,19 +278,22 @@ def _grid(rows: Sequence[tuple[str, str | Text]]) -> Table:
 
 
 def job_detail(job: JobLike, attempts: Sequence[Attempt] | None = None,
-               replayed_from: str | None = None) -> list[Table | Text]:
+               replayed_from: str | None = None, *, graph: bool = False
+               ) -> list[Table | Text]:
     """One job in full: its fields, its whole error, and its output; then, given its
     ``attempts``, each attempt with its own error and what it printed and logged.
 
     A shell job's output shows its exit status, then stdout and stderr as the command
     wrote them; any other output is shown as indented JSON. ``replayed_from``: the run
-    whose completion a recovery took over (the job was not invoked).
+    whose completion a recovery took over (the job was not invoked). ``graph``: the job is
+    a graph's node, whose count is of firings.
     """
     status = styled(job.status)
     if replayed_from:
         status.append(f" (replayed from {replayed_from}, not invoked)", style="dim")
     rows: list[tuple[str, str | Text]] = [
-        ("job", job.name), ("status", status), ("attempts", str(job.attempts))]
+        ("node" if graph else "job", job.name), ("status", status),
+        ("firings" if graph else "attempts", str(job.attempts))]
     if job.started_at is not None:
         rows.append(("started", moment(job.started_at)))
     if job.finished_at is not None:
