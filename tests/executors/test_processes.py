@@ -203,6 +203,46 @@ if __name__ == "__main__":
 """
 
 
+UNGUARDED = """
+import sys
+import jobweave as jw
+from tests import jobs
+
+store = sys.argv[1]
+jw.run(jw.job(jobs.add, a=1, b=2), executor="processes", store=store)
+"""
+GUARDED = """
+import sys
+import jobweave as jw
+from tests import jobs
+
+if __name__ == "__main__":
+    result = jw.run(jw.job(jobs.add, a=1, b=2), executor="processes", store=sys.argv[1])
+    sys.exit(result.exit_code)
+"""
+
+
+def test_a_run_started_at_a_script_s_top_level_is_refused_before_any_worker(
+        tmp_path: Path) -> None:
+    # every worker would run the script again, and start the run again: refused in one
+    # error naming the line, before the run is stored (workers used to die, each with a
+    # long traceback, and the run was stored failed)
+    script = tmp_path / "flow.py"
+    script.write_text(UNGUARDED)
+    store = tmp_path / "s.db"
+    done = subprocess.run([sys.executable, str(script), str(store)], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.count("Traceback") == 1
+    assert (f"DefinitionError: executor: {script}:7: a run with executor='processes' is "
+            "started at the script's top level") in done.stderr
+    assert not store.exists() or jw.runs(store=str(store)) == []
+    script.write_text(GUARDED)  # the same run under the guard runs
+    done = subprocess.run([sys.executable, str(script), str(store)], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+
+
 @needs_proc
 def test_workers_and_their_commands_go_when_the_engine_is_killed(tmp_path: Path) -> None:
     script = tmp_path / "engine.py"

@@ -306,6 +306,15 @@ class Engine(Recovery):
 
             timeouts = [n.timeout for n in plan.nodes if n.timeout is not None]
             validate(self.settings, max(timeouts) if timeouts else None)
+        elif self.settings.executor == "processes":
+            from jobweave.executors.main_guard import unguarded_start
+
+            where = unguarded_start()
+            if where is not None:
+                raise DefinitionError(
+                    f"{where}: a run with executor='processes' is started at the script's "
+                    "top level, which every worker process runs again: start it under "
+                    "if __name__ == '__main__':", field="executor")
 
     def _workers(self, concurrency: int | None) -> int | None:
         workers = self.settings.workers
