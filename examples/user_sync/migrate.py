@@ -96,7 +96,8 @@ def create_database(url: str) -> bool:
             if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"),
                             {"name": target.database}).first() is not None:
                 return False
-            conn.execute(text(f'CREATE DATABASE "{target.database.replace(chr(34), "")}"'))
+            quoted = conn.dialect.identifier_preparer.quote_identifier(target.database)
+            conn.execute(text(f"CREATE DATABASE {quoted}"))
             return True
     finally:
         admin.dispose()

@@ -194,15 +194,17 @@ def show(
                  else f"the first {limit} of {n_problems} problem or running jobs")
         note = (f"showing {len(jobs)} of {record.total} jobs: {which} and the first {limit}; "
                 f"--problems lists every problem job, --all every job")
-    replayed = _replayed(db, record, jobs)
     firings: tuple[int, int] | None = None
     if not record.parent_run:
-        n_replayed = 0
+        replayed, n_replayed = set(), 0
     elif record.kind == "graph":  # nodes whose firings were all taken over, and firings
-        taken = db.taken_over(run_id)
+        taken = db.taken_over(run_id)  # read once, for the shown nodes and the count
         firings = (sum(t for _, t in taken.values()), sum(k for k, _ in taken.values()))
-        n_replayed = len(_replayed(db, record, db.get_jobs(run_id), taken))
+        replayed = _replayed(db, record, jobs, taken)
+        every = jobs if len(jobs) == record.total else db.get_jobs(run_id)
+        n_replayed = len(_replayed(db, record, every, taken))
     else:
+        replayed = _replayed(db, record, jobs)
         n_replayed = record.counts.get("completed", 0) - db.executed_count(run_id)
     out = out_console()
     out.print(run_header(record, spans, replayed=n_replayed, firings=firings))

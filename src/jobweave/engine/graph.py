@@ -206,12 +206,7 @@ class GraphRuntime(Messages, ExecutedFirings):
             self.own[i] = True
             self.started[i] = begun or now
         self.finished[i] = now
-        self.attempts[i] += 1  # as _counted does, inline: every inline firing comes here
-        if self.status[i] == PENDING:
-            self.status[i] = RUNNING
-        if emitted:
-            self.outputs[i] = emitted[-1][1]
-        self.pending.dirty[i] = None
+        self._counted(i, emitted)
 
     def _counted(self, i: int, emitted: list[tuple[str, Any]] | None) -> None:
         """One more firing of node ``i`` (``emitted`` None: it failed)."""

@@ -15,7 +15,7 @@ from jobweave.model.job import Job, JobKind, OutputRef
 from jobweave.model.params import params_problem
 from jobweave.model.schedule import Schedule
 from jobweave.plan.encode import encode_definition
-from jobweave.plan.flow import compile_flow, describe_when
+from jobweave.plan.flow import compile_flow, describe_when, per_element
 from jobweave.plan.nodes import BARRIER, Binding, Plan, PlanNode
 
 NAME_PARAM_LIMIT = 40
@@ -191,7 +191,7 @@ def default_name(j: Job, shorts: dict[int, str] | None = None, *,
         if shorts is not None:
             shorts[id(target)] = short
     values = [str(v) for v in j.params.values() if isinstance(v, (str, int, float, bool))
-              and (templates or not (isinstance(v, str) and ("{{" in v or "{%" in v)))]
+              and (templates or not per_element(v))]
     if not values:
         return short
     return short + "[" + _clip(",".join(values)) + "]"

@@ -139,7 +139,7 @@ class FlowCompiler:
         base = f"{prefix}{step.name or default_name(step, templates=False)}"
         tolerate = step.continue_on_failure or tolerate
         names, nodes = self.names, self.nodes
-        per_element = _templated(tpl)
+        filled = _templated(tpl)
         out = []
         for k in which:
             name = f"{base}[{items[k]['name']}]"
@@ -147,7 +147,7 @@ class FlowCompiler:
                 name = self._numbered(name)
             names.add(name)
             target, params = tpl.target, tpl.params
-            if per_element:
+            if filled:
                 target, params = _render_for(tpl, items, k, name)
             node = PlanNode(len(nodes), name, tpl.kind, target, params, entry,
                             tpl.bindings, tpl.retries, tpl.retry_delay, tpl.backoff,
@@ -175,11 +175,16 @@ class FlowCompiler:
         return (node.index,)
 
 
+def per_element(value: Any) -> bool:
+    """Whether a step's parameter is filled for each element: text holding ``{{ ... }}``."""
+    return isinstance(value, str) and "{{" in value
+
+
 def _templated(tpl: PlanNode) -> bool:
     """Whether a step's command or string parameters hold ``{{ ... }}`` templates."""
     if tpl.kind == "shell" and tpl.target and "{{" in tpl.target:
         return True
-    return any(isinstance(v, str) and "{{" in v for v in tpl.params.values())
+    return any(per_element(v) for v in tpl.params.values())
 
 
 def _render_for(tpl: PlanNode, items: Elements, k: int,
@@ -194,7 +199,7 @@ def _render_for(tpl: PlanNode, items: Elements, k: int,
     if tpl.kind == "shell" and target and "{{" in target:
         target = str(expr.render(target, variables, field=f"{name}.shell"))
     params = {key: expr.render(v, variables, field=f"{name}.params.{key}")
-              if isinstance(v, str) and "{{" in v else v for key, v in tpl.params.items()}
+              if per_element(v) else v for key, v in tpl.params.items()}
     return target, params
 
 
