@@ -153,3 +153,21 @@ def test_show_takes_the_median_over_saved_runs(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "benchmarks", "--show", str(bad)],
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "cannot read saved results" in done.stderr
+
+
+def test_the_floor_replays_what_a_run_wrote_and_names_its_parts() -> None:
+    from benchmarks import floor
+    from benchmarks.workloads import WORKLOADS as BY_KEY
+
+    n = 200
+    row = floor.floor(BY_KEY["W7"], n, repeat=1)
+    # every job's completion, the run's definition, its start and its end
+    assert row["records"] == n + 3
+    assert row["commits"] == -(-(n + 2) // floor.GROUP_ROWS)
+    for key in ("bare_s", "run_s", "compile_s", "create_s", "commits_s"):
+        assert row[key] > 0, key
+    assert row["floor_s"] == pytest.approx(row["compile_s"] + row["create_s"] + row["commits_s"])
+    text = floor.table([row])
+    assert text.splitlines()[2].split()[:2] == ["W7", "200"]
+    with pytest.raises(SystemExit):  # a workload it cannot replay is refused by name
+        floor.main(["W5"])
