@@ -20,6 +20,8 @@ DEFAULT_THREADS = 16
 DEFAULT_DURABILITY = "normal"
 EXECUTORS = ("threads", "processes", "celery")
 DURABILITIES = ("normal", "full")
+RENEW_SECONDS = 5.0
+"""How often a serve process renews its trigger leases (and so the longest it sleeps)."""
 DEFAULT_LEASE = 15.0
 """Seconds a run's owner may go without renewing its lease before another engine may
 take the run over (``JOBWEAVE_LEASE``, ``serve --lease``)."""

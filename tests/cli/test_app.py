@@ -38,6 +38,29 @@ def test_version_and_help_import_nothing_heavy(args: list[str]) -> None:
         assert "delete" in p.stdout and "prune" in p.stdout and "_work" not in p.stdout
 
 
+COMMAND_HEAVY = ("sqlalchemy", "alembic", "jobweave.engine", "jobweave.store.sql",
+                 "jobweave.api")
+"""What a command's own --help must not wait for (rich and the loader's light parts it may
+use to describe its options)."""
+
+
+def test_each_command_s_help_imports_no_engine_and_no_sqlalchemy() -> None:
+    # one process asks every command for its help in turn: what any of them imported stays
+    # loaded, so the last line names whatever one of them pulled in
+    probe = ("import sys\nfrom jobweave.cli.app import COMMANDS, main\n"
+             "for name in COMMANDS:\n"
+             "    if name.startswith('_'):\n        continue\n"
+             "    try:\n        main([name, '--help'])\n    except SystemExit:\n        pass\n"
+             f"heavy = {COMMAND_HEAVY!r}\n"
+             "sys.stderr.write('LOADED ' + ' '.join(m for m in heavy if m in sys.modules)"
+             " + '\\n')\n")
+    p = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                       timeout=60)
+    assert p.stderr.splitlines()[-1] == "LOADED ", p.stderr
+    for name in ("run", "show", "resume", "recover", "serve", "token", "db"):
+        assert f"Usage: jobweave {name}" in p.stdout, name
+
+
 def test_the_help_table_matches_every_command(capsys: pytest.CaptureFixture[str]) -> None:
     cli_app.load_commands()
     registered = {(c.name or c.callback.__name__): c for c in cli_app.app.registered_commands

@@ -10,14 +10,13 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from jobweave.api import current_definition
 from jobweave.cli.app import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -46,15 +45,18 @@ from jobweave.cli.run import (
     report,
 )
 from jobweave.cli.signals import Signals
-from jobweave.engine import Engine
-from jobweave.engine.replay import EXECUTE, REPLAY, RERUN, RUN, RecoveryPlan, parse_selector
 from jobweave.errors import DefinitionChanged, RunOwnedError
 from jobweave.loader.target import missing_file
-from jobweave.store import RunRecord, SqlStore
+from jobweave.store import RunRecord
+
+if TYPE_CHECKING:  # the engine brings SQLAlchemy: imported when a command runs, not for --help
+    from jobweave.engine.replay import RecoveryPlan
+    from jobweave.store import SqlStore
 
 JOURNAL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 """A SOURCE ending like this names a journal file, never a run id."""
-ACTION_STYLES = {REPLAY: "green", RERUN: "yellow", EXECUTE: "cyan", RUN: "bold"}
+ACTION_STYLES = {"replay": "green", "rerun": "yellow", "execute": "cyan", "run": "bold"}
+"""How ``recover --plan`` shows each action of ``jobweave.engine.replay``."""
 
 ChangedOption = Annotated[list[str] | None, typer.Option(
     "--changed", metavar="SELECTOR",
@@ -77,6 +79,9 @@ def resume(
     progress: ProgressOption = None,
 ) -> int:
     """Continue RUN here where it stopped and wait: completed jobs are kept, the rest run."""
+    from jobweave.api import current_definition
+    from jobweave.engine import Engine
+
     db = store_for(store)
     run_id = resolve_run(db, run_ref)
     record = db.get_run(run_id)
@@ -192,6 +197,9 @@ def recover(
     progress: ProgressOption = None,
 ) -> int:
     """Replay SOURCE's journal as a new run and wait: recorded jobs are not run again."""
+    from jobweave.api import current_definition
+    from jobweave.engine.replay import parse_selector
+
     selectors = list(changed or ())
     for text in selectors:  # refuse a bad selector before reading anything
         parse_selector(text)
@@ -249,6 +257,8 @@ def _journal_ref(store: SqlStore, source: str) -> str:
 
 def _plan_counts(plan: RecoveryPlan) -> str:
     """``3 replay, 1 rerun, 0 execute, 2 run``."""
+    from jobweave.engine.replay import EXECUTE, REPLAY, RERUN, RUN
+
     return ", ".join(f"{plan.count(a)} {a}" for a in (REPLAY, RERUN, EXECUTE, RUN))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
@@ -32,11 +32,12 @@ from jobweave.cli.render import (
     runs_table,
     status_line,
 )
-from jobweave.engine.replay import glob_match
-from jobweave.store import JobRecord, RunRecord, SqlStore
-from jobweave.store.access import requests_of
+from jobweave.store import JobRecord, RunRecord
 from jobweave.store.base import as_seen
 from jobweave.store.export import export_lines
+
+if TYPE_CHECKING:
+    from jobweave.store import SqlStore
 
 NAMES_PER_QUERY = 500
 """Above this many job names, a query reads the whole run instead of naming them."""
@@ -156,6 +157,8 @@ def show(
     json_out: JsonOption = False,
 ) -> int:
     """RUN's details and its jobs (a big run: problem jobs first); --job NAME: one in full."""
+    from jobweave.store.access import requests_of  # SQLAlchemy: not for --help
+
     db = store_for(store)
     run_id = resolve_run(db, run_ref)
     record = db.get_run(run_id)
@@ -224,6 +227,8 @@ def show(
 def _show_jobs(db: SqlStore, jobs: list[JobRecord], record: RunRecord, pattern: str, *,
                json_out: bool) -> int:
     """The jobs named by ``pattern``, each in full, with every attempt."""
+    from jobweave.engine.replay import glob_match
+
     found = [as_seen(j, record) for j in jobs if glob_match(j.name, pattern)]
     if not found:
         raise CommandError(f"no job of run {record.run_id} is named {pattern!r}")

@@ -6,7 +6,7 @@ import json
 import os
 import time
 from collections.abc import Container, Iterable, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rich import box
 from rich.console import Console
@@ -15,8 +15,10 @@ from rich.text import Text
 
 from jobweave.durations import duration as duration
 from jobweave.store import RunRecord
-from jobweave.store.access import Action
 from jobweave.store.history import Attempt, active_time
+
+if TYPE_CHECKING:
+    from jobweave.store.access import Action
 
 PROBLEM_STATES = ("faulted", "cancelled", "skipped", "interrupted")
 """Job states that are not a success: final ones, and jobs a crash interrupted."""

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -44,10 +44,13 @@ from jobweave.cli.render import (
     status_line,
 )
 from jobweave.cli.signals import Signals
-from jobweave.engine import Engine, JobResult, RunHandle, RunResult
 from jobweave.errors import RunOwnedError
 from jobweave.model import Graph
-from jobweave.store import RunRecord, SqlStore
+from jobweave.store import RunRecord
+
+if TYPE_CHECKING:  # the engine brings SQLAlchemy: imported when a command runs, not for --help
+    from jobweave.engine import JobResult, RunHandle, RunResult
+    from jobweave.store import SqlStore
 
 SUMMARY_LIMIT = 30
 """Jobs listed after a run; a bigger run lists only its problem jobs, up to this many."""
@@ -272,6 +275,7 @@ def submit(
 @app.command("_work", hidden=True)
 def work(run_id: str, store: StoreOption = None) -> int:
     """Execute a submitted run in this (detached) process."""
+    from jobweave.engine import Engine
     from jobweave.loader import load_target
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from jobweave.cli.app import EXIT_OK, CommandError, StoreOption, app, engine_for
-from jobweave.engine.serve import RENEW_SECONDS, Server
 from jobweave.errors import DefinitionError
+from jobweave.settings import RENEW_SECONDS
 
 if TYPE_CHECKING:
     from jobweave.web.server import WebServer
@@ -77,6 +77,8 @@ def serve_command(
     logger.setLevel(logging.WARNING if quiet else logging.INFO)
     engine = engine_for(store, lease=lease)
     dashboard = _dashboard(engine.settings.store, host, port, auth) if web else None
+    from jobweave.engine.serve import Server
+
     server = Server(definitions, engine=engine, renew=renew, takeover=takeover)
     if dashboard is not None:  # a trigger paused or fired from the dashboard: look at once
         dashboard.app.state.nudge = server.nudge

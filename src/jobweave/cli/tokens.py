@@ -10,7 +10,6 @@ from typing import Annotated
 import typer
 
 from jobweave.cli.app import EXIT_OK, CommandError, JsonOption, StoreOption, app, engine_for
-from jobweave.store.access import ROLES, create_token, list_tokens, revoke_token
 
 
 @app.command("token")
@@ -30,6 +29,8 @@ def token_command(
 ) -> int:
     """Make, list or revoke API tokens (create prints the token once; the store keeps
     its hash)."""
+    from jobweave.store.access import ROLES, create_token, list_tokens, revoke_token
+
     db = engine_for(store).store
     if action == "create":
         if role not in ROLES:

@@ -31,14 +31,13 @@ from jobweave.engine.takeover import Takeover, reap
 from jobweave.errors import DefinitionError, JobweaveError, RunNotFoundError
 from jobweave.events import RunFinished
 from jobweave.plan import Plan
+from jobweave.settings import RENEW_SECONDS
 from jobweave.store.base import LIVE_RUN_STATES, owner_id
 from jobweave.store.triggers import FireTaken, TriggerRow, TriggerTable
 from jobweave.triggers import Overlap, Trigger, due, next_fire, on_overlap, trigger_to_data
 
 log = logging.getLogger("jobweave.serve")
 
-RENEW_SECONDS = 5.0
-"""How often a serve process renews its trigger leases (and so the longest it sleeps)."""
 CLAIM_TRIES = 3
 """Claims of one trigger per round before leaving it to the next round."""
 

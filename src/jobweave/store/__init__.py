@@ -1,19 +1,35 @@
-"""The journal (source of truth) and its projections, in SQLite or PostgreSQL."""
+"""The journal (source of truth) and its projections, in SQLite or PostgreSQL.
+
+``SqlStore`` and the modules that query a store bring SQLAlchemy with them (a fifth of a
+second): they load when first used, so that what only names a record (``RunRecord``,
+``JobRecord``: the CLI's help, its renderers) does not wait for them.
+"""
 
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING, Any
 
 from jobweave.errors import StoreError
 from jobweave.settings import Pool, Settings, heartbeat_for
 from jobweave.store.base import LEASE_SECONDS, JobRecord, RunRecord, owner_alive, owner_id
-from jobweave.store.sql import SqlStore
+
+if TYPE_CHECKING:
+    from jobweave.store.sql import SqlStore
 
 __all__ = ["JobRecord", "RunRecord", "SqlStore", "build_store", "open_store", "owner_alive",
            "owner_id", "store_for_settings"]
 
 _open: dict[tuple[str, str, Pool, float, float], SqlStore] = {}
 _lock = threading.Lock()
+
+
+def __getattr__(name: str) -> Any:
+    if name == "SqlStore":
+        from jobweave.store.sql import SqlStore
+
+        return SqlStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def open_store(url: str, *, durability: str = "normal", pool: Pool | None = None,
