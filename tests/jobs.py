@@ -240,3 +240,8 @@ def lanes(count: int, length: int) -> list[Any]:
             prev = jw.job(add, a=k, b=j, after=[prev] if prev else [], name=f"l{k}-{j}")
             out.append(prev)
     return out
+
+
+def swallow(**params: Any) -> int:
+    """Takes any parameters (the encoding tests give it arbitrary ones)."""
+    return len(params)

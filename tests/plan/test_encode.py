@@ -8,10 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import jobweave as jw
 from jobweave.engine import Engine
+from jobweave.model.job import name_problem
 from jobweave.plan import compile_plan, plan_from_definition
+from jobweave.plan.nodes import digest_of
 from jobweave.settings import Settings
 from tests import jobs
 
@@ -63,3 +67,45 @@ def test_create_writes_the_compiled_text_as_it_is(tmp_path: Path) -> None:
     record = engine.store.submitted(run_id)
     assert record["definition"] == plan.definition
     assert record["digest"] == plan.digest and record["options"]["concurrency"] is None
+
+
+_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=8)
+_scalars = (st.none() | st.booleans() | st.integers(-10**20, 10**20) | _text
+            | st.floats(allow_nan=False, allow_infinity=False))
+_values = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=3)
+                       | st.dictionaries(_text, inner, max_size=3), max_leaves=8)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    params=st.lists(st.dictionaries(st.sampled_from(["value", "b", "a", "z", "é"]), _values,
+                                    max_size=4), min_size=1, max_size=4),
+    names=st.lists(st.none() | _text.filter(lambda t: name_problem(t) is None), min_size=4,
+                   max_size=4),
+    options=st.lists(st.fixed_dictionaries({
+        "retries": st.integers(0, 3),
+        "timeout": st.none() | st.integers(1, 9) | st.floats(0.5, 9.5),
+        "tags": st.lists(_text, max_size=2),
+        "run_anyway": st.booleans(),
+    }), min_size=4, max_size=4),
+    fed=st.booleans(),
+)
+def test_the_stored_text_is_the_reference_encoding_for_any_parameters(
+        params: list[dict[str, Any]], names: list[str | None], options: list[dict[str, Any]],
+        fed: bool) -> None:
+    made: list[jw.Job] = []
+    for k, p in enumerate(params):
+        name = names[k]
+        if name is not None and any(name == j.name for j in made):
+            name = None
+        extra: dict[str, Any] = {"parts": jw.output(made[:2])} if fed and made else {}
+        made.append(jw.job(jobs.swallow, name=name, after=made[-1:], params={**p, **extra},
+                           **options[k]))
+    plan = compile_plan(made)
+    names_ = [n.name for n in plan.nodes]
+    reference = json.dumps([n.definition(names_) for n in plan.nodes], sort_keys=True,
+                           separators=(",", ":"), allow_nan=False)
+    # the text written (encoded with or without sorting, by what the parameters need) is
+    # the canonical one the digest is checked against on resume and recover
+    assert f'"nodes":{reference}' in (plan.encoded or "")
+    assert plan.digest == digest_of(json.loads(plan.encoded or "")["nodes"], {"kind": plan.kind})
