@@ -112,3 +112,11 @@ def test_start_up_time_is_reported(capsys: pytest.CaptureFixture[str]) -> None:
     with capsys.disabled():
         print(f"\njobweave --version: median {statistics.median(times):.3f}s of 3")
     assert statistics.median(times) < 5.0
+
+
+def test_recover_plan_styles_every_action_the_engine_decides() -> None:
+    # cli/durable.py names the actions itself, so that its --help need not import the engine
+    from jobweave.cli.durable import ACTION_STYLES
+    from jobweave.engine import replay
+
+    assert set(ACTION_STYLES) == {replay.REPLAY, replay.RERUN, replay.EXECUTE, replay.RUN}

@@ -64,6 +64,7 @@ def serve_command(
     ] = None,
 ) -> int:
     """Start runs when their triggers fire; SIGTERM or Ctrl-C stops cleanly."""
+    from jobweave.engine.serve import Server
     from jobweave.loader import load_target
 
     definitions = [load_target(target) for target in targets or ()]
@@ -77,8 +78,6 @@ def serve_command(
     logger.setLevel(logging.WARNING if quiet else logging.INFO)
     engine = engine_for(store, lease=lease)
     dashboard = _dashboard(engine.settings.store, host, port, auth) if web else None
-    from jobweave.engine.serve import Server
-
     server = Server(definitions, engine=engine, renew=renew, takeover=takeover)
     if dashboard is not None:  # a trigger paused or fired from the dashboard: look at once
         dashboard.app.state.nudge = server.nudge
