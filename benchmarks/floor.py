@@ -21,7 +21,7 @@ import statistics
 import sys
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 
@@ -42,14 +42,12 @@ JOB_COLUMNS = ("run_id", "idx", "name", "kind", "status", "attempts", "output", 
 JOURNAL_COLUMNS = ("run_id", "seq", "ts", "event", "node", "attempt", "data")
 
 
-class Written:
+class Written(NamedTuple):
     """The rows one real run of a workload wrote: its jobs and its journal."""
 
-    def __init__(self, jobs: list[tuple[Any, ...]], journal: list[tuple[Any, ...]],
-                 run_s: float) -> None:
-        self.jobs = jobs
-        self.journal = journal
-        self.run_s = run_s
+    jobs: list[tuple[Any, ...]]
+    journal: list[tuple[Any, ...]]
+    run_s: float
 
 
 def run_and_read(workload: Workload, n: int) -> Written:

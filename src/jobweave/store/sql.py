@@ -199,16 +199,28 @@ class SqlStore(RunOwnership, RunRequests, Redefine, RunReads, PageReads):
         """
         now = time.time() if now is None else now
         replayed = replayed or {}
+        if also and replayed:
+            raise ValueError("a recovery stores one run, not several")
         done = sorted(replayed.items())
         text = json.dumps(definition) if encoded is None else encoded
+        # the job rows are the same for every run stored here: built once
+        new: list[tuple[int, str, str, str | None]] = []
+        kept: list[tuple[Any, ...]] = []
+        for i, n, k, t in jobs:
+            tags = json.dumps(list(t)) if t else None
+            done_before = replayed.get(i)
+            if done_before is None:
+                new.append((i, n, k, tags))
+            else:
+                attempt, output, started, finished = done_before
+                kept.append((i, n, k, "completed", attempt, tags, output, started, finished))
         with self._tx() as conn:
             if first is not None:
                 first(conn)
             for one in (run_id, *also):
                 self._insert_run(conn, one, name=name, kind=kind, source=source,
-                                 digest=digest, options=options, jobs=jobs,
-                                 parent_run=parent_run, replayed=replayed, now=now,
-                                 encoded=text)
+                                 digest=digest, options=options, total=len(jobs), new=new,
+                                 kept=kept, parent_run=parent_run, now=now, encoded=text)
             if done:
                 # one record per chunk of replayed jobs (by plan index; the definition
                 # names them): 100,000 small records cost more than the data
@@ -224,33 +236,22 @@ class SqlStore(RunOwnership, RunRequests, Redefine, RunReads, PageReads):
                 ])
 
     def _insert_run(self, conn: Connection, run_id: str, *, name: str, kind: str,
-                    source: str | None, digest: str, options: dict[str, Any],
-                    jobs: Sequence[tuple[int, str, str, tuple[str, ...]]],
-                    parent_run: str | None,
-                    replayed: dict[int, tuple[int, str, float | None, float | None]],
-                    now: float, encoded: str) -> None:
-        """The run's row, its jobs' rows and its ``submitted`` record (``encoded``: the
-        definition as JSON text)."""
+                    source: str | None, digest: str, options: dict[str, Any], total: int,
+                    new: list[tuple[int, str, str, str | None]],
+                    kept: Sequence[tuple[Any, ...]], parent_run: str | None, now: float,
+                    encoded: str) -> None:
+        """The run's row, its jobs' rows (``new`` ones pending, ``kept`` ones completed by
+        a recovery) and its ``submitted`` record (``encoded``: the definition as JSON
+        text)."""
         conn.execute(s.runs.insert().values(
             run_id=run_id, name=name, kind=kind, status="pending", source=source,
-            digest=digest, options=json.dumps(options), total=len(jobs), created_at=now,
+            digest=digest, options=json.dumps(options), total=total, created_at=now,
             parent_run=parent_run,
         ))
-        new: list[tuple[int, str, str, str | None]] = []
-        rows: list[tuple[Any, ...]] = []
-        for i, n, k, t in jobs:
-            tags = json.dumps(list(t)) if t else None
-            done_before = replayed.get(i)
-            if done_before is None:
-                new.append((i, n, k, tags))
-            else:
-                attempt, output, started, finished = done_before
-                rows.append((run_id, i, n, k, "completed", attempt, tags, output, started,
-                             finished))
         if new:
             self._insert_pending(conn, run_id, new)
-        if rows:
-            conn.exec_driver_sql(self._sql_new_job, rows)
+        if kept:
+            conn.exec_driver_sql(self._sql_new_job, [(run_id, *row) for row in kept])
         rest = json.dumps({"digest": digest, "options": options, "source": source,
                            "parent_run": parent_run})
         conn.execute(s.journal.insert().values(
