@@ -130,3 +130,58 @@ def test_resume_after_a_fix_shows_no_stale_error_nor_the_stopped_time(
         assert summary[node]["duration"] < STOPPED / 2, summary[node]
         assert shown[node]["duration"] < STOPPED / 2, shown[node]
     assert "page 2 broken" not in cli("show", first["run_id"]).stdout
+
+
+SLOW_STEPS = '''
+import os
+import time
+
+
+def slow(msg):
+    time.sleep(0.3)
+    return msg
+
+
+def check(msg):
+    if os.path.exists(os.path.join(msg["dir"], "broken")):
+        raise RuntimeError("check broken")
+    return msg
+'''
+
+SLOW_GRAPH = """
+kind: graph
+name: slow
+nodes:
+  start: {component: modify}
+  slow: {component: python, settings: {target: steps.py:slow}}
+  check: {component: python, settings: {target: steps.py:check}}
+edges:
+  - {from: start, to: slow, data: {dir: "{{ input.dir }}"}}
+  - {from: slow, to: check}
+"""
+
+
+def test_a_node_fired_only_before_a_resume_keeps_its_firing_s_whole_duration(
+        cli: Jobweave, tmp_path: Path, graph_file: Callable[..., str]) -> None:
+    (tmp_path / "steps.py").write_text(SLOW_STEPS)
+    (tmp_path / "broken").write_text("")
+    run = cli("run", graph_file(SLOW_GRAPH), "--input", json.dumps({"dir": str(tmp_path)}),
+              "--json")
+    first = json.loads(run.stdout)
+    assert first["status"] == "failed", run.stderr
+    before = {j["name"]: j for j in first["jobs"]}["slow"]
+    assert before["duration"] >= 0.3
+    (tmp_path / "broken").unlink()
+
+    resumed = cli("resume", first["run_id"], "--json")
+    assert resumed.returncode == 0, resumed.stderr
+    summary = {j["name"]: j for j in json.loads(resumed.stdout)["jobs"]}
+    shown = _shown(cli, first["run_id"])
+    # slow fired in the first execution only: its times are that firing's, start to end
+    for slow in (summary["slow"], shown["slow"]):
+        assert slow["attempts"] == 1
+        assert slow["duration"] >= 0.3, slow
+        assert slow["started_at"] == before["started_at"]
+    record, = _firings(cli, first["run_id"], "slow")
+    assert record["ts"] - record["started"] >= 0.3
+    assert "started" not in _firings(cli, first["run_id"], "start")[0]  # fired inline

@@ -9,6 +9,9 @@ Journal records (event ``fired``, node = the graph node, attempt) carry as data:
 
     {"id": FID, "in": MESSAGE, "out": [[PORT, MESSAGE], ...]}     a finished firing
     {"id": FID, "in": MESSAGE, "error": TEXT}                     a faulted firing
+    {"id": FID, ..., "started": TS}                               a firing run as a job
+                                                                  (python, shell, sleep,
+                                                                  run_job): when it began
     {"id": FID, ..., "live": [PORT, ...]}                         a group a join closed
                                                                   early (ports still live)
     {"replayed_from": RUN, "id": FID, ...}                        a finished firing a
@@ -93,8 +96,10 @@ def taken_over(data: dict[str, Any], source: str) -> str:
 
 
 def record(fid: str, msg: Any, emitted: list[tuple[str, Any]] | None,
-           error: str | None = None, live: list[str] | None = None) -> str:
-    """The JSON text of a firing's journal record."""
+           error: str | None = None, live: list[str] | None = None,
+           started: float = 0.0) -> str:
+    """The JSON text of a firing's journal record (``started``: when a firing run as a job
+    began; the record's own time is its end)."""
     d: dict[str, Any] = {"id": fid, "in": msg}
     if emitted is not None:
         d["out"] = emitted
@@ -102,4 +107,6 @@ def record(fid: str, msg: Any, emitted: list[tuple[str, Any]] | None,
         d["error"] = error
     if live is not None:
         d["live"] = live
+    if started:
+        d["started"] = started
     return json.dumps(d, separators=(",", ":"), allow_nan=False)

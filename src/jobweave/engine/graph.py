@@ -229,15 +229,17 @@ class GraphRuntime(Messages, ExecutedFirings):
         if not final and ERROR in self.w.routes[i]:
             emitted = [(ERROR, {"error": error, "msg": f.msg, "node": name})]
             self._row(now, FIRED, name, max(f.attempt, 1),
-                      record(f.fid, f.msg, emitted, error=error))
+                      record(f.fid, f.msg, emitted, error=error, started=f.started))
             self._fired_once(i, now, emitted, f.started)
             self._route(f, emitted)
             return
         if not final and self.w.continue_on_error[i]:
-            self._row(now, FIRED, name, max(f.attempt, 1), record(f.fid, f.msg, [], error=error))
+            self._row(now, FIRED, name, max(f.attempt, 1),
+                      record(f.fid, f.msg, [], error=error, started=f.started))
             self._fired_once(i, now, [], f.started)
             return
-        self._row(now, FIRED, name, max(f.attempt, 1), record(f.fid, f.msg, None, error=error))
+        self._row(now, FIRED, name, max(f.attempt, 1),
+                  record(f.fid, f.msg, None, error=error, started=f.started))
         self._fired_once(i, now, None, f.started)  # a firing too, as `show --node` lists it
         self.pending.urgent = True
         self.faulted.add(i)

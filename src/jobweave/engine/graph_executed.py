@@ -111,7 +111,7 @@ class ExecutedFirings(Runtime):
             assert isinstance(comp, Executed)
             emitted = comp.emitted(value, f.msg)
             try:
-                text = record(f.fid, f.msg, emitted)
+                text = record(f.fid, f.msg, emitted, started=f.started)
             except (TypeError, ValueError, RecursionError) as exc:
                 error = f"output is not JSON-serialisable: {exc}"
             else:

@@ -82,7 +82,7 @@ class Replay:
                 continue
             if "out" not in d:  # a firing that faulted: it fires again (its error is old)
                 if self.copy is None:  # this run's own record: a firing it made
-                    self._times(i, ts)
+                    self._times(i, ts, d.get("started"))
                     rt._counted(i, None)
                 continue
             fid = d["id"]
@@ -98,7 +98,7 @@ class Replay:
             if seen is not None and f.group < 0:
                 seen.add(json.dumps(f.msg, sort_keys=True, default=str))
             emitted = d["out"]
-            self._times(i, ts)
+            self._times(i, ts, d.get("started"))
             rt._counted(i, emitted)
             if d.get("error") is not None:
                 rt.errors[i] = d["error"]
@@ -106,14 +106,15 @@ class Replay:
         self.later.extend(f for f in self.waiting.values())
         self.waiting.clear()
 
-    def _times(self, i: int, ts: float) -> None:
-        """Node ``i``'s times with a record of ``ts``: they span its records of one
-        execution, the latest (never the time the run was stopped)."""
+    def _times(self, i: int, ts: float, began: float | None) -> None:
+        """Node ``i``'s times with a record of ``ts`` (a firing run as a job ``began``
+        earlier): they span its firings of one execution, the latest (never the time the
+        run was stopped)."""
         rt = self.rt
         epoch = bisect_right(self.starts, ts)
         if self._epoch.get(i) != epoch:
             self._epoch[i] = epoch
-            rt.started[i] = ts
+            rt.started[i] = began or ts
         rt.finished[i] = ts
 
     def _unrouted(self, i: int, fid: str, d: dict[str, Any], ts: float) -> Firing | None:
