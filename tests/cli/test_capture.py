@@ -117,10 +117,14 @@ def test_a_resumed_run_lasts_the_sum_of_its_executions(cli: Jobweave, target, tm
 
     shown = json.loads(cli("show", run_id, "--json").stdout)["duration"]
     status = json.loads(cli("status", run_id, "--json").stdout)["duration"]
-    assert shown == status
+    listed, = (r["duration"] for r in json.loads(cli("list", "--json").stdout)
+               if r["run_id"] == run_id)
+    assert shown == status == listed
     assert shown >= 0.6 > last_segment  # the first execution's nap counts...
     assert shown < record.finished_at - first_start - 1.4  # ...the pause between does not
     assert re.search(r"^executions\s+2 ", cli("show", run_id).stdout, re.M)
+    row = next(ln for ln in cli("list").stdout.splitlines() if ln.startswith(run_id))
+    assert row.split()[-1] == cli("status", run_id).stdout.split("took ")[1].split()[0]
 
 
 GATED = """

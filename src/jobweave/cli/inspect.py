@@ -85,21 +85,25 @@ def list_runs(
 ) -> int:
     """Recent runs, newest first."""
     try:
-        records = store_for(store).list_runs(limit=limit, status=status_, name=name)
+        db = store_for(store)
+        records = db.list_runs(limit=limit, status=status_, name=name)
     except NoStore as exc:
         if json_out:
             _dump([])
         else:
             sys.stderr.write(f"{exc}\n")
         return EXIT_OK
+    # a resumed run's duration is the sum of its executions, as `status` says
+    resumed = db.resumed([r.run_id for r in records])
+    spans = {r.run_id: db.spans(r) for r in records if r.run_id in resumed}
     if json_out:
-        _dump([run_json(r) for r in records])
+        _dump([run_json(r, spans.get(r.run_id)) for r in records])
     elif not records:
         which = [f"with status {status_}"] if status_ else []
         which += [f"named {name!r}"] if name is not None else []
         sys.stderr.write(" ".join(["no runs", *which]) + "\n")
     else:
-        out_console().print(runs_table(records))
+        out_console().print(runs_table(records, spans))
     return EXIT_OK
 
 

@@ -196,8 +196,9 @@ def jobs_table(jobs: Iterable[JobLike], *, title: str | None = None,
     return table
 
 
-def runs_table(records: Sequence[RunRecord]) -> Table:
-    """Recent runs, one per row."""
+def runs_table(records: Sequence[RunRecord],
+               spans: dict[str, Spans] | None = None) -> Table:
+    """Recent runs, one per row (``spans``: the executions of those that were resumed)."""
     # fits 80 columns: ids and states are never cut, a long name folds onto more lines
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 0, 0, 1))
     table.add_column("run", no_wrap=True, min_width=len(records[0].run_id) if records else 0)
@@ -213,7 +214,8 @@ def runs_table(records: Sequence[RunRecord]) -> Table:
         table.add_row(r.run_id, Text(r.name), styled(r.status),
                       f"{r.counts.get('completed', 0)}/{r.total}",
                       Text(str(problems), style="red") if problems else "",
-                      short_moment(r.created_at, now), duration(run_duration(r)))
+                      short_moment(r.created_at, now),
+                      duration(run_duration(r, (spans or {}).get(r.run_id))))
     return table
 
 

@@ -295,6 +295,17 @@ class RunReads(Leases):
         with self._read() as conn:
             return int(conn.execute(q).scalar() or 0)
 
+    def resumed(self, run_ids: Sequence[str]) -> set[str]:
+        """Which of these runs ran in more than one execution (they were resumed): only
+        theirs need :meth:`spans` for a duration that leaves out the time between."""
+        if not run_ids:
+            return set()
+        j = s.journal.c
+        q = (select(j.run_id).where(j.run_id.in_(list(run_ids)), j.event == "run_started")
+             .group_by(j.run_id).having(func.count() > 1))
+        with self._read() as conn:
+            return set(conn.execute(q).scalars().all())
+
     def spans(self, record: RunRecord) -> list[tuple[float, float | None]]:
         """The run's executions as (start, end) times; the end of the one still running
         is None. A run resumed after a pause or a crash has one per execution."""
