@@ -165,6 +165,28 @@ def test_an_expression_failing_on_an_element_names_the_file(tmp_path: Path,
     assert "on element 'a'" in caught.value.message
 
 
+@pytest.mark.parametrize(("step", "line", "field", "words"), [
+    ("  - {name: s, shell: 'echo {{ element.nme }}'}\n", 5, "steps[0].shell",
+     "has no attribute 'nme'"),
+    ("  - name: s\n    shell: 'echo {{ element.__class__ }}'\n", 6, "steps[0].shell",
+     "unsafe"),
+    ("  - shell: echo\n  - flow:\n      steps:\n        - target: os.path:join\n"
+     "          params: {a: '{{ element.context.x }}'}\n", 9,
+     "steps[1].flow.steps[0].params.a", "has no attribute 'x'"),
+])
+def test_a_template_failing_on_an_element_names_its_line(
+        tmp_path: Path, store_url: str, step: str, line: int, field: str, words: str) -> None:
+    path = _write(tmp_path, "f.yaml", "kind: flow\nname: f\nelements: [a, b]\nsteps:\n" + step)
+    flow = load_file(path)  # found only when the elements are known: as the run is made
+    with pytest.raises(DefinitionError) as caught:
+        jw.run(flow, store=store_url)
+    exc = caught.value
+    assert (exc.path, exc.line, exc.field) == (path, line, field), str(exc)
+    assert exc.message.startswith("element 'a': ") and words in exc.message
+    assert str(exc).startswith(f"{path}:{line}: {field}: element 'a': ")
+    assert jw.runs(store=store_url) == []  # nothing was stored
+
+
 def test_a_flow_file_that_refers_to_itself_is_refused(tmp_path: Path) -> None:
     _write(tmp_path, "a.yaml", "kind: flow\nelements: [x]\nsteps:\n  - shell: echo\n"
            "  - flow: sub/b.yaml\n")

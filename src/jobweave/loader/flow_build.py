@@ -23,6 +23,7 @@ from jobweave.loader.source import Document, Loc, read_document, render_loc
 from jobweave.loader.spec import FlowFile
 from jobweave.loader.spec_flow import ChildFlow, FlowPythonJob, FlowShellJob, InlineFlow
 from jobweave.model import Flow, Job, flow, job, shell, sleep
+from jobweave.model.flow import Locate
 from jobweave.model.params import params_problem
 
 Validate = Callable[[Document], Any]
@@ -78,13 +79,24 @@ class _FlowBuilder:
                         filter=self._predicate(spec.filter, (*loc, "filter")),
                         order_by=self._predicate(spec.order_by, (*loc, "order_by")),
                         reverse=spec.reverse, concurrency=concurrency,
-                        continue_on_failure=spec.continue_on_failure, triggers=triggers)
+                        continue_on_failure=spec.continue_on_failure, triggers=triggers,
+                        locate=self._locator(loc))
         except DefinitionError as exc:
             if exc.path is not None:
                 raise
             raise self._at(exc, loc, spec) from None
         self.sizes[id(made)] = size
         return made
+
+    def _locator(self, loc: Loc) -> Locate:
+        """Points an error found in a step's field when the run is created (a template
+        that fails for an element) at that field's line in this file."""
+        doc = self.doc
+
+        def locate(exc: DefinitionError, k: int, part: tuple[str, ...]) -> DefinitionError:
+            return doc.error(exc.message, (*loc, "steps", k, *part))
+
+        return locate
 
     def _at(self, exc: DefinitionError, loc: Loc, spec: Any) -> DefinitionError:
         """``exc`` located in this file: at the field it names, if the spec has one."""

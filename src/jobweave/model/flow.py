@@ -27,6 +27,9 @@ class FlowMode(enum.StrEnum):
 
 Predicate = Callable[[Any], Any]
 """A callable on a context (``when=``) or an element (``filter=``, ``order_by=``)."""
+Locate = Callable[[DefinitionError, int, tuple[str, ...]], DefinitionError]
+"""For a flow read from a file: an error found in step ``k``'s field (``("shell",)``,
+``("params", "key")``) when the run is created, pointed at that field's file and line."""
 
 
 @dataclass(frozen=True, eq=False, slots=True)
@@ -58,6 +61,8 @@ class Flow:
     """Keep going after a step faulted (every step of this flow tolerates failure)."""
     triggers: tuple[Trigger, ...] = ()
     """When ``jobweave serve`` starts it; not part of the run's definition (nor its digest)."""
+    locate: Locate | None = None
+    """Where a step's fields are written, for a flow read from a file (see ``Locate``)."""
 
     def __post_init__(self) -> None:
         where = self.name or "flow"
@@ -134,8 +139,10 @@ def flow(
     concurrency: int | None = None,
     continue_on_failure: bool = False,
     triggers: Iterable[Trigger] = (),
+    locate: Locate | None = None,
 ) -> Flow:
-    """A flow of ``steps`` over ``elements`` in ``mode`` (``"serial"`` or ``"parallel"``)."""
+    """A flow of ``steps`` over ``elements`` in ``mode`` (``"serial"`` or ``"parallel"``);
+    ``locate`` is a definition file's (see ``Locate``)."""
     where = name or "flow"
     try:
         mode = FlowMode(mode)
@@ -148,4 +155,4 @@ def flow(
     else:
         source = tuple(element(e, f"{where}.elements[{k}]") for k, e in enumerate(elements))
     return Flow(tuple(steps), source, mode, name, filter, order_by, bool(reverse), concurrency,
-                bool(continue_on_failure), check_triggers(triggers, where))
+                bool(continue_on_failure), check_triggers(triggers, where), locate)

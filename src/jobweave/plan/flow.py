@@ -17,7 +17,7 @@ from typing import Any
 
 from jobweave import refs
 from jobweave.errors import DefinitionError
-from jobweave.model.flow import Flow, FlowMode, element
+from jobweave.model.flow import Flow, FlowMode, Locate, element
 from jobweave.model.job import Job
 from jobweave.plan.encode import encode_definition
 from jobweave.plan.nodes import BARRIER, Plan, PlanNode
@@ -113,18 +113,20 @@ class FlowCompiler:
         if f.mode is FlowMode.SERIAL:
             exits = entry
             for k in range(len(items)):
-                for step in f.steps:
+                for pos, step in enumerate(f.steps):
                     exits = self._step(step, prefix, scope, [k], self._join(exits, path),
-                                       tolerate)
+                                       tolerate, f.locate, pos)
             return exits
         exits = entry
         every = list(range(len(items)))
-        for step in f.steps:
-            exits = self._step(step, prefix, scope, every, self._join(exits, path), tolerate)
+        for pos, step in enumerate(f.steps):
+            exits = self._step(step, prefix, scope, every, self._join(exits, path), tolerate,
+                               f.locate, pos)
         return exits
 
     def _step(self, step: Job | Flow, prefix: str, scope: int, which: list[int],
-              entry: tuple[int, ...], tolerate: bool) -> tuple[int, ...]:
+              entry: tuple[int, ...], tolerate: bool, locate: Locate | None = None,
+              pos: int = 0) -> tuple[int, ...]:
         items = self.scopes[scope]["elements"]
         if isinstance(step, Flow):
             child = prefix + (step.name or "flow")
@@ -148,7 +150,14 @@ class FlowCompiler:
             names.add(name)
             target, params = tpl.target, tpl.params
             if filled:
-                target, params = _render_for(tpl, items, k, name)
+                try:
+                    target, params = _render_for(tpl, items, k, name)
+                except DefinitionError as exc:
+                    if locate is None or exc.path is not None or not exc.field:
+                        raise
+                    part = exc.field[len(name) + 1:].split(".", 1)  # shell, params.KEY
+                    raise locate(DefinitionError(f"element {items[k]['name']!r}: "
+                                                 f"{exc.message}"), pos, tuple(part)) from None
             node = PlanNode(len(nodes), name, tpl.kind, target, params, entry,
                             tpl.bindings, tpl.retries, tpl.retry_delay, tpl.backoff,
                             tpl.timeout, tpl.tags, tpl.run_anyway,
