@@ -198,3 +198,32 @@ def test_file_problems(tmp_path: Path) -> None:
     latin.write_bytes(b"name: caf\xe9\njobs: [{shell: x}]\n")
     with pytest.raises(DefinitionError, match="not UTF-8"):
         load_file(str(latin))
+
+
+@pytest.mark.parametrize(("text", "line", "field", "words", "more", "cls"), [
+    ("jobs:\n  - {name: a, target: 'tests.jobs:nosuch'}\n"
+     "  - {name: b, target: 'tests.jobs:add', params: {zz: 1}}\n"
+     "  - {name: c, shell: echo, after: [nope]}\n",
+     2, "jobs[0].target", "has no 'nosuch'", 2, ReferenceError_),
+    ("jobs:\n  - {name: c, shell: echo, after: [nope]}\n"
+     "  - {name: a, target: 'tests.jobs:nosuch'}\n",
+     2, "jobs[0].after[0]", "no job or group named 'nope'", 1, DefinitionError),
+    ("jobs:\n  - {name: a, shell: echo}\n  - {name: a, shell: echo, after: [x]}\n"
+     "  - {name: b, shell: echo, after: [y]}\n",
+     3, "jobs[1].name", "duplicate name 'a'", 2, DefinitionError),
+    ("kind: flow\nelements: [e]\nsteps:\n  - {name: a, target: 'tests.jobs:nosuch'}\n"
+     "  - flow:\n      steps:\n        - {name: b, target: 'tests.jobs:add', params: {q: 1}}\n"
+     "  - {name: c, shell: echo, when: '= =='}\n",
+     4, "steps[0].target", "has no 'nosuch'", 2, DefinitionError),
+], ids=["batch", "file-order", "names", "flow"])
+def test_every_problem_of_names_and_references_is_counted_the_first_reported(
+        tmp_path: Path, text: str, line: int, field: str, words: str, more: int,
+        cls: type[DefinitionError]) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(DefinitionError) as caught:
+        load_file(str(path))
+    err = caught.value
+    assert (type(err), err.line, err.field) == (cls, line, field), str(err)
+    assert words in err.message
+    assert err.message.endswith(f"(and {more} more problem{'s' if more > 1 else ''})")

@@ -9,6 +9,11 @@ is sorted (a cycle is refused, naming its jobs), and then each job is made with
 A batch file is one part; a schedule has one part per batch. Names are unique across
 the parts, and a reference may only point to the same part or an earlier one: a batch
 starts once the batches before it are done, so waiting for a later one could never end.
+
+Problems of names and references (duplicate names, ``after`` and ``output`` names that
+mean nothing, targets that do not import, parameters the target lacks) are gathered
+over the whole file before any job is made: the first in file order is raised, saying
+how many more there are, so one ``validate`` shows where to start and how much is left.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from typing import Any
 from jobweave import refs
 from jobweave.errors import CycleError, DefinitionError, ReferenceError_
 from jobweave.loader.file_triggers import file_triggers
+from jobweave.loader.problems import first_of
 from jobweave.loader.source import Document, Loc, render_loc
 from jobweave.loader.spec import BatchFile, ScheduleFile
 from jobweave.loader.spec_items import Group, Item, Leaf, PythonJob, ShellJob
@@ -83,6 +89,10 @@ class _Builder:
         self.leaves: list[_Leaf] = []
         self.names: dict[str, _Named] = {}
         self.parts = 0
+        self.problems: list[DefinitionError] = []
+        """Problems of names and references found so far (see the module's docstring)."""
+        self.targets: dict[int, str] = {}
+        """Each Python job's checked reference, by leaf index."""
 
     @property
     def _part(self) -> int:
@@ -100,15 +110,27 @@ class _Builder:
 
     def build(self) -> list[list[Job]]:
         """The jobs of every part, each in file order, once all parts are collected."""
-        for i in range(len(self.leaves)):
+        for i, leaf in enumerate(self.leaves):
             self._link(i)
+            if isinstance(leaf.spec, PythonJob):
+                try:
+                    self.targets[i] = self._target(leaf.spec.target, (*leaf.loc, "target"),
+                                                   leaf.spec.params)
+                except DefinitionError as exc:
+                    self.problems.append(exc)
+        self._raise_problems()
         built: dict[int, Job] = {}
         for i in self._order(range(len(self.leaves))):
-            built[i] = self._make(self.leaves[i], built)
+            built[i] = self._make(i, built)
         parts: list[list[Job]] = [[] for _ in range(self.parts)]
         for i, leaf in enumerate(self.leaves):
             parts[leaf.part].append(built[i])
         return parts
+
+    def _raise_problems(self) -> None:
+        """Raise the first problem gathered, in file order, counting the others."""
+        if self.problems:
+            raise first_of(self.problems)
 
     # -- names ------------------------------------------------------------------------------
 
@@ -136,9 +158,10 @@ class _Builder:
             return None
         taken = self.names.get(name)
         if taken is not None:
-            raise self.doc.error(
+            self.problems.append(self.doc.error(
                 f"duplicate name {name!r} (first used on line {self.doc.line(taken.loc)}); "
-                "names must be unique", (*loc, "name"))
+                "names must be unique", (*loc, "name")))
+            return None
         named = _Named([], loc, what, self._part)
         self.names[name] = named
         return named
@@ -170,12 +193,21 @@ class _Builder:
         refs_ = leaf.group_after + _refs(leaf.spec.after, (*leaf.loc, "after"))
         if isinstance(leaf.spec, PythonJob):
             for key, value in leaf.spec.params.items():
-                binding = _binding(value, (*leaf.loc, "params", key), self.doc)
+                try:
+                    binding = _binding(value, (*leaf.loc, "params", key), self.doc)
+                except DefinitionError as exc:
+                    self.problems.append(exc)
+                    continue
                 if binding is not None:
                     refs_ += binding
         deps: dict[int, None] = {}
         for ref in refs_:
-            for member in self._lookup(ref, leaf.part).members:
+            try:
+                named = self._lookup(ref, leaf.part)
+            except DefinitionError as exc:
+                self.problems.append(exc)
+                continue
+            for member in named.members:
                 deps[member] = None
         leaf.deps = list(deps)
 
@@ -216,7 +248,8 @@ class _Builder:
 
     # -- jobs -----------------------------------------------------------------------------
 
-    def _make(self, leaf: _Leaf, built: dict[int, Job]) -> Job:
+    def _make(self, index: int, built: dict[int, Job]) -> Job:
+        leaf = self.leaves[index]
         spec = leaf.spec
         after_jobs = list(dict.fromkeys(built[m] for ref in leaf.group_after + _refs(spec.after, ())
                                         for m in self._lookup(ref).members))
@@ -229,7 +262,7 @@ class _Builder:
                     "after": after_jobs, "run_anyway": spec.run_anyway, "queue": spec.queue}
             if isinstance(spec, PythonJob):
                 # params= keeps parameters apart from the options: one may be called `name`
-                return job(self._target(spec.target, (*leaf.loc, "target"), spec.params),
+                return job(self.targets[index],
                            execute_when_recovering=spec.execute_when_recovering,
                            params=self._params(spec, built), **options)
             if isinstance(spec, ShellJob):

@@ -19,6 +19,7 @@ from jobweave import expr
 from jobweave.errors import DefinitionError
 from jobweave.loader.file_triggers import file_triggers
 from jobweave.loader.limits import MAX_FLOW_STEPS
+from jobweave.loader.problems import first_of
 from jobweave.loader.source import Document, Loc, read_document, render_loc
 from jobweave.loader.spec import FlowFile
 from jobweave.loader.spec_flow import ChildFlow, FlowPythonJob, FlowShellJob, InlineFlow
@@ -50,6 +51,10 @@ def build_flow(spec: FlowFile, doc: Document, validate: Validate,
     return builder.flow(spec, (), spec.concurrency, file_triggers(spec.triggers, doc))
 
 
+class _Gathered(Exception):
+    """An inline child flow's steps had problems: they wait in the builder's list."""
+
+
 class _FlowBuilder:
     def __init__(self, doc: Document, validate: Validate, stack: tuple[str, ...],
                  load: _Load) -> None:
@@ -59,10 +64,25 @@ class _FlowBuilder:
         self.validate = validate
         self.stack = stack
         self.base_dir = os.path.dirname(os.path.abspath(doc.path))
+        self.problems: list[DefinitionError] = []
+        """The steps' problems found so far, over the whole file and its inline flows."""
 
     def flow(self, spec: FlowFile | InlineFlow, loc: Loc, concurrency: int | None = None,
              triggers: tuple[Any, ...] = ()) -> Flow:
-        steps = [self._step(step, (*loc, "steps", k)) for k, step in enumerate(spec.steps)]
+        steps = []
+        for k, step in enumerate(spec.steps):  # every step's problems, before any is raised
+            try:
+                steps.append(self._step(step, (*loc, "steps", k)))
+            except _Gathered:
+                pass
+            except DefinitionError as exc:
+                if exc.path != self.doc.path:
+                    raise  # another file's problem: that file was read once, and failed
+                self.problems.append(exc)
+        if self.problems:
+            if loc:
+                raise _Gathered  # an inline child flow: the file's top flow raises them
+            raise first_of(self.problems)
         # checked before the flow is made: a file reused many times over must not cost
         # time or memory exponential in its size (shared child flows are counted each use)
         size = sum(self.sizes.get(id(s), 1) for s in steps)

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from jobweave.errors import DefinitionError
+from jobweave.errors import CycleError, DefinitionError
 from jobweave.loader.graph_spec import EdgeSpec, GraphNodeSpec
 from jobweave.loader.kinds import FILE_KIND_ERROR, KIND_MODELS, KIND_TAGS, KINDS
 from jobweave.loader.source import Document, Loc
@@ -208,3 +208,14 @@ def _shown(value: object) -> str:
     if len(text) > 40:
         text = text[:39] + "…"
     return f"{text} ({names.get(type(value), type(value).__name__)})"
+
+
+def first_of(problems: list[DefinitionError]) -> DefinitionError:
+    """The first of a file's problems in file order, its message counting the others."""
+    found = sorted(problems, key=lambda p: p.line or 0)  # stable: the order found
+    first, more = found[0], len(found) - 1
+    if not more:
+        return first
+    cls = DefinitionError if isinstance(first, CycleError) else type(first)  # its own init
+    return cls(f"{first.message} (and {more} more problem{'s' if more > 1 else ''})",
+               path=first.path, line=first.line, field=first.field)
