@@ -4,6 +4,12 @@ command line, with who asked, and honoured by a real serving loop on the same st
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
 
 import jobweave as jw
 from jobweave.cli.app import cli_actor
@@ -12,7 +18,7 @@ from jobweave.store import SqlStore
 from jobweave.store.access import requests_of
 from jobweave.store.triggers import TriggerTable
 from jobweave.web.triggers_view import trigger_log
-from tests.cli.helpers import Jobweave, one_error_line
+from tests.cli.helpers import Jobweave, one_error_line, wait_for
 
 
 def _served(store: str) -> Server:
@@ -37,7 +43,8 @@ def test_pause_fire_and_resume_a_served_trigger(cli: Jobweave, store: str,
     assert (p.returncode, p.stdout) == (0, f"trigger {tid} paused (tests:hourly)\n")
     assert "paused" in cli("triggers", "list").stdout
     p = cli("triggers", "fire", tid)
-    assert p.returncode == 0 and "fire asked" in p.stdout
+    assert (p.returncode, p.stdout) == (0, f"trigger {tid}: fire asked; the 'jobweave serve' "
+                                           "serving it starts the run at its next round\n")
     again = cli("triggers", "fire", tid)  # one asked fire waits at a time
     assert again.returncode == 1 and "still waiting" in again.stdout
 
@@ -66,3 +73,71 @@ def test_unknown_trigger_and_bad_words_exit_2_with_one_line(cli: Jobweave, store
         p = cli("triggers", *args)
         assert p.returncode == 2, (args, p.stdout, p.stderr)
         assert says in one_error_line(p.stderr), args
+
+
+@pytest.fixture
+def warsaw(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """This process's local time zone is Europe/Warsaw (the CLI prints local times)."""
+    monkeypatch.setenv("TZ", "Europe/Warsaw")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_list_says_the_zone_and_never_fired_until_a_trigger_fires(
+        cli: Jobweave, store: str, warsaw: None) -> None:
+    _served(store)  # registered and leased: its stored last fire is now, it fired nothing
+    (row,) = json.loads(cli("triggers", "list", "--json").stdout)["triggers"]
+    assert (row["fires"], row["last_fire"] is not None) == (0, True)
+    at = time.localtime(row["next"][0])
+    zone = "CEST" if at.tm_isdst else "CET"
+    assert cli("triggers", "list").stdout == (
+        f"{row['id']}  tests:hourly  next {time.strftime('%Y-%m-%d %H:%M:%S', at)} {zone}, "
+        "never fired\n")
+
+
+def test_list_shows_the_last_fire_with_its_zone_and_no_next_past_max_fires(
+        cli: Jobweave, store: str, warsaw: None) -> None:
+    batch = jw.batch(jw.job("tests.jobs:noop", name="part"), name="once",
+                     triggers=[jw.every("1h", emit_on_start=True, max_fires=1)])
+    server = Server([(batch, "tests:once")], engine=jw.Engine(jw.Settings(store=store)),
+                    owner="serve-1")
+    (fire,) = server.tick()  # fires at once, and never again
+    for handle in server.handles.values():
+        handle.wait(timeout=20)
+    (row,) = json.loads(cli("triggers", "list", "--json").stdout)["triggers"]
+    assert (row["fires"], row["next"]) == (1, [])
+    at = time.localtime(fire.scheduled.timestamp())
+    assert cli("triggers", "list").stdout == (
+        f"{row['id']}  tests:once  fires no more, last fire "
+        f"{time.strftime('%Y-%m-%d %H:%M:%S %Z', at)}\n")
+
+
+def test_fire_says_when_no_serve_process_serves_the_trigger(
+        cli: Jobweave, store: str, spawn: Callable[..., subprocess.Popen[str]],
+        target: Callable[[str], str], db: SqlStore) -> None:
+    target("""
+        hourly = jw.batch(jw.job("tests.jobs:noop", name="part"), name="hourly",
+                          triggers=[jw.every("1h")])
+    """)
+    waits = "no 'jobweave serve' process serves it now: the fire waits for one"
+    proc = spawn("serve", "flow.py:hourly")
+    (row,) = wait_for(lambda: [r for r in TriggerTable(db).all() if r.lease_owner],
+                      what="serve to lease its trigger")
+    proc.send_signal(signal.SIGKILL)  # its lease stays in the row, naming a dead process
+    proc.wait(timeout=10)
+    (listed,) = json.loads(cli("triggers", "list", "--json").stdout)["triggers"]
+    assert listed["served_by"] == row.lease_owner
+    p = cli("triggers", "fire", listed["id"])
+    assert (p.returncode, p.stdout) == (0, f"trigger {listed['id']}: fire asked; {waits}, "
+                                           "which starts the run at its first round\n")
+    again = cli("triggers", "fire", listed["id"])
+    assert again.returncode == 1 and again.stdout.endswith(
+        "still waiting (no 'jobweave serve' process serves it now)\n")
+    # and a serve process that stopped cleanly released its lease
+    server = _served(store)
+    server.close()
+    (other,) = [t["id"] for t in json.loads(cli("triggers", "list", "--json").stdout)[
+        "triggers"] if t["definition"] == "tests:hourly"]
+    assert waits in cli("triggers", "fire", other).stdout

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
 
 import pytest
 
 import jobweave as jw
+from jobweave.engine.takeover import Takeover
 from jobweave.store import open_store
 from tests import jobs
+from tests.cli.helpers import wait_for
 from tests.conftest import BACKENDS
 
 pytestmark = BACKENDS
@@ -63,3 +70,53 @@ def test_a_commit_after_the_takeover_is_refused_and_said_so(store_url: str) -> N
     journal = list(open_store(store_url).journal(handle.run_id))
     assert [e["seq"] for e in journal] == list(range(1, next_seq))
     assert "b" not in jobs.ORDER
+
+
+KILLED = (
+    "import sys, jobweave as jw\n"
+    "jw.run(jw.batch([jw.job('tests.jobs:patient', seconds=60, name='waiter')],"
+    " name='killed'), store=sys.argv[1])\n"
+)
+
+
+def _take_over(store_url: str, run_id: str, caplog: pytest.LogCaptureFixture) -> list[str]:
+    """Take ``run_id`` over as a serving engine with a 60 s lease would; what it logged.
+
+    The lease is far longer than the test: only a dead owner process frees the run early.
+    """
+    taker = Takeover(jw.Engine(jw.Settings(store=store_url, lease=60.0)))
+    with caplog.at_level(logging.INFO, logger="jobweave.serve"):
+        assert taker.sweep() == [run_id]
+    handle = taker.handles[run_id]
+    handle.cancel()  # its job waits on its context: the cancel ends it at once
+    handle.wait(timeout=20)
+    return [r.getMessage() for r in caplog.records if r.name == "jobweave.serve"]
+
+
+def test_a_killed_owner_is_taken_over_because_its_process_is_gone(
+        store_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    proc = subprocess.Popen([sys.executable, "-c", KILLED, store_url])
+    db = open_store(store_url, lease=60.0)
+    try:
+        run_id = wait_for(lambda: next((r.run_id for r in db.list_runs(name="killed")
+                                        if r.status == "running"), None), what="the run")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        owner = f"{socket.gethostname()}:{proc.pid}"
+        assert db.get_run(run_id, counts=False).owner == owner
+        said = _take_over(store_url, run_id, caplog)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    # its heartbeat is seconds old, its lease 60 s: the lease did not run out
+    assert f"run {run_id}: taken over from {owner} (its process is gone)" in said, said
+
+
+def test_an_owner_silent_for_longer_than_the_lease_is_taken_over_as_such(
+        store_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    engine = jw.Engine(jw.Settings(store=store_url, lease=60.0))
+    run_id, _ = engine.create(jw.batch(jw.job(jobs.noop, name="noop"), name="silent"))
+    engine.store.claim(run_id, ELSEWHERE, now=time.time() - 600)  # another host, long silent
+    said = _take_over(store_url, run_id, caplog)
+    assert f"run {run_id}: taken over from {ELSEWHERE} (its lease ran out)" in said, said

@@ -91,7 +91,9 @@ def test_a_killed_owner_is_taken_over_within_lease_plus_a_second(
         assert took <= h.LEASE + 1.0, took
         h.wait_until(lambda: store.get_run(run_id, counts=False).status == "completed", 60,
                      f"the run to complete:\n{engine.describe()}")
-        assert f"run {run_id}: taken over from {running.owner}" in engine.text()
+        # a dead pid on this host, seen well before its lease ran out, and said so
+        assert (f"run {run_id}: taken over from {running.owner} (its process is gone)"
+                in engine.text()), engine.describe()
         (taken,) = h.takeovers(store, run_id)
         assert taken["data"] == {"owner": engine.owner, "from": running.owner,
                              "by": f"serve:{engine.owner}", "action": "take-over"}
@@ -148,6 +150,9 @@ def test_a_frozen_owner_is_fenced_out_and_exits_75(pg_url: str, tmp_path: Path,
         assert lines[-1] == (f"jobweave: error: lost run lease to {engine.owner}: run "
                              f"{run_id} continues there"), lines
         assert "Traceback" not in frozen.text()
+        # alive but silent: its lease ran out
+        assert (f"run {run_id}: taken over from {frozen.owner} (its lease ran out)"
+                in engine.text()), engine.describe()
         h.wait_until(lambda: store.get_run(run_id, counts=False).status == "completed", 60,
                      f"the run to complete:\n{engine.describe()}")
         # nothing the frozen owner did after it lost the lease reached the journal

@@ -10,6 +10,10 @@ from pathlib import Path
 
 import pytest
 
+import jobweave as jw
+from jobweave.engine.serve import Server
+from jobweave.loader import load_target
+from jobweave.store import close_all
 from tests.cli.helpers import one_error_line, run_in_process
 
 
@@ -124,3 +128,54 @@ def test_a_bad_trigger_in_a_json_file_names_its_line(folder: Path, jobweave: Tri
     assert done.returncode == 2
     assert one_error_line(done.stderr).startswith(
         "jobweave: error: defs.json:4: triggers[1].max_fires: ")
+
+
+def test_the_listing_stops_at_max_fires_and_says_so(folder: Path, jobweave: Triggers) -> None:
+    done = jobweave(folder, "plan.py:made", "--from", "2026-10-24T00:00:00Z", "--count", "3")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "made[0]: every 30m (missed=skip overlap=skip max_fires=2)",
+        "  2026-10-24 Sat 00:00:00+0000  2026-10-24T00:00:00Z",
+        "  2026-10-24 Sat 00:30:00+0000  2026-10-24T00:30:00Z",
+        "  (max_fires 2: no more fires after this)",
+    ]
+    data = json.loads(jobweave(folder, "plan.py:made", "--from", "2026-10-24T00:00:00Z",
+                               "-n", "3", "--json").stdout)
+    (made,) = data["triggers"]
+    assert (len(made["fires"]), made["fired"]) == (2, None)
+    # fewer fire times asked than max_fires allows: nothing to say
+    lines = jobweave(folder, "plan.py:made", "-n", "1").stdout.splitlines()
+    assert len(lines) == 2 and "max_fires" not in lines[1]
+
+
+def test_with_store_the_fires_a_serve_process_made_count_toward_max_fires(
+        folder: Path, jobweave: Triggers) -> None:
+    (folder / "defs.py").write_text(textwrap.dedent("""
+        import jobweave as jw
+
+        three = jw.batch(jw.job("tests.jobs:noop", name="part"), name="three",
+                         triggers=[jw.every("1h", emit_on_start=True, max_fires=3),
+                                   jw.every("1d", max_fires=1),
+                                   jw.every("2h", emit_on_start=True, max_fires=1)])
+    """))
+    store = str(folder / "s.db")
+    server = Server([load_target("defs.py:three")], engine=jw.Engine(jw.Settings(store=store)),
+                    owner="serve-1")
+    fires = server.tick()  # the first and last triggers fire once at once; the second not
+    assert len(fires) == 2
+    for handle in server.handles.values():
+        assert handle.wait(timeout=20).status == "completed"
+    close_all()
+    done = jobweave(folder, "defs.py:three", "--count", "5", "--store", store)
+    assert done.returncode == 0, done.stderr
+    first, second, third = done.stdout.split("\n\n")
+    assert len(first.splitlines()) == 4, first  # the head, two fire times, the end
+    assert first.splitlines()[-1] == "  (max_fires 3, 1 fired so far: no more fires after this)"
+    assert second.splitlines()[-1] == "  (max_fires 1: no more fires after this)"
+    assert third.splitlines()[1:] == ["  (max_fires 1 reached, 1 fired so far: no more fires)"]
+    data = json.loads(jobweave(folder, "defs.py:three", "--store", store, "--json").stdout)
+    assert [(t["fired"], len(t["fires"])) for t in data["triggers"]] == [(1, 2), (0, 1),
+                                                                          (1, 0)]
+    # the same triggers not served from this definition: the store knows nothing of them
+    data = json.loads(jobweave(folder, "plan.py:made", "--store", store, "--json").stdout)
+    assert [(t["fired"], len(t["fires"])) for t in data["triggers"]] == [(None, 2)]

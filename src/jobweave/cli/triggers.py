@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 import typer
 
@@ -26,6 +26,16 @@ MAX_COUNT = 1000
 """The most fire times ``--count`` may ask for."""
 
 
+class _Found(NamedTuple):
+    """A trigger a TARGET names."""
+
+    name: str
+    trigger: Trigger
+    served_as: tuple[str, int] | None = None
+    """A definition's trigger: the definition's source and the trigger's index, as
+    ``jobweave serve`` keys it in a store."""
+
+
 @app.command("triggers")
 def triggers_command(
     targets: Annotated[list[str], typer.Argument(
@@ -38,12 +48,16 @@ def triggers_command(
         "--from", metavar="ISO-TIME",
         help="Start from this instant instead of now (no offset: UTC).")] = None,
     count: Annotated[int, typer.Option(
-        "--count", "-n", metavar="N", help="Fire times to print per trigger.")] = 5,
+        "--count", "-n", metavar="N",
+        help="Fire times to print per trigger (none beyond its max_fires).")] = 5,
     json_out: JsonOption = False,
     store: StoreOption = None,
 ) -> int:
     """Print the next fire times of each trigger, with their UTC offsets; or list, pause,
-    resume or fire the triggers a store serves."""
+    resume or fire the triggers a store serves.
+
+    No fire time beyond a trigger's max_fires is listed; with --store, the fires a serve
+    process already made of a definition's trigger count toward it."""
     if targets[0] in CONTROLS:  # never a target: those name a file or hold a ':'
         from jobweave.cli.trigger_control import control
 
@@ -52,22 +66,24 @@ def triggers_command(
         raise DefinitionError(f"--count must be between 1 and {MAX_COUNT}, not {count}")
     origin = _parse_from(start) if start is not None else datetime.now(UTC)
     found = [named for target in targets for named in _load(target)]
+    made = _fired(store, found) if store is not None else [None] * len(found)
     # an instant equal to --from is listed: "from" includes its start
     since = origin - timedelta(microseconds=1)
-    rows = [(name, trigger, fires_between(trigger, since, limit=count))
-            for name, trigger in found]
+    rows = [(f.name, f.trigger, fired, fires_between(f.trigger, since,
+                                                      limit=_limit(f.trigger, fired, count)))
+            for f, fired in zip(found, made, strict=True)]
     if json_out:
         data = [{"name": name, "kind": type(t).__name__.lower(), "trigger": t.describe(),
                  "tz": "UTC" if isinstance(t, Every) else t.tz,
                  "missed": t.missed.value, "overlap": t.overlap.value,
-                 "max_fires": t.max_fires,
+                 "max_fires": t.max_fires, "fired": fired,
                  "fires": [_local(t, f).isoformat() for f in fires]}
-                for name, t, fires in rows]
+                for name, t, fired, fires in rows]
         sys.stdout.write(json.dumps({"from": origin.isoformat(), "triggers": data},
                                     indent=2) + "\n")
         return EXIT_OK
     lines = []
-    for k, (name, trigger, fires) in enumerate(rows):
+    for k, (name, trigger, fired, fires) in enumerate(rows):
         if k:
             lines.append("")
         policies = f"missed={trigger.missed.value} overlap={trigger.overlap.value}"
@@ -77,10 +93,40 @@ def triggers_command(
         for fire in fires:
             local = _local(trigger, fire)
             lines.append(f"  {local:%Y-%m-%d %a %H:%M:%S%z}  {fire:%Y-%m-%dT%H:%M:%SZ}")
-        if not fires:
-            lines.append("  (no more fire times)")
+        end = _end(trigger, fired, len(fires))
+        if end:
+            lines.append(f"  ({end})")
     sys.stdout.write("\n".join(lines) + "\n")
     return EXIT_OK
+
+
+def _limit(trigger: Trigger, fired: int | None, count: int) -> int:
+    """Fire times to list: ``count``, none beyond ``max_fires`` (``fired`` made)."""
+    if not trigger.max_fires:
+        return count
+    return max(0, min(count, trigger.max_fires - (fired or 0)))
+
+
+def _end(trigger: Trigger, fired: int | None, listed: int) -> str:
+    """Why the listing of a trigger stops, when it is not ``--count``; else empty."""
+    made = f", {fired} fired so far" if fired else ""
+    if trigger.max_fires and listed >= trigger.max_fires - (fired or 0):
+        if not listed:
+            return f"max_fires {trigger.max_fires} reached{made}: no more fires"
+        return f"max_fires {trigger.max_fires}{made}: no more fires after this"
+    return "" if listed else "no more fire times"
+
+
+def _fired(store: str, found: list[_Found]) -> list[int | None]:
+    """Each trigger's fires so far, as the store counts them; None: not served there."""
+    from jobweave.cli.app import store_for
+    from jobweave.engine.serve import trigger_key
+    from jobweave.store.triggers import TriggerTable
+
+    keys = [None if f.served_as is None else trigger_key(*f.served_as, f.trigger)
+            for f in found]
+    rows = TriggerTable(store_for(store)).read([k for k in keys if k is not None])
+    return [rows[k].fires if k in rows else None for k in keys]
 
 
 def _local(trigger: Trigger, fire: datetime) -> datetime:
@@ -96,12 +142,15 @@ def _parse_from(text: str) -> datetime:
     return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _load(target: str) -> list[tuple[str, Trigger]]:
+def _load(target: str) -> list[_Found]:
     lower = target.lower()
     if lower.endswith((".yaml", ".yml", ".json")):
         from jobweave.loader.file_triggers import triggers_in_file
 
-        return triggers_in_file(target)
+        # serve names a definition file by its absolute path, its triggers by index
+        source = os.path.normpath(os.path.abspath(target))
+        return [_Found(name, trigger, (source, k))
+                for k, (name, trigger) in enumerate(triggers_in_file(target))]
     module, sep, name = target.rpartition(":")
     if not sep or not module or not name:
         raise DefinitionError(f"target {target!r} must be 'path/file.py:name', "
@@ -124,15 +173,17 @@ def _load(target: str) -> list[tuple[str, Trigger]]:
         except Exception as exc:
             raise DefinitionError(f"calling {target}() raised {type(exc).__name__}: {exc}"
                                   ) from exc
-    return _collect(value, name, target)
+    return _collect(value, name, target, source)
 
 
-def _collect(value: Any, label: str, target: str) -> list[tuple[str, Trigger]]:
+def _collect(value: Any, label: str, target: str, source: str,
+             served: bool = False) -> list[_Found]:
+    """The triggers ``value`` holds; ``served``: those of a definition (``source``)."""
     if isinstance(value, _KINDS):
-        return [(value.name or label, value)]
+        return [_Found(value.name or label, value)]
     nested = getattr(value, "triggers", None)
     if nested is not None and not isinstance(value, Mapping):
-        return _collect(nested, label, target)
+        return _collect(nested, label, target, source, served=True)
     if isinstance(value, Mapping):
         items = [(str(k), v) for k, v in value.items()]
     elif isinstance(value, list | tuple):
@@ -140,11 +191,11 @@ def _collect(value: Any, label: str, target: str) -> list[tuple[str, Trigger]]:
     else:
         raise DefinitionError(f"{target} is {_a(value)}, not a trigger (cron, every, at), a "
                               "list or dict of them, or a function returning one")
-    out: list[tuple[str, Trigger]] = []
-    for key, item in items:
+    out: list[_Found] = []
+    for index, (key, item) in enumerate(items):
         if not isinstance(item, _KINDS):
             raise DefinitionError(f"{target}: {key} is {_a(item)}, not a trigger")
-        out.append((item.name or key, item))
+        out.append(_Found(item.name or key, item, (source, index) if served else None))
     if not out:
         raise DefinitionError(f"{target} holds no triggers")
     return out

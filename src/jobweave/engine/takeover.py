@@ -4,7 +4,8 @@ A run is continued by a serving engine (``jobweave serve``, unless ``--no-takeov
 when no live process runs it and nobody asked it to stop:
 
 * *crashed*: stored ``running`` but its owner's lease ran out (the owner died, froze, or
-  lost the database): the engine resumes it (:meth:`Engine.resume`), which claims it and
+  lost the database), or at once when its owner is a process of this host that is gone
+  (SIGKILLed, say): the engine resumes it (:meth:`Engine.resume`), which claims it and
   counts the attempts the dead owner left running, in one transaction;
 * *pending* for more than twice the lease with no owner: a submitted run whose worker
   never claimed it: the engine starts it;
@@ -129,7 +130,9 @@ class Takeover:
         elif orphan.status == "handed off":
             log.info("run %s: continued (paused by a serving engine that stopped)", run_id)
         else:
-            log.info("run %s: taken over from %s (its lease ran out)", run_id, orphan.owner)
+            # a dead pid on this host ends the lease at once: say which of the two it was
+            why = "its process is gone" if orphan.owner_gone else "its lease ran out"
+            log.info("run %s: taken over from %s (%s)", run_id, orphan.owner, why)
         return True
 
     def _engine_for(self, options: dict[str, Any]) -> Engine:

@@ -181,15 +181,24 @@ def owner_alive(owner: str | None, heartbeat_at: float | None, now: float | None
     now = time.time() if now is None else now
     if heartbeat_at is None or now - heartbeat_at > lease:
         return False
+    return not process_gone(owner)
+
+
+def process_gone(owner: str) -> bool:
+    """Whether ``owner`` (``host:pid``) is a process of this host that no longer exists.
+
+    An owner on another host, or one whose pid is not a number, is never known gone.
+    """
     host, _, pid = owner.rpartition(":")
-    if host == socket.gethostname() and pid.isdigit():
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-    return True
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # a live process of another user
+        return False
+    return False
 
 
 class Leases:

@@ -20,6 +20,7 @@ from jobweave.store.base import (
     RunRecord,
     RunStatus,
     is_handed_off,
+    process_gone,
 )
 from jobweave.store.history import (
     ATTEMPT_EVENTS,
@@ -42,6 +43,9 @@ class Orphan(NamedTuple):
     """The owner whose lease ran out."""
     control: str | None
     """A request the owner never answered (``cancel`` or ``pause``)."""
+    owner_gone: bool = False
+    """A crashed run's owner is a process of this host that no longer exists (its lease
+    ended at once); False: its lease ran out (no heartbeat for the lease)."""
 
 
 class RunReads(Leases):
@@ -83,7 +87,8 @@ class RunReads(Leases):
             if "." in r.run_id:
                 continue
             if r.status == "running" and not self.alive(r.owner, r.heartbeat_at, now):
-                out.append(Orphan(r.run_id, "crashed", r.owner, r.control))
+                gone = bool(r.owner) and process_gone(r.owner)
+                out.append(Orphan(r.run_id, "crashed", r.owner, r.control, gone))
             elif (r.status == "pending" and r.owner is None
                   and now - r.created_at > pending_after):
                 out.append(Orphan(r.run_id, "pending", None, r.control))

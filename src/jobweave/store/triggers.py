@@ -69,9 +69,11 @@ class TriggerRow:
 
     def leased_to_other(self, owner: str, now: float) -> bool:
         """Whether another live process holds this trigger's lease at ``now``."""
-        if self.lease_owner is None or self.lease_owner == owner:
-            return False
-        if self.lease_until is None or self.lease_until <= now:
+        return self.lease_owner != owner and self.held(now)
+
+    def held(self, now: float) -> bool:
+        """Whether a live serve process holds this trigger's lease at ``now``."""
+        if self.lease_owner is None or self.lease_until is None or self.lease_until <= now:
             return False
         # a serve process on this host that died frees its leases at once
         return owner_alive(self.lease_owner, now, now)

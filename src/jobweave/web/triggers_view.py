@@ -37,14 +37,16 @@ def log_key(key: str) -> str:
     return f"trigger:{trigger_id(key)}"
 
 
-def _next(spec: dict[str, Any], now: datetime, paused: bool) -> list[float]:
+def _next(spec: dict[str, Any], now: datetime, paused: bool, fired: int) -> list[float]:
+    """Up to NEXT fire times after ``now``; none beyond ``max_fires`` (``fired`` made)."""
     fires: list[float] = []
     if paused:
         return fires
     try:
         trigger = trigger_from_data(spec)
+        left = min(NEXT, trigger.max_fires - fired) if trigger.max_fires else NEXT
         at = now
-        for _ in range(NEXT):
+        for _ in range(left):
             found = next_fire(trigger, at)
             if found is None:
                 break
@@ -61,7 +63,7 @@ def trigger_dict(row: TriggerRow, now: datetime) -> dict[str, Any]:
             "spec": spec, "paused": row.paused, "fire_asked": row.fire_asked,
             "fire_asked_by": row.fire_asked_by, "last_fire": row.last_fire,
             "fires": row.fires, "last_run": row.last_run, "queued": row.queued_fire is not None,
-            "served_by": row.lease_owner, "next": _next(spec, now, row.paused)}
+            "served_by": row.lease_owner, "next": _next(spec, now, row.paused, row.fires)}
 
 
 def trigger_rows(store: SqlStore, now: datetime | None = None) -> list[dict[str, Any]]:
