@@ -198,3 +198,19 @@ def test_file_schedule_is_jw_schedule_and_submit_resumes(tmp_path: Path) -> None
     done = again.submit(store=store)
     assert done.ok and done.run_id == failed.run_id
     assert done.job("first").attempts == 1  # kept from the first run, not run again
+
+
+def test_a_loaded_schedule_submits_in_a_process_that_used_nothing_else(tmp_path: Path) -> None:
+    """jobweave's API loads on first use: a schedule from a file is its first use."""
+    import subprocess
+    import sys
+
+    (tmp_path / "s.yaml").write_text(ORDERED)
+    script = ("from jobweave.loader import load_file\n"
+              f"r = load_file('s.yaml').submit(store='sqlite:///{tmp_path}/s.db')\n"
+              "print(r.status, r.exit_code)\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["completed", "0"]
+    assert open_store(f"sqlite:///{tmp_path}/s.db").list_runs()[0].name == "ordered"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -84,8 +85,8 @@ class Schedule:
         The run is found by this object's memory of it, or else as the newest run of the
         same name and definition in the store that did not complete.
         """
-        if not _submitters:  # pragma: no cover - importing jobweave.model imports jobweave
-            raise RuntimeError("import jobweave to submit a schedule")
+        if not _submitters:  # jobweave's API loads on first use, and then registers
+            importlib.import_module("jobweave.api")
         return _submitters[0](self, store=store, executor=executor, concurrency=concurrency,
                               accept_changes=accept_changes, listeners=listeners)
 
