@@ -1,11 +1,10 @@
 """Secrets: values a graph's templates read as ``secrets.NAME``, and never store.
 
 They come from environment variables ``JOBWEAVE_SECRET_NAME`` and from a secrets file
-(``--secrets FILE`` or ``JOBWEAVE_SECRETS_FILE``: a YAML or JSON mapping, or ``NAME=value``
-lines). A run reads them when it starts or resumes; they are not part of its definition.
-Everything a run writes (journal records, job rows, errors, captured output, logged
-messages) passes through :meth:`Secrets.mask`, which replaces each secret's value with
-``***``.
+(``JOBWEAVE_SECRETS_FILE``: a YAML or JSON mapping, or ``NAME=value`` lines). A run reads
+them when it starts or resumes; they are not part of its definition. Everything a run
+writes (journal records, job rows, errors, captured output, logged messages) passes
+through :meth:`Secrets.mask`, which replaces each secret's value with ``***``.
 """
 
 from __future__ import annotations
@@ -36,6 +35,17 @@ class Secrets(Mapping[str, str]):
     def __getitem__(self, name: str) -> str:
         return self._values[name]
 
+    def __getattr__(self, name: str) -> str:
+        """``secrets.NAME`` in a template; a name no secret has says where to give it."""
+        if name.startswith("_"):  # Python's own protocols, and nothing a template reads
+            raise AttributeError(name)
+        try:
+            return self._values[name]
+        except KeyError:
+            raise DefinitionError(f"no secret {name!r}: set {PREFIX}{name} in the "
+                                  "environment, or give it in the secrets file that "
+                                  "JOBWEAVE_SECRETS_FILE names") from None
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._values)
 
@@ -60,16 +70,17 @@ def load_secrets(path: str | None = None, environ: Mapping[str, str] | None = No
     """The secrets of the environment and of the file at ``path`` (the file wins)."""
     env = os.environ if environ is None else environ
     values = {k[len(PREFIX):]: v for k, v in env.items() if k.startswith(PREFIX) and v}
-    if path:
-        values.update(_read_file(path))
+    from_file = _read_file(path) if path else {}
+    values.update(from_file)
     for name, value in values.items():
+        # where the value came from: the file (which wins), or its environment variable
+        where = {"path": path} if name in from_file else {"field": PREFIX + name}
         if not _NAME.match(name):
             raise DefinitionError(f"a secret's name is letters, digits and _, got {name!r}",
-                                  field="secrets")
+                                  **where)
         if not isinstance(value, str) or len(value) < MIN_LENGTH:
             raise DefinitionError(f"secret {name!r} must be text of at least {MIN_LENGTH} "
-                                  "characters (shorter values cannot be masked)",
-                                  field="secrets")
+                                  "characters (shorter values cannot be masked)", **where)
     return Secrets(values)
 
 

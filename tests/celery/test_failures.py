@@ -161,6 +161,7 @@ def test_settings_that_cannot_work_are_refused_before_the_run(
     assert vt.returncode == 2 and "visibility timeout" in vt.stderr
     nobroker = _cli(cluster, "run", "flow.py:batch", JOBWEAVE_BROKER="")
     assert nobroker.returncode == 2 and "needs a broker" in nobroker.stderr
+    assert "(or --broker)" not in nobroker.stderr  # run takes no such option
     # nothing was stored
     assert "no runs" in _cli(cluster, "list").stdout.lower() or _cli(
         cluster, "list").stdout.strip() == ""

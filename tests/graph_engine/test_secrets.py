@@ -77,3 +77,25 @@ def test_bad_secrets_are_refused_with_one_line(tmp_path: Path) -> None:
         load_secrets(None, environ={"JOBWEAVE_SECRET_SHORT": "abc"})
     with pytest.raises(DefinitionError, match="cannot read the secrets file"):
         load_secrets(str(tmp_path / "missing"), environ={})
+
+
+def test_a_secret_no_one_gave_says_how_to_give_it(tmp_path: Path, monkeypatch,
+                                                 store: str) -> None:
+    monkeypatch.delenv("JOBWEAVE_SECRET_API_TOKEN", raising=False)
+    result = jw.run(leaky(False), store=store)
+    use = {j.name: j for j in result.jobs}["use"]
+    assert use.error is not None
+    assert ("no secret 'API_TOKEN': set JOBWEAVE_SECRET_API_TOKEN in the environment, or "
+            "give it in the secrets file") in use.error
+    assert "Error:" not in use.error and "has no attribute" not in use.error
+
+
+def test_a_secret_too_short_names_where_it_came_from(tmp_path: Path) -> None:
+    f = tmp_path / "secrets.yaml"
+    f.write_text("API_TOKEN: abc\n")
+    with pytest.raises(DefinitionError) as caught:
+        load_secrets(str(f), environ={"JOBWEAVE_SECRET_API_TOKEN": "long-enough"})
+    assert str(caught.value).startswith(f"{f}: secret 'API_TOKEN' must be text of at least")
+    with pytest.raises(DefinitionError) as caught:
+        load_secrets(None, environ={"JOBWEAVE_SECRET_SHORT": "abc"})
+    assert str(caught.value).startswith("JOBWEAVE_SECRET_SHORT: secret 'SHORT' must be")

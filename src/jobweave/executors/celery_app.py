@@ -22,8 +22,9 @@ TASK = "jobweave.attempt"
 def broker_of(settings: Settings) -> str:
     """The broker URL, or a one-line error saying how to give one."""
     if not settings.broker:
-        raise ConfigError("executor celery needs a broker: set JOBWEAVE_BROKER (or --broker) "
-                          "to redis://host:6379/0 or amqp://user:password@host:5672//")
+        raise ConfigError("executor celery needs a broker: set JOBWEAVE_BROKER to "
+                          "redis://host:6379/0 or amqp://user:password@host:5672// "
+                          "(jobweave worker also takes it as --broker)")
     if not settings.broker.startswith(("redis://", "rediss://", "amqp://", "amqps://",
                                        "pyamqp://")):
         raise ConfigError(f"broker {settings.broker!r}: use a redis:// or amqp:// URL")

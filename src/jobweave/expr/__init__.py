@@ -29,7 +29,7 @@ from jinja2 import TemplateError, nodes
 from jinja2.environment import Template as _JinjaTemplate
 from jinja2.runtime import Context, Undefined
 
-from jobweave.errors import ExpressionError
+from jobweave.errors import DefinitionError, ExpressionError
 from jobweave.expr.bounds import (
     MAX_INT_BITS,
     MAX_RANGE,
@@ -95,6 +95,8 @@ def _failure(exc: BaseException, expression: str, field: str | None) -> Expressi
         message = "recursion is too deep"
     elif isinstance(exc, MemoryError):
         message = "out of memory"
+    elif isinstance(exc, DefinitionError):  # a value's own words (``secrets.NAME``)
+        message = exc.message
     else:
         message = f"{type(exc).__name__}: {exc}"
     line = getattr(exc, "lineno", None) if isinstance(exc, TemplateError) else None
