@@ -13,6 +13,7 @@ as far as it has run, as a circular import does; it never waits for itself.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import importlib
 import importlib.machinery
@@ -72,14 +73,29 @@ def resolve(ref: str) -> Any:
     module_name, attr = split(ref)
     module = load_file(module_name) if is_file(module_name) else _import(module_name, ref)
     obj: Any = module
-    for part in attr.split("."):
+    parts = attr.split(".")
+    for k, part in enumerate(parts):
         try:
             obj = getattr(obj, part)
         except AttributeError:
-            raise ReferenceError_(f"reference {ref!r}: {module_name} has no {attr!r}") from None
+            hint = _close_name(obj, part)
+            hint = f"; did you mean {'.'.join([*parts[:k], hint])!r}?" if hint else ""
+            raise ReferenceError_(f"reference {ref!r}: {module_name} has no {attr!r}{hint}"
+                                  ) from None
     with _lock:
         _cache[ref] = obj
     return obj
+
+
+def _close_name(obj: Any, name: str) -> str | None:
+    """The attribute of ``obj`` closest to the missing ``name``, if one is close (a private
+    one only for a private name)."""
+    try:
+        names = [n for n in dir(obj) if name.startswith("_") or not n.startswith("_")]
+    except Exception:  # a user object's own __dir__ may fail: then there is no hint
+        return None
+    close = difflib.get_close_matches(name, names, n=1)
+    return close[0] if close else None
 
 
 def resolve_callable(ref: str) -> Callable[..., Any]:

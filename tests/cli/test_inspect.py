@@ -142,3 +142,40 @@ def test_show_job_prints_one_job_in_full(cli: Jobweave, cli_each, target) -> Non
     assert listed[2]["status"] == "faulted" and "to-stdout" in listed[2]["error"]
     assert missing.returncode == 2
     assert "no job of run" in one_error_line(missing.stderr)
+
+
+def test_show_problems_of_a_run_that_completed_prints_only_the_note(cli: Jobweave,
+                                                                    target) -> None:
+    target("fine = jw.batch(jw.job('tests.jobs:noop', name='a'), "
+           "jw.job('tests.jobs:noop', name='b'))\n")
+    assert cli("run", "flow.py:fine", "--quiet").returncode == 0
+    shown = cli("show", "last", "--problems")
+    assert shown.returncode == 0, shown.stderr
+    lines = [line for line in shown.stdout.splitlines() if line.strip()]
+    assert lines[-1] == "every job completed"
+    # no table: neither its header nor its rule, only the run's header above the note
+    assert not any(line.split()[0] in ("job", "a", "b") or line.startswith("─")
+                   for line in lines), shown.stdout
+    assert lines[0].split()[0] == "run"
+
+
+def test_token_list_says_there_are_none_on_stderr(cli: Jobweave) -> None:
+    empty, as_json = cli("token", "list"), cli("token", "list", "--json")
+    assert empty.returncode == 0 and as_json.returncode == 0
+    assert empty.stdout == "" and empty.stderr == "no tokens\n"
+    assert json.loads(as_json.stdout) == [] and as_json.stderr == ""
+    assert cli("token", "create", "--name", "ci").returncode == 0
+    listed = cli("token", "list")
+    assert listed.stderr == "" and listed.stdout.rstrip().endswith("viewer    ci")
+
+
+def test_piped_tables_end_their_lines_without_padding(cli: Jobweave, store: str) -> None:
+    done = jw.Engine(Settings(store=store)).run(
+        jw.batch(jw.job("tests.jobs:noop", name="a-rather-long-job-name"),
+                 jw.job("tests.jobs:fail", name="b")))
+    for args in (["show", done.run_id], ["list"], ["show", done.run_id, "--job", "b"]):
+        out = cli(*args).stdout
+        lines = out.splitlines()
+        assert len(lines) > 2, args
+        assert [ln for ln in lines if ln != ln.rstrip(" ")] == [], args
+    assert "a-rather-long-job-name" in cli("show", done.run_id).stdout

@@ -70,7 +70,11 @@ BAD = [
     ("iterator", {"continue_on_error": None}, "continue_on_error", "true or false"),
     ("iterator", {"array_field": ""}, "array_field", "non-empty text"),
     ("iterator", {"array_field": "a."}, "array_field", "dotted path"),
-    ("iterator", {"batchSize": 2}, "batchSize", "unknown setting"),
+    ("iterator", {"batchSize": 2}, "batchSize",
+     "unknown setting (an iterator takes: array_field, batch_size, continue_on_error, "
+     "emit_index, emit_progress); did you mean 'batch_size'?"),
+    ("log", {"levle": "info"}, "levle", "unknown setting (a log takes: level); did you mean "
+     "'level'?"),
     ("barrier", {"grouping": "tuples"}, "grouping", "must be tuple or all, not 'tuples'"),
     ("barrier", {"output": "many"}, "output", "must be single or all"),
     ("barrier", {"criteria": "AND"}, "criteria", "must be and, or, {at_least: N}"),

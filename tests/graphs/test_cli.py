@@ -156,3 +156,20 @@ def test_show_node_refuses_unknown_nodes_and_other_runs(cli: Jobweave, tmp_path:
     p = cli("show", "last", "--node", "nap")
     assert p.returncode == 2
     assert "not a graph" in one_error_line(p.stderr)
+
+
+def test_recover_plan_and_show_problems_speak_of_nodes(cli: Jobweave, tmp_path: Path,
+                                                       graph_file: Callable[..., str]) -> None:
+    path = _write(tmp_path, graph_file)
+    assert cli("run", path, "-q").returncode == 0
+    plan = cli("recover", "last", "--plan")
+    assert plan.returncode == 0, plan.stderr
+    lines = plan.stdout.splitlines()
+    assert lines[0].split() == ["node", "action", "reason"]
+    assert [ln.split()[:2] for ln in lines[2:5]] == [["start", "replay"], ["fetch", "replay"],
+                                                     ["log", "replay"]]
+    problems = cli("show", "last", "--problems")
+    assert problems.returncode == 0, problems.stderr
+    shown = [ln for ln in problems.stdout.splitlines() if ln.strip()]
+    assert shown[-1] == "every node completed"
+    assert not any(ln.split()[0] in ("node", "start", "fetch", "log") for ln in shown)

@@ -22,6 +22,9 @@ CASES = [
      5, "nodes.fetch.component", "unknown component 'fetcher'"),
     ("unknown setting", HEAD + "  out:\n    component: log\n    settings: {lvl: info}\n",
      7, "nodes.out.settings.lvl", "unknown setting"),
+    ("misspelt setting", HEAD + "  out:\n    component: log\n    settings: {levle: info}\n",
+     7, "nodes.out.settings.levle",
+     "unknown setting (a log takes: level); did you mean 'level'?"),
     ("unknown node option", HEAD + "  out:\n    component: log\n    retriez: 2\n",
      7, "nodes.out.retriez", "did you mean 'retries'?"),
     ("bad setting value", HEAD + "  out:\n    component: log\n    settings:\n"

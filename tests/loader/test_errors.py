@@ -34,6 +34,8 @@ CASES = [
      3, "jobs[1].target", "cannot import 'nosuch.module'", ReferenceError_),
     ("unknown-function", "jobs:\n  - target: tests.jobs:nosuch\n",
      2, "jobs[0].target", "has no 'nosuch'", ReferenceError_),
+    ("misspelt-function", "jobs:\n  - shell: echo\n  - target: tests.jobs:totl\n",
+     3, "jobs[1].target", "tests.jobs has no 'totl'; did you mean 'total'?", ReferenceError_),
     ("missing-file", "jobs:\n  - target: missing.py:fn\n",
      2, "jobs[0].target", "no such Python file", ReferenceError_),
     ("bad-target-form", "jobs:\n  - target: nocolon\n",
@@ -155,16 +157,21 @@ SCHEDULE_CASES = [
 ]
 
 
+def _refused(folder: Path, text: str) -> tuple[DefinitionError, Path]:
+    """The error loading ``text`` as a definition file raises, and the file."""
+    path = folder / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(DefinitionError) as caught:
+        load_file(str(path))
+    return caught.value, path
+
+
 @pytest.mark.parametrize(("text", "line", "field", "words", "cls"),
                          [c[1:] for c in CASES + SCHEDULE_CASES],
                          ids=[c[0] for c in CASES + SCHEDULE_CASES])
 def test_bad_yaml(tmp_path: Path, text: str, line: int, field: str | None, words: str,
                   cls: type[DefinitionError]) -> None:
-    path = tmp_path / "bad.yaml"
-    path.write_text(text)
-    with pytest.raises(DefinitionError) as caught:
-        load_file(str(path))
-    err = caught.value
+    err, path = _refused(tmp_path, text)
     assert type(err) is cls
     assert (err.path, err.line, err.field) == (str(path), line, field)
     assert words in err.message
@@ -219,11 +226,7 @@ def test_file_problems(tmp_path: Path) -> None:
 def test_every_problem_of_names_and_references_is_counted_the_first_reported(
         tmp_path: Path, text: str, line: int, field: str, words: str, more: int,
         cls: type[DefinitionError]) -> None:
-    path = tmp_path / "bad.yaml"
-    path.write_text(text)
-    with pytest.raises(DefinitionError) as caught:
-        load_file(str(path))
-    err = caught.value
+    err, _ = _refused(tmp_path, text)
     assert (type(err), err.line, err.field) == (cls, line, field), str(err)
     assert words in err.message
     assert err.message.endswith(f"(and {more} more problem{'s' if more > 1 else ''})")

@@ -105,6 +105,7 @@ def test_definition_file(tmp_path: Path) -> None:
      "or a function with no arguments returning one: a target function is called to make "
      "the definition; to run a function as a job, name a jw.job(...) of it"),
     ("tests.loader.targets:nosuch", "has no 'nosuch'"),
+    ("tests.loader.targets:nightyl", "has no 'nightyl'; did you mean 'nightly'?"),
     ("nosuch.module:x", "cannot import 'nosuch.module'"),
     ("defs.py", "name the object to run: 'defs.py:NAME'"),
     ("absent.py:x", "no such Python file"),
@@ -112,7 +113,8 @@ def test_definition_file(tmp_path: Path) -> None:
     ("justaword", "must be a definition file (.yaml, .yml, .json)"),
     ("", "a target must be a file or 'module:name'"),
 ], ids=["int", "arguments", "raises", "returns-text", "a-job-function", "no-attribute",
-        "no-module", "no-name", "no-py-file", "no-yaml-file", "unknown-form", "empty"])
+        "misspelt-attribute", "no-module", "no-name", "no-py-file", "no-yaml-file",
+        "unknown-form", "empty"])
 def test_unusable_targets(spec: str, words: str) -> None:
     with pytest.raises(DefinitionError) as caught:
         load_target(spec)

@@ -109,6 +109,11 @@ def test_bad_input_is_one_line_and_exit_2(folder: Path, jobweave: Triggers, args
     ("triggers:\n  - every: 1h\n  - every: 2h\n    overlap: sometimes\n",
      "defs.yaml:4: triggers[1].overlap: "),
     ("triggers:\n  - every: 1h\n  - 42\n", "defs.yaml:3: triggers[1]: "),
+    # an unknown key: its own line, not the line of the trigger's kind
+    ("name: x\njobs:\n  - shell: 'true'\ntriggers:\n  - every: 5m\n    missed: once\n"
+     "    tz: UTC\n", "defs.yaml:7: triggers[0].tz: unknown key 'tz' for an every trigger "),
+    ("triggers:\n  nightly:\n    at: '02:30'\n    emit_on_start: true\n",
+     "defs.yaml:4: triggers.nightly.emit_on_start: unknown key 'emit_on_start' for an at "),
     ("name: x\ntriggers: []\n", "defs.yaml:2: the file's 'triggers' is empty"),
 ])
 def test_a_bad_trigger_in_a_file_names_its_line_and_exits_2(

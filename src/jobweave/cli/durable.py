@@ -218,7 +218,7 @@ def recover(
         if json_out:
             sys.stdout.write(json.dumps(decisions.as_dict()) + "\n")
         else:
-            _print_plan(decisions)
+            _print_plan(decisions, graph=view.definition.get("kind") == "graph")
         return EXIT_OK
     tally = Tally()
     with Signals() as signals:
@@ -262,10 +262,10 @@ def _plan_counts(plan: RecoveryPlan) -> str:
     return ", ".join(f"{plan.count(a)} {a}" for a in (REPLAY, RERUN, EXECUTE, RUN))
 
 
-def _print_plan(plan: RecoveryPlan) -> None:
-    """Every job with its action and the reason, then the counts."""
+def _print_plan(plan: RecoveryPlan, *, graph: bool = False) -> None:
+    """Every job (a graph's: every node) with its action and the reason, then the counts."""
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    table.add_column("job", overflow="fold")
+    table.add_column("node" if graph else "job", overflow="fold")
     table.add_column("action", no_wrap=True)
     table.add_column("reason", overflow="fold")
     for d in plan.decisions:

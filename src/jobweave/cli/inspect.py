@@ -189,7 +189,8 @@ def show(
         return EXIT_OK
     if problems_only:
         jobs = db.find_jobs(run_id, statuses=NOT_COMPLETED)
-        note = "" if jobs else "every job completed"
+        what = "node" if record.kind == "graph" else "job"
+        note = "" if jobs else f"every {what} completed"
     elif all_ or record.total <= limit:
         jobs = db.get_jobs(run_id) if all_ else db.find_jobs(run_id, limit=limit)
         note = ""
@@ -221,8 +222,9 @@ def show(
         out.print("requests", style="bold")
         out.print(requests_grid(requests))
     out.print()
-    out.print(jobs_table((as_seen(j, record) for j in jobs), replayed=replayed,
-                         graph=record.kind == "graph"))
+    if jobs or not problems_only:  # no problem jobs: the note alone says so, not a bare header
+        out.print(jobs_table((as_seen(j, record) for j in jobs), replayed=replayed,
+                             graph=record.kind == "graph"))
     if note:
         out.print(note, style="dim")
     return EXIT_OK

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from collections.abc import Container, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TextIO, cast
 
 from rich import box
 from rich.console import Console
@@ -59,11 +60,37 @@ class JobLike(Protocol):
 
 
 def out_console() -> Console:
-    """The console for results on stdout: the terminal's width, or wide when piped."""
+    """The console for results on stdout: the terminal's width, or wide when piped (and
+    then without the spaces a table pads its lines' ends with)."""
     console = Console(highlight=False)
-    if not console.is_terminal and "COLUMNS" not in os.environ:
-        console = Console(highlight=False, width=PIPE_WIDTH)
-    return console
+    if console.is_terminal:
+        return console
+    return Console(highlight=False, file=cast(TextIO, _Trimmed(sys.stdout)),
+                   width=None if "COLUMNS" in os.environ else PIPE_WIDTH)
+
+
+class _Trimmed:
+    """A text stream that writes whole lines to ``out``, each without trailing spaces."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+        self._tail = ""
+
+    def write(self, text: str) -> int:
+        lines = (self._tail + text).split("\n")
+        self._tail = lines.pop()
+        if lines:
+            self._out.write("\n".join(line.rstrip(" ") for line in lines) + "\n")
+        return len(text)
+
+    def flush(self) -> None:
+        if self._tail:
+            self._out.write(self._tail)
+            self._tail = ""
+        self._out.flush()
+
+    def isatty(self) -> bool:
+        return False
 
 
 # -- plain formatting ----------------------------------------------------------------------

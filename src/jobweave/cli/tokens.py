@@ -47,6 +47,8 @@ def token_command(
                  "created_at": t.created_at} for t in list_tokens(db)]
         if json_out:
             sys.stdout.write(json.dumps(rows) + "\n")
+        elif not rows:
+            sys.stderr.write("no tokens\n")
         for r in [] if json_out else rows:
             sys.stdout.write(f"{r['id']}  {r['role']:<8}  {r['name']}\n")
     elif action == "revoke":

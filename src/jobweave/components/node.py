@@ -15,6 +15,7 @@ timeouts.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
@@ -51,7 +52,11 @@ class Component:
         unknown = sorted(set(self.settings) - self.settings_names)
         if unknown:
             known = ", ".join(sorted(self.settings_names)) or "none"
-            raise self.error(unknown[0], f"unknown setting (a {self.kind} takes: {known})")
+            close = difflib.get_close_matches(unknown[0], sorted(self.settings_names), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            article = "an" if self.kind[:1] in ("a", "e", "i", "o", "u") else "a"
+            raise self.error(unknown[0],
+                             f"unknown setting ({article} {self.kind} takes: {known}){hint}")
 
     def error(self, field: str, message: str) -> DefinitionError:
         """A definition error naming this node and ``settings.FIELD``."""

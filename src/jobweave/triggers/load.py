@@ -41,6 +41,7 @@ _KEYS = {
     "every": _COMMON | {"every", "emit_on_start", "anchor"},
     "at": _COMMON | {"at", "days", "tz"},
 }
+_ARTICLE = {"cron": "a", "every": "an", "at": "an"}
 
 
 def trigger_from_data(data: object, *, field: str = "trigger") -> Trigger:
@@ -58,8 +59,9 @@ def trigger_from_data(data: object, *, field: str = "trigger") -> Trigger:
     kind = kinds[0]
     unknown = sorted(str(k) for k in data if k not in _KEYS[kind])
     if unknown:
-        raise DefinitionError(f"unknown key {unknown[0]!r} for a {kind} trigger (allowed: "
-                              f"{', '.join(sorted(_KEYS[kind]))})", field=field)
+        raise DefinitionError(f"unknown key {unknown[0]!r} for {_ARTICLE[kind]} {kind} trigger "
+                              f"(allowed: {', '.join(sorted(_KEYS[kind]))})",
+                              field=f"{field}.{unknown[0]}")
     options: dict[str, Any] = {k: v for k, v in data.items() if k != kind}
     try:
         if kind == "cron":
