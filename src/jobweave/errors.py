@@ -29,6 +29,9 @@ jobweave itself failing, or being given something it cannot use, raises one of t
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 
 def one_line(message: str) -> str:
     """A message as the one line the CLI prints and the REST API answers: a multi-line
@@ -213,3 +216,10 @@ class Interrupted(BaseException):
     It derives from ``BaseException`` so that a job's ``except Exception`` cannot
     swallow a cancel.
     """
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """``; did you mean 'X'?`` for the choice closest to a misspelt ``name``, if one is
+    close; else empty: the tail of an error message."""
+    close = difflib.get_close_matches(name, sorted(choices), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""

@@ -18,6 +18,8 @@ BAD = [
     ("router", {"rules": {"a": 1}}, "rules", "must be a list of rules"),
     ("router", {"rules": ["x"]}, "rules[0]", "must be a mapping"),
     ("router", {"rules": [RULE, {**RULE, "colour": 1}]}, "rules[1].colour", "unknown key"),
+    ("router", {"rules": [{**RULE, "operater": "eq"}]}, "rules[0].operater",
+     "; did you mean 'operator'?"),
     ("router", {"rules": [{"expression": "true", "port": "p", "value": 1}]}, "rules[0].value",
      "unknown key (a rule takes: expression, name, port)"),
     ("router", {"rules": [{**RULE, "expression": "true"}]}, "rules[0]", "both field and"),

@@ -38,6 +38,7 @@ def test_pause_fire_now_and_resume_by_api_with_who_asked(secured: Site) -> None:
     assert again["note"] == "a fire asked before is still waiting"
     page = viewer.get("/triggers").text
     assert "paused" in page and "fire asked by operator-bot" in page and "Resume" in page
+    assert "never fired" in page  # its stored last fire is where its times count from
     assert server.tick() == []  # not due: the loop looks at asked fires when it renews
     server.nudge()  # (at most --renew seconds later; at once from its own dashboard)
     (fire,) = server.tick()
@@ -51,6 +52,7 @@ def test_pause_fire_now_and_resume_by_api_with_who_asked(secured: Site) -> None:
     assert server.tick() == []  # asked once, fired once
     resumed = op.post(f"/api/v1/triggers/{tid}/resume").json()
     assert (resumed["paused"], resumed["fire_asked"], resumed["fires"]) == (False, None, 1)
+    assert "never fired" not in viewer.get("/triggers").text
     log = viewer.get(f"/api/v1/triggers/{tid}").json()["actions"]
     op.close()
     viewer.close()

@@ -15,11 +15,10 @@ timeouts.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
-from jobweave.errors import DefinitionError
+from jobweave.errors import DefinitionError, did_you_mean
 
 Emitted = list[tuple[str, Any]]
 """What one firing sends on: ``(output port, message)`` pairs, in order."""
@@ -52,8 +51,7 @@ class Component:
         unknown = sorted(set(self.settings) - self.settings_names)
         if unknown:
             known = ", ".join(sorted(self.settings_names)) or "none"
-            close = difflib.get_close_matches(unknown[0], sorted(self.settings_names), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = did_you_mean(unknown[0], self.settings_names)
             article = "an" if self.kind[:1] in ("a", "e", "i", "o", "u") else "a"
             raise self.error(unknown[0],
                              f"unknown setting ({article} {self.kind} takes: {known}){hint}")

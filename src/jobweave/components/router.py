@@ -50,7 +50,7 @@ from jobweave.components.values import (
     shown,
     split_path,
 )
-from jobweave.errors import ComponentError
+from jobweave.errors import ComponentError, did_you_mean
 from jobweave.expr import Expression
 
 MAX_PATTERN = 1000
@@ -101,8 +101,8 @@ class Router(Component):
         keys = _EXPRESSION_KEYS if "expression" in rule else _FIELD_KEYS
         unknown = sorted(set(rule) - keys)
         if unknown:
-            raise self.error(f"{at}.{unknown[0]}",
-                             f"unknown key (a rule takes: {', '.join(sorted(keys))})")
+            raise self.error(f"{at}.{unknown[0]}", f"unknown key (a rule takes: "
+                             f"{', '.join(sorted(keys))}){did_you_mean(unknown[0], keys)}")
         if "port" not in rule:
             raise self.error(f"{at}.port", "is required: the port a matching message goes to")
         port = checks.port_name(self, f"{at}.port", rule["port"])

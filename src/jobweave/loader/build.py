@@ -18,13 +18,12 @@ how many more there are, so one ``validate`` shows where to start and how much i
 
 from __future__ import annotations
 
-import difflib
 import os
 from dataclasses import dataclass, field
 from typing import Any
 
 from jobweave import refs
-from jobweave.errors import CycleError, DefinitionError, ReferenceError_
+from jobweave.errors import CycleError, DefinitionError, ReferenceError_, did_you_mean
 from jobweave.loader.file_triggers import file_triggers
 from jobweave.loader.problems import first_of
 from jobweave.loader.source import Document, Loc, render_loc
@@ -171,9 +170,8 @@ class _Builder:
         name, loc = ref
         found = self.names.get(name)
         if found is None:
-            close = difflib.get_close_matches(name, list(self.names), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise self.doc.error(f"no job or group named {name!r} in this file{hint}", loc)
+            raise self.doc.error(f"no job or group named {name!r} in this file"
+                                 f"{did_you_mean(name, self.names)}", loc)
         if part is None:
             return found
         if found.part > part:

@@ -9,14 +9,13 @@ is stored: every error is one ``FILE:LINE: field: message``.
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import re
 from typing import Any
 
 from jobweave import refs
-from jobweave.errors import DefinitionError
+from jobweave.errors import DefinitionError, did_you_mean
 from jobweave.expr import compile_template
 from jobweave.loader.file_triggers import file_triggers
 from jobweave.loader.graph_spec import GraphFile
@@ -88,9 +87,8 @@ def _endpoint(text: str, port: str, g: Graph, doc: Document, at: Loc) -> tuple[s
     """``node`` or ``node:port`` → (node, port), the node checked to exist."""
     node, _, named = text.partition(":")
     if node not in g.nodes:
-        close = difflib.get_close_matches(node, list(g.nodes), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise doc.error(f"no node named {node!r} in this graph{hint}", at)
+        raise doc.error(f"no node named {node!r} in this graph{did_you_mean(node, g.nodes)}",
+                        at)
     return node, named or port
 
 

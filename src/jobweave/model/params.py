@@ -8,10 +8,11 @@ fault the job at run time. Both are definition errors instead. A function that t
 
 from __future__ import annotations
 
-import difflib
 import inspect
 from collections.abc import Callable, Iterable
 from typing import Any
+
+from jobweave.errors import did_you_mean
 
 CONTEXT = "context"
 """The parameter jobweave fills itself (see :mod:`jobweave.context`)."""
@@ -75,8 +76,7 @@ def params_problem(fn: Callable[..., Any], given: Iterable[str]) -> tuple[str, s
     if allowed is not None:
         for name in names:
             if name not in allowed:
-                close = difflib.get_close_matches(name, sorted(allowed - {CONTEXT}), n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
+                hint = did_you_mean(name, allowed - {CONTEXT})
                 return f"unknown parameter {name!r}: {label} has no such parameter{hint}", name
     missing = [name for name in sorted(required) if name not in names]
     if missing:
