@@ -218,6 +218,11 @@ class Interrupted(BaseException):
     """
 
 
+def a_or_an(word: str) -> str:
+    """``word`` with its indefinite article: ``a cron``, ``an every``."""
+    return ("an " if word[:1].lower() in "aeiou" else "a ") + word
+
+
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """``; did you mean 'X'?`` for the choice closest to a misspelt ``name``, if one is
     close; else empty: the tail of an error message."""

@@ -15,8 +15,9 @@ import typer
 
 from jobweave import refs
 from jobweave.cli.app import EXIT_OK, JsonOption, StoreOption, app
-from jobweave.errors import DefinitionError
+from jobweave.errors import DefinitionError, a_or_an
 from jobweave.triggers import Every, Trigger, fires_between
+from jobweave.triggers.fire import fires_left
 from jobweave.triggers.spec import At, Cron
 
 _KINDS = (Cron, Every, At)
@@ -69,8 +70,8 @@ def triggers_command(
     made = _fired(store, found) if store is not None else [None] * len(found)
     # an instant equal to --from is listed: "from" includes its start
     since = origin - timedelta(microseconds=1)
-    rows = [(f.name, f.trigger, fired, fires_between(f.trigger, since,
-                                                      limit=_limit(f.trigger, fired, count)))
+    rows = [(f.name, f.trigger, fired, fires_between(f.trigger, since, limit=count,
+                                                      fired=fired or 0))
             for f, fired in zip(found, made, strict=True)]
     if json_out:
         data = [{"name": name, "kind": type(t).__name__.lower(), "trigger": t.describe(),
@@ -100,17 +101,11 @@ def triggers_command(
     return EXIT_OK
 
 
-def _limit(trigger: Trigger, fired: int | None, count: int) -> int:
-    """Fire times to list: ``count``, none beyond ``max_fires`` (``fired`` made)."""
-    if not trigger.max_fires:
-        return count
-    return max(0, min(count, trigger.max_fires - (fired or 0)))
-
-
 def _end(trigger: Trigger, fired: int | None, listed: int) -> str:
     """Why the listing of a trigger stops, when it is not ``--count``; else empty."""
     made = f", {fired} fired so far" if fired else ""
-    if trigger.max_fires and listed >= trigger.max_fires - (fired or 0):
+    left = fires_left(trigger, fired or 0)
+    if left is not None and listed >= left:
         if not listed:
             return f"max_fires {trigger.max_fires} reached{made}: no more fires"
         return f"max_fires {trigger.max_fires}{made}: no more fires after this"
@@ -202,5 +197,4 @@ def _collect(value: Any, label: str, target: str, source: str,
 
 
 def _a(value: object) -> str:
-    name = type(value).__name__
-    return ("an " if name[:1].lower() in "aeiou" else "a ") + name
+    return a_or_an(type(value).__name__)

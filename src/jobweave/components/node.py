@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
-from jobweave.errors import DefinitionError, did_you_mean
+from jobweave.errors import DefinitionError, a_or_an, did_you_mean
 
 Emitted = list[tuple[str, Any]]
 """What one firing sends on: ``(output port, message)`` pairs, in order."""
@@ -52,9 +52,8 @@ class Component:
         if unknown:
             known = ", ".join(sorted(self.settings_names)) or "none"
             hint = did_you_mean(unknown[0], self.settings_names)
-            article = "an" if self.kind[:1] in ("a", "e", "i", "o", "u") else "a"
             raise self.error(unknown[0],
-                             f"unknown setting ({article} {self.kind} takes: {known}){hint}")
+                             f"unknown setting ({a_or_an(self.kind)} takes: {known}){hint}")
 
     def error(self, field: str, message: str) -> DefinitionError:
         """A definition error naming this node and ``settings.FIELD``."""

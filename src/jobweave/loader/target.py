@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from jobweave import refs
-from jobweave.errors import DefinitionError
+from jobweave.errors import DefinitionError, a_or_an
 from jobweave.loader.source import is_definition_file
 from jobweave.model import Batch, Flow, Graph, Job, Schedule, batch
 
@@ -131,6 +131,4 @@ def _usable(value: Any, what: str) -> object:
 
 
 def _a(value: object) -> str:
-    name = type(value).__name__
-    article = "an" if name[:1].lower() in "aeiou" else "a"
-    return f"{article} {name} ({value!r:.40})"
+    return f"{a_or_an(type(value).__name__)} ({value!r:.40})"

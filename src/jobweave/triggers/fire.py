@@ -54,12 +54,22 @@ def prev_fire(trigger: Trigger, before: datetime) -> datetime | None:
     return prev_local(trigger.day_matches, trigger.local_times(), trigger.zone, before)
 
 
+def fires_left(trigger: Trigger, fired: int) -> int | None:
+    """How many more runs the trigger may start, having started ``fired`` (None: no
+    ``max_fires``, no end)."""
+    return max(0, trigger.max_fires - fired) if trigger.max_fires else None
+
+
 def fires_between(trigger: Trigger, start: datetime, end: datetime | None = None,
-                  limit: int = 100) -> list[datetime]:
+                  limit: int = 100, *, fired: int = 0) -> list[datetime]:
     """Fires after ``start`` and at or before ``end`` (no end: the next ``limit``), in order,
-    at most ``limit``."""
+    at most ``limit``, and none past ``max_fires`` for a trigger that already fired
+    ``fired`` times."""
     start = _aware(start, "start")
     stop = None if end is None else _aware(end, "end")
+    left = fires_left(trigger, fired)
+    if left is not None:
+        limit = min(limit, left)
     out: list[datetime] = []
     cursor = start
     while len(out) < limit:
@@ -116,7 +126,7 @@ def due(trigger: Trigger, last_fire: datetime | None, now: datetime, *, fired: i
     A ``now`` at or before ``last_fire`` (the clock was stepped back) fires nothing.
     """
     now = _aware(now, "now")
-    left = trigger.max_fires - fired if trigger.max_fires else None
+    left = fires_left(trigger, fired)
     if left is not None and left <= 0:
         return Due((), 0, now if last_fire is None else _aware(last_fire, "last_fire"), None)
     if last_fire is None:

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from jobweave.durations import format_duration
-from jobweave.errors import DefinitionError
+from jobweave.errors import DefinitionError, a_or_an
 from jobweave.triggers.spec import (
     DAY_NAMES,
     Cron,
@@ -41,7 +41,6 @@ _KEYS = {
     "every": _COMMON | {"every", "emit_on_start", "anchor"},
     "at": _COMMON | {"at", "days", "tz"},
 }
-_ARTICLE = {"cron": "a", "every": "an", "at": "an"}
 
 
 def trigger_from_data(data: object, *, field: str = "trigger") -> Trigger:
@@ -59,7 +58,7 @@ def trigger_from_data(data: object, *, field: str = "trigger") -> Trigger:
     kind = kinds[0]
     unknown = sorted(str(k) for k in data if k not in _KEYS[kind])
     if unknown:
-        raise DefinitionError(f"unknown key {unknown[0]!r} for {_ARTICLE[kind]} {kind} trigger "
+        raise DefinitionError(f"unknown key {unknown[0]!r} for {a_or_an(kind)} trigger "
                               f"(allowed: {', '.join(sorted(_KEYS[kind]))})",
                               field=f"{field}.{unknown[0]}")
     options: dict[str, Any] = {k: v for k, v in data.items() if k != kind}

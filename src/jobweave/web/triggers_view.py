@@ -21,7 +21,7 @@ from jobweave.errors import JobweaveError
 from jobweave.store import SqlStore
 from jobweave.store.access import actions_of, record_action
 from jobweave.store.triggers import TriggerNotFoundError, TriggerRow, TriggerTable
-from jobweave.triggers import next_fire, trigger_from_data
+from jobweave.triggers import fires_between, trigger_from_data
 
 NEXT = 3
 """Next fire times shown per trigger."""
@@ -39,22 +39,13 @@ def log_key(key: str) -> str:
 
 def _next(spec: dict[str, Any], now: datetime, paused: bool, fired: int) -> list[float]:
     """Up to NEXT fire times after ``now``; none beyond ``max_fires`` (``fired`` made)."""
-    fires: list[float] = []
     if paused:
-        return fires
+        return []
     try:
-        trigger = trigger_from_data(spec)
-        left = min(NEXT, trigger.max_fires - fired) if trigger.max_fires else NEXT
-        at = now
-        for _ in range(left):
-            found = next_fire(trigger, at)
-            if found is None:
-                break
-            fires.append(found.timestamp())
-            at = found
+        return [f.timestamp() for f in fires_between(trigger_from_data(spec), now, limit=NEXT,
+                                                     fired=fired)]
     except JobweaveError:
-        pass
-    return fires
+        return []
 
 
 def trigger_dict(row: TriggerRow, now: datetime) -> dict[str, Any]:
