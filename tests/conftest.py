@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,7 +50,7 @@ def _reap_detached_workers() -> Iterator[None]:
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh store: a SQLite file, or a new PostgreSQL database under ``BACKENDS``."""
     if getattr(request, "param", "sqlite") == "postgresql":
-        url: str = request.getfixturevalue("pg_url")
+        url: str = request.getfixturevalue("pg_store_url")
         return url
     return str(tmp_path / "store.db")
 
@@ -67,30 +68,54 @@ def _isolated_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         [str(ROOT), str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]))
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A fresh PostgreSQL database, dropped afterwards."""
+def _pg_admin() -> Any:
     try:
         import psycopg
     except ImportError:
         require_service("PostgreSQL", "psycopg is not installed")
-    name = "jobweave_t_" + secrets.token_hex(4)
     try:
-        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
+        return psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
     except Exception as exc:
         require_service("PostgreSQL", f"cannot connect to {PG_ADMIN_URL}: {exc}")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    base = PG_ADMIN_URL.rsplit("/", 1)[0]
-    url = f"{base}/{name}"
+
+
+def _pg_database(template: str | None = None) -> Iterator[str]:
+    name = "jobweave_t_" + secrets.token_hex(4)
+    with _pg_admin() as admin:
+        admin.execute(f'CREATE DATABASE "{name}"'
+                      + (f' TEMPLATE "{template}"' if template else ""))
     try:
-        yield url
+        yield f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
     finally:
         from jobweave.store import close_all
 
         close_all()
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        with _pg_admin() as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database, dropped afterwards."""
+    yield from _pg_database()
+
+
+@pytest.fixture(scope="session")
+def _pg_store_template() -> Iterator[str]:
+    """A database holding an empty store of this jobweave's schema, made once a worker:
+    each PostgreSQL store a test gets is a copy of it. Creating the schema costs the
+    server more than copying the database does, and it was done for some 90 tests."""
+    from jobweave.store import build_store
+
+    for url in _pg_database():
+        build_store(url).close()
+        yield url.rsplit("/", 1)[1]
+
+
+@pytest.fixture
+def pg_store_url(_pg_store_template: str) -> Iterator[str]:
+    """A fresh PostgreSQL database holding an empty jobweave store, dropped afterwards."""
+    yield from _pg_database(template=_pg_store_template)
 
 
 def pytest_configure(config: pytest.Config) -> None:

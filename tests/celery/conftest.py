@@ -133,8 +133,8 @@ def completions(engine: Any, run_id: str) -> dict[str, int]:
     return counts
 
 
-def _cluster(pg_url: str, tmp_path: Path, broker: str) -> Iterator[Cluster]:
-    cluster = Cluster(pg_url, broker, "jwt-" + secrets.token_hex(4), tmp_path)
+def _cluster(pg_store_url: str, tmp_path: Path, broker: str) -> Iterator[Cluster]:
+    cluster = Cluster(pg_store_url, broker, "jwt-" + secrets.token_hex(4), tmp_path)
     try:
         yield cluster
     finally:
@@ -142,16 +142,16 @@ def _cluster(pg_url: str, tmp_path: Path, broker: str) -> Iterator[Cluster]:
 
 
 @pytest.fixture
-def cluster(pg_url: str, tmp_path: Path) -> Iterator[Cluster]:
+def cluster(pg_store_url: str, tmp_path: Path) -> Iterator[Cluster]:
     """A PostgreSQL store, Redis as the broker, and the workers the test starts."""
     if not reachable(REDIS, 6379):
         require_service("Redis", f"nothing listens at {REDIS}")
-    yield from _cluster(pg_url, tmp_path, REDIS)
+    yield from _cluster(pg_store_url, tmp_path, REDIS)
 
 
 @pytest.fixture
-def rabbit_cluster(pg_url: str, tmp_path: Path) -> Iterator[Cluster]:
+def rabbit_cluster(pg_store_url: str, tmp_path: Path) -> Iterator[Cluster]:
     """The same with RabbitMQ as the broker."""
     if not reachable(RABBIT, 5672):
         require_service("RabbitMQ", f"nothing listens at {RABBIT}")
-    yield from _cluster(pg_url, tmp_path, RABBIT)
+    yield from _cluster(pg_store_url, tmp_path, RABBIT)

@@ -104,11 +104,11 @@ def test_a_signal_cancels_the_run_cleanly_and_exits_130(spawn, target, db: SqlSt
     assert record.counts == {"cancelled": 3}
 
 
-def test_the_same_commands_work_on_postgresql(cli: Jobweave, target, pg_url: str) -> None:
+def test_the_same_commands_work_on_postgresql(cli: Jobweave, target, pg_store_url: str) -> None:
     target(OK)
-    p = cli("run", "flow.py:ok", "--quiet", "--store", pg_url, with_store=False)
+    p = cli("run", "flow.py:ok", "--quiet", "--store", pg_store_url, with_store=False)
     assert p.returncode == 0, p.stderr
     assert p.stdout == ""  # --quiet
-    status = json.loads(cli("status", "last", "--json", "--store", pg_url,
+    status = json.loads(cli("status", "last", "--json", "--store", pg_store_url,
                             with_store=False).stdout)
     assert status["status"] == "completed" and status["counts"] == {"completed": 3}

@@ -17,25 +17,25 @@ KILLS = 4
 
 
 @pytest.fixture
-def pg_store(pg_url: str) -> Iterator[SqlStore]:
-    yield open_store(pg_url)
+def pg_store(pg_store_url: str) -> Iterator[SqlStore]:
+    yield open_store(pg_store_url)
     close_all()
 
 
 def test_sigkill_and_resume_on_postgresql(seed: int, rng: random.Random, reference: Reference,
-                                          pg_url: str, pg_store: SqlStore,
+                                          pg_store_url: str, pg_store: SqlStore,
                                           children: Children, results_path) -> None:
     why = f"JOBWEAVE_CRASH_SEED={seed} (PostgreSQL)"
     total = len(reference.values)
-    child = children.start(["submit", pg_url])
+    child = children.start(["submit", pg_store_url])
     started = child.line("started")
     assert started is not None, f"{why}: {child.describe()}"
     run_id = started.split()[1]
     for k in range(1, KILLS + 1):
         kill_somewhere(rng, pg_store, run_id, child, ceiling=(total - LEFT) * k // KILLS)
         assert pg_store.get_run(run_id).status == "crashed", f"{why}: after kill {k}"
-        child = children.start(["submit", pg_url] if k % 2 == 0
-                               else ["resume", pg_url, run_id])
+        child = children.start(["submit", pg_store_url] if k % 2 == 0
+                               else ["resume", pg_store_url, run_id])
     assert child.finish() == 0, f"{why}: {child.describe()}"
     assert child.line("finished") == f"finished {run_id} completed", f"{why}: {child.describe()}"
     assert [r.run_id for r in pg_store.list_runs(limit=10)] == [run_id]

@@ -44,7 +44,7 @@ def _flow(key: str, batches: int = 12, size: int = 3, seconds: float = 0.05) -> 
 
 
 @pytest.fixture
-def pg_admin(pg_url: str) -> Iterator[tuple[object, str]]:
+def pg_admin(pg_store_url: str) -> Iterator[tuple[object, str]]:
     """An admin connection (closed after the test: a connection left to the garbage
     collector warns in whichever later test collects it) and the test database's name."""
     import psycopg
@@ -52,7 +52,7 @@ def pg_admin(pg_url: str) -> Iterator[tuple[object, str]]:
     from tests.conftest import PG_ADMIN_URL
 
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        yield conn, pg_url.rsplit("/", 1)[1]
+        yield conn, pg_store_url.rsplit("/", 1)[1]
 
 
 def _terminate(admin: object, db: str) -> int:
@@ -80,10 +80,10 @@ def _exactly_once(key: str, batches: int = 12, size: int = 3) -> None:
 
 
 def test_postgres_backends_terminated_mid_run_the_run_carries_on(
-        pg_url: str, pg_admin: tuple[object, str]) -> None:
+        pg_store_url: str, pg_admin: tuple[object, str]) -> None:
     admin, db = pg_admin
     seen, listener = _started(5)
-    handle = jw.submit(_flow("killed"), store=pg_url, listeners=[listener])
+    handle = jw.submit(_flow("killed"), store=pg_store_url, listeners=[listener])
     assert seen.wait(20)
     killed = 0
     for _ in range(3):  # the writer's connection, the heartbeat's, the pool's
@@ -93,16 +93,16 @@ def test_postgres_backends_terminated_mid_run_the_run_carries_on(
     result = handle.wait(timeout=60)
     assert result.status == "completed"
     _exactly_once("killed")
-    journal = list(open_store(pg_url).journal(handle.run_id))
+    journal = list(open_store(pg_store_url).journal(handle.run_id))
     assert [e["seq"] for e in journal] == list(range(1, len(journal) + 1))
     assert sum(e["event"] == "completed" for e in journal) == 36
 
 
 def test_postgres_refusing_connections_for_seconds_the_run_carries_on(
-        pg_url: str, pg_admin: tuple[object, str]) -> None:
+        pg_store_url: str, pg_admin: tuple[object, str]) -> None:
     admin, db = pg_admin
     seen, listener = _started(5)
-    handle = jw.submit(_flow("refused", seconds=0.1), store=pg_url, listeners=[listener])
+    handle = jw.submit(_flow("refused", seconds=0.1), store=pg_store_url, listeners=[listener])
     assert seen.wait(20)
     admin.execute(f'ALTER DATABASE "{db}" ALLOW_CONNECTIONS false')  # type: ignore[attr-defined]
     try:
@@ -113,17 +113,17 @@ def test_postgres_refusing_connections_for_seconds_the_run_carries_on(
     result = handle.wait(timeout=60)
     assert result.status == "completed"
     _exactly_once("refused")
-    assert open_store(pg_url).get_run(handle.run_id).status == "completed"
+    assert open_store(pg_store_url).get_run(handle.run_id).status == "completed"
 
 
 def test_postgres_gone_for_longer_than_the_retries_stops_the_run_in_one_line(
-        pg_url: str, pg_admin: tuple[object, str], monkeypatch: pytest.MonkeyPatch) -> None:
+        pg_store_url: str, pg_admin: tuple[object, str], monkeypatch: pytest.MonkeyPatch) -> None:
     from jobweave.store import retry
 
     monkeypatch.setattr(retry, "RECONNECT_SECONDS", 1.5)
     admin, db = pg_admin
     seen, listener = _started(5)
-    handle = jw.submit(_flow("gone", seconds=0.1), store=pg_url, listeners=[listener])
+    handle = jw.submit(_flow("gone", seconds=0.1), store=pg_store_url, listeners=[listener])
     assert seen.wait(20)
     admin.execute(f'ALTER DATABASE "{db}" ALLOW_CONNECTIONS false')  # type: ignore[attr-defined]
     try:
@@ -137,7 +137,7 @@ def test_postgres_gone_for_longer_than_the_retries_stops_the_run_in_one_line(
     assert message.endswith(f"run {handle.run_id} was left as it was: resume it once the "
                             "store is back")
     assert "stayed unreachable for 2s" in message
-    journal = list(open_store(pg_url).journal(handle.run_id))
+    journal = list(open_store(pg_store_url).journal(handle.run_id))
     assert [e["seq"] for e in journal] == list(range(1, len(journal) + 1))
     assert journal[-1]["event"] != "run_finished"
 

@@ -32,17 +32,17 @@ KILLS = 6
 
 
 def test_four_engines_twenty_runs_an_engine_killed_every_few_seconds(
-        pg_url: str, tmp_path: Path) -> None:
+        pg_store_url: str, tmp_path: Path) -> None:
     seed = crash_seed()
     rng = random.Random(seed)
     why = f"JOBWEAVE_CRASH_SEED={seed}"
     log = tmp_path / "side.log"
-    engine = jw.Engine(jw.Settings(store=pg_url, lease=h.LEASE))
+    engine = jw.Engine(jw.Settings(store=pg_store_url, lease=h.LEASE))
     store = engine.store
     run_ids = [engine.create(marks(str(log), jobs=JOBS, seconds=SECONDS, name=f"chaos{i}",
                                    concurrency=CONCURRENCY))[0] for i in range(RUNS)]
     # pending runs no worker claims: the engines start them once 2 × lease have passed
-    engines = [h.serve(tmp_path, f"engine{i}", pg_url) for i in range(ENGINES)]
+    engines = [h.serve(tmp_path, f"engine{i}", pg_store_url) for i in range(ENGINES)]
     started = 0
 
     def unfinished() -> list[str]:
@@ -60,7 +60,7 @@ def test_four_engines_twenty_runs_an_engine_killed_every_few_seconds(
             engines[slot].proc.wait(10)
             kills += 1
             started += 1
-            engines[slot] = h.serve(tmp_path, f"engine{slot}-{started}", pg_url)
+            engines[slot] = h.serve(tmp_path, f"engine{slot}-{started}", pg_store_url)
             if kills >= KILLS:
                 break
         assert kills >= KILLS, f"{why}: the runs finished after {kills} kills"

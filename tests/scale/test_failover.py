@@ -47,15 +47,15 @@ def _run_under(engine: h.Proc, folder: Path, store_url: str) -> tuple[h.Proc, Sq
 
 
 @pytest.mark.parametrize("racers", [2, 4, 8])
-def test_of_racing_resumers_exactly_one_proceeds(racers: int, pg_url: str,
+def test_of_racing_resumers_exactly_one_proceeds(racers: int, pg_store_url: str,
                                                  tmp_path: Path) -> None:
     log = tmp_path / "side.log"
-    engine = jw.Engine(jw.Settings(store=pg_url, lease=2.0))
+    engine = jw.Engine(jw.Settings(store=pg_store_url, lease=2.0))
     run_id, _ = engine.create(marks(str(log), jobs=40, seconds=0.0))
     engine.store.claim(run_id, "elsewhere:1", now=time.time() - 600)  # an owner long gone
     assert engine.store.get_run(run_id).status == "crashed"
     go = tmp_path / "go"
-    procs = [subprocess.Popen([sys.executable, "-m", "tests.scale.racer", pg_url, run_id,
+    procs = [subprocess.Popen([sys.executable, "-m", "tests.scale.racer", pg_store_url, run_id,
                                str(go)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True) for _ in range(racers)]
     for p in procs:
@@ -78,10 +78,10 @@ def test_of_racing_resumers_exactly_one_proceeds(racers: int, pg_url: str,
 
 
 def test_a_killed_owner_is_taken_over_within_lease_plus_a_second(
-        pg_url: str, tmp_path: Path, flow_file: Path) -> None:
-    engine = h.serve(tmp_path, "engine", pg_url)
+        pg_store_url: str, tmp_path: Path, flow_file: Path) -> None:
+    engine = h.serve(tmp_path, "engine", pg_store_url)
     try:
-        running, store, run_id = _run_under(engine, tmp_path, pg_url)
+        running, store, run_id = _run_under(engine, tmp_path, pg_store_url)
         running.proc.send_signal(signal.SIGKILL)
         killed = time.monotonic()
         running.proc.wait(10)
@@ -106,7 +106,7 @@ def test_a_killed_owner_is_taken_over_within_lease_plus_a_second(
         close_all()
 
 
-def _freeze_between_transactions(proc: h.Proc, pg_url: str, tries: int = 50) -> float:
+def _freeze_between_transactions(proc: h.Proc, pg_store_url: str, tries: int = 50) -> float:
     """SIGSTOP ``proc`` at a moment none of its connections is inside a transaction; when
     it stopped (monotonic).
 
@@ -116,7 +116,7 @@ def _freeze_between_transactions(proc: h.Proc, pg_url: str, tries: int = 50) -> 
     A freeze that lands inside one is undone and tried again a moment later."""
     import psycopg
 
-    with psycopg.connect(pg_url, autocommit=True) as conn:
+    with psycopg.connect(pg_store_url, autocommit=True) as conn:
         for attempt in range(tries):
             proc.proc.send_signal(signal.SIGSTOP)
             stopped = time.monotonic()
@@ -130,13 +130,13 @@ def _freeze_between_transactions(proc: h.Proc, pg_url: str, tries: int = 50) -> 
     raise AssertionError(f"{proc.describe()}\nwas inside a transaction at every freeze")
 
 
-def test_a_frozen_owner_is_fenced_out_and_exits_75(pg_url: str, tmp_path: Path,
+def test_a_frozen_owner_is_fenced_out_and_exits_75(pg_store_url: str, tmp_path: Path,
                                                     flow_file: Path) -> None:
-    engine = h.serve(tmp_path, "engine", pg_url)
+    engine = h.serve(tmp_path, "engine", pg_store_url)
     frozen: h.Proc | None = None
     try:
-        frozen, store, run_id = _run_under(engine, tmp_path, pg_url)
-        stopped = _freeze_between_transactions(frozen, pg_url)
+        frozen, store, run_id = _run_under(engine, tmp_path, pg_store_url)
+        stopped = _freeze_between_transactions(frozen, pg_store_url)
         try:
             h.wait_until(lambda: store.get_run(run_id, counts=False).owner == engine.owner,
                          3 * h.LEASE, "the engine to take the frozen run over", every=0.01)

@@ -17,7 +17,7 @@ from tests.scale import helpers as h
 pytestmark = [pytest.mark.crash, pytest.mark.timeout(180)]
 
 
-def test_each_tick_makes_one_run_while_an_engine_is_killed(pg_url: str,
+def test_each_tick_makes_one_run_while_an_engine_is_killed(pg_store_url: str,
                                                             tmp_path: Path) -> None:
     (tmp_path / "tick.py").write_text(textwrap.dedent(f"""
         import jobweave as jw
@@ -27,8 +27,8 @@ def test_each_tick_makes_one_run_while_an_engine_is_killed(pg_url: str,
                                name="mark"), name="tick",
                         triggers=[jw.every("1s", overlap="allow")])
     """))
-    engines = [h.serve(tmp_path, f"engine{i}", pg_url, "tick.py:tick") for i in range(3)]
-    store = open_store(pg_url)
+    engines = [h.serve(tmp_path, f"engine{i}", pg_store_url, "tick.py:tick") for i in range(3)]
+    store = open_store(pg_store_url)
     try:
         for e in engines:
             h.wait_until(lambda e=e: "serving 1 trigger" in e.text(), 30, "the engines")

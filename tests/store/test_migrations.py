@@ -72,11 +72,11 @@ def test_both_chains_end_at_the_schema_version() -> None:
         assert m.script(dialect).get_current_head() == m.revision_of(s.SCHEMA_VERSION)
 
 
-def test_the_chain_builds_exactly_the_tables_a_new_store_gets(backend_url: str) -> None:
+def test_the_chain_builds_exactly_the_tables_a_new_store_gets(empty_url: str) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    engine = _engine(backend_url)
+    engine = _engine(empty_url)
     try:
         with engine.begin() as conn:
             m.migrate(conn)
@@ -89,30 +89,30 @@ def test_the_chain_builds_exactly_the_tables_a_new_store_gets(backend_url: str) 
     finally:
         engine.dispose()
     # a store the chain made opens with no change, as one create_all made does
-    store = open_store(backend_url)
+    store = open_store(empty_url)
     assert store.schema_change is None
     assert store.schema_state() == m.SchemaState(s.SCHEMA_VERSION, m.revision_of(
         s.SCHEMA_VERSION))
 
 
 @pytest.mark.parametrize("version", range(1, s.SCHEMA_VERSION))
-def test_every_older_schema_is_upgraded_with_its_data(backend_url: str, version: int) -> None:
-    _build_to(backend_url, version)
-    store = open_store(backend_url)
+def test_every_older_schema_is_upgraded_with_its_data(empty_url: str, version: int) -> None:
+    _build_to(empty_url, version)
+    store = open_store(empty_url)
     assert store.schema_change == f"upgraded from {version}"
-    assert _meta_version(backend_url) == (str(s.SCHEMA_VERSION),
+    assert _meta_version(empty_url) == (str(s.SCHEMA_VERSION),
                                           m.revision_of(s.SCHEMA_VERSION))
     old = store.get_run("old")
     assert (old.name, old.status) == ("from before", "completed")
     assert [j.name for j in store.get_jobs("old")] == ["a"]
     assert [e["event"] for e in store.journal("old")] == ["submitted"]
-    assert jw.run(jw.job(jobs.noop), store=backend_url).ok  # and it works as a new one
+    assert jw.run(jw.job(jobs.noop), store=empty_url).ok  # and it works as a new one
 
 
 def test_without_automatic_upgrades_an_older_store_is_refused_until_db_upgrade(
-        backend_url: str) -> None:
-    _build_to(backend_url, 3)
-    settings = jw.Settings.from_env({"JOBWEAVE_STORE": backend_url,
+        empty_url: str) -> None:
+    _build_to(empty_url, 3)
+    settings = jw.Settings.from_env({"JOBWEAVE_STORE": empty_url,
                                      "JOBWEAVE_AUTO_MIGRATE": "0"})
     assert settings.auto_migrate is False
     with pytest.raises(jw.StoreError) as refused:
@@ -120,33 +120,33 @@ def test_without_automatic_upgrades_an_older_store_is_refused_until_db_upgrade(
     message = str(refused.value)
     assert "\n" not in message and "schema 3, older" in message
     assert "jobweave db upgrade" in message
-    assert _meta_version(backend_url) == ("3", None)  # nothing was changed
+    assert _meta_version(empty_url) == ("3", None)  # nothing was changed
     cli = [sys.executable, "-m", "jobweave", "db"]
-    current = subprocess.run([*cli, "current", "--store", backend_url], capture_output=True,
+    current = subprocess.run([*cli, "current", "--store", empty_url], capture_output=True,
                              text=True, timeout=60)
     assert current.returncode == 0, current.stderr
     assert f"schema 3 of {s.SCHEMA_VERSION}" in current.stdout and "behind" in current.stdout
-    done = subprocess.run([*cli, "upgrade", "--store", backend_url], capture_output=True,
+    done = subprocess.run([*cli, "upgrade", "--store", empty_url], capture_output=True,
                           text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert f"upgraded from 3 to {s.SCHEMA_VERSION}" in done.stdout
-    again = subprocess.run([*cli, "upgrade", "--store", backend_url], capture_output=True,
+    again = subprocess.run([*cli, "upgrade", "--store", empty_url], capture_output=True,
                            text=True, timeout=60)
     assert again.returncode == 0 and "already at schema" in again.stdout
     close_all()
     assert jw.Engine(settings).store.get_run("old").status == "completed"
-    current = subprocess.run([*cli, "current", "--store", backend_url, "--json"],
+    current = subprocess.run([*cli, "current", "--store", empty_url, "--json"],
                              capture_output=True, text=True, timeout=60)
     assert json.loads(current.stdout) == {
-        "store": backend_url, "version": s.SCHEMA_VERSION,
+        "store": empty_url, "version": s.SCHEMA_VERSION,
         "revision": m.revision_of(s.SCHEMA_VERSION), "head": s.SCHEMA_VERSION,
         "current": True}
 
 
-def test_an_empty_database_is_refused_without_automatic_upgrades(backend_url: str) -> None:
+def test_an_empty_database_is_refused_without_automatic_upgrades(empty_url: str) -> None:
     with pytest.raises(jw.StoreError, match="has no jobweave tables: run `jobweave db "
                                             "upgrade`"):
-        build_store(backend_url, upgrade=False)
+        build_store(empty_url, upgrade=False)
 
 
 # Opens the store once a file says go, and prints what opening it did to the schema.
@@ -165,12 +165,12 @@ print(json.dumps({"change": store.schema_change,
 
 
 @pytest.mark.parametrize("older", [False, True], ids=["empty", "older"])
-def test_engines_started_together_migrate_once(backend_url: str, tmp_path: Path,
+def test_engines_started_together_migrate_once(empty_url: str, tmp_path: Path,
                                                older: bool) -> None:
     if older:
-        _build_to(backend_url, 1)
+        _build_to(empty_url, 1)
     go = tmp_path / "go"
-    procs = [start(tmp_path, f"opener{i}", OPENER, backend_url, str(go)) for i in range(4)]
+    procs = [start(tmp_path, f"opener{i}", OPENER, empty_url, str(go)) for i in range(4)]
     for proc in procs:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
     go.touch()
@@ -204,10 +204,10 @@ print("alembic" in sys.modules, flush=True)
 """
 
 
-def test_opening_a_current_store_does_not_import_alembic(backend_url: str,
+def test_opening_a_current_store_does_not_import_alembic(empty_url: str,
                                                           tmp_path: Path) -> None:
-    open_store(backend_url)
-    proc = start(tmp_path, "cheap", CHEAP_OPEN, backend_url)
+    open_store(empty_url)
+    proc = start(tmp_path, "cheap", CHEAP_OPEN, empty_url)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert out.strip() == "False"

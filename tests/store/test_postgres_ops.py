@@ -35,13 +35,13 @@ def _terminate(url: str) -> int:
 
 
 def test_a_run_survives_its_connections_being_terminated(
-        pg_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+        pg_store_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING, logger="jobweave.store")
     tally = tmp_path / "tally.txt"
     count = 240
     definition = jw.batch(jw.job(jobs.tally, path=str(tally), label=f"j{i}", seconds=0.02,
                                  name=f"j{i}") for i in range(count))
-    engine = jw.Engine(jw.Settings(store=pg_url))
+    engine = jw.Engine(jw.Settings(store=pg_store_url))
     handle = engine.submit(definition, concurrency=8)
     terminated = []
     deadline = time.monotonic() + 120
@@ -51,7 +51,7 @@ def test_a_run_survives_its_connections_being_terminated(
         assert time.monotonic() < deadline, "the run made no progress"
         done = len(tally.read_text().splitlines()) if tally.exists() else 0
         if done >= (len(terminated) + 1) * count // 7:
-            terminated.append(_terminate(pg_url))
+            terminated.append(_terminate(pg_store_url))
         time.sleep(0.02)
     result = handle.wait(timeout=120)
     assert result.ok, result.counts()
@@ -75,10 +75,10 @@ def _backends(url: str) -> list[tuple[int, str | None]]:
         ).fetchall()
 
 
-def test_a_deadlock_with_the_writer_is_retried_inside(pg_url: str,
+def test_a_deadlock_with_the_writer_is_retried_inside(pg_store_url: str,
                                                       caplog: pytest.LogCaptureFixture) -> None:
-    store = open_store(pg_url)
-    engine = jw.Engine(jw.Settings(store=pg_url))
+    store = open_store(pg_store_url)
+    engine = jw.Engine(jw.Settings(store=pg_store_url))
     run_id, _ = engine.create([jw.job(jobs.noop, name="a"), jw.job(jobs.noop, name="b")])
     next_seq, epoch = store.claim(run_id, "me")
     writer = store.writer(run_id, epoch)
@@ -95,7 +95,7 @@ def test_a_deadlock_with_the_writer_is_retried_inside(pg_url: str,
         except BaseException as exc:  # the test reports it below
             errors.append(exc)
 
-    other = psycopg.connect(pg_url)
+    other = psycopg.connect(pg_store_url)
     try:
         # the other transaction waits 10 s before looking for deadlocks, the Writer 1 s:
         # the Writer is the one PostgreSQL aborts, and the store must cure it
@@ -107,7 +107,7 @@ def test_a_deadlock_with_the_writer_is_retried_inside(pg_url: str,
             thread.start()
             deadline = time.monotonic() + 30
             # the Writer holds the run's row (its fence) and waits for job b's
-            while not any(wait == "Lock" for _, wait in _backends(pg_url)):
+            while not any(wait == "Lock" for _, wait in _backends(pg_store_url)):
                 assert time.monotonic() < deadline, "the Writer never waited for the lock"
                 time.sleep(0.01)
             # ... and now this one waits for the run's row: a real deadlock
@@ -151,14 +151,14 @@ def test_conflicts_are_retried_three_times_then_shown() -> None:
     assert len(calls) == 4  # the first try and three more
 
 
-def test_the_pool_keeps_to_its_sizes(pg_url: str) -> None:
+def test_the_pool_keeps_to_its_sizes(pg_store_url: str) -> None:
     pool = jw.Settings.from_env({"JOBWEAVE_POOL_MIN": "1", "JOBWEAVE_POOL_MAX": "3",
                                  "JOBWEAVE_POOL_TIMEOUT": "1"}).pool
-    store = open_store(pg_url, pool=pool)
+    store = open_store(pg_store_url, pool=pool)
     assert isinstance(store, PostgresStore) and store.pool == pool
     held = [store.engine.connect() for _ in range(3)]
     try:
-        assert len(_backends(pg_url)) == 3
+        assert len(_backends(pg_store_url)) == 3
         started = time.monotonic()
         with pytest.raises(Exception, match="QueuePool limit"):
             store.engine.connect()
@@ -169,13 +169,13 @@ def test_the_pool_keeps_to_its_sizes(pg_url: str) -> None:
     # given back: the ones above the minimum are closed (a backend leaves the server's
     # list a moment after its client hung up: a loaded machine takes longer)
     deadline = time.monotonic() + 10
-    while len(_backends(pg_url)) > 1 and time.monotonic() < deadline:
+    while len(_backends(pg_store_url)) > 1 and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert len(_backends(pg_url)) == 1
+    assert len(_backends(pg_store_url)) == 1
 
 
-def test_runs_at_once_beyond_the_pool_size_do_not_starve_it(pg_url: str) -> None:
-    settings = jw.Settings.from_env({"JOBWEAVE_STORE": pg_url, "JOBWEAVE_POOL_MIN": "1",
+def test_runs_at_once_beyond_the_pool_size_do_not_starve_it(pg_store_url: str) -> None:
+    settings = jw.Settings.from_env({"JOBWEAVE_STORE": pg_store_url, "JOBWEAVE_POOL_MIN": "1",
                                      "JOBWEAVE_POOL_MAX": "2", "JOBWEAVE_POOL_TIMEOUT": "2"})
     engine = jw.Engine(settings)
     # each run holds a connection for its commits while it runs, and renews its lease
@@ -187,7 +187,7 @@ def test_runs_at_once_beyond_the_pool_size_do_not_starve_it(pg_url: str) -> None
     handles = [engine.submit(chain()) for _ in range(5)]
     most = 0
     while not all(h.done for h in handles):
-        most = max(most, len(_backends(pg_url)))
+        most = max(most, len(_backends(pg_store_url)))
         time.sleep(0.05)
     assert all(h.wait(timeout=60).ok for h in handles)
     assert most <= settings.pool.max + len(handles)  # the budget: pool max + runs at once
@@ -213,22 +213,22 @@ print("done", flush=True)
 """
 
 
-def test_engines_keep_to_the_connection_budget(pg_url: str, tmp_path: Path) -> None:
+def test_engines_keep_to_the_connection_budget(pg_store_url: str, tmp_path: Path) -> None:
     from tests.store.scripts import start
 
     go = tmp_path / "go"
-    procs = [start(tmp_path, f"engine{i}", ENGINE, pg_url, str(go)) for i in range(4)]
+    procs = [start(tmp_path, f"engine{i}", ENGINE, pg_store_url, str(go)) for i in range(4)]
     for proc in procs:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
     go.touch()
     most: Counter[str] = Counter()
     total = 0
     while any(proc.poll() is None for proc in procs):
-        with psycopg.connect(pg_url, autocommit=True) as admin:
+        with psycopg.connect(pg_store_url, autocommit=True) as admin:
             rows = admin.execute(
                 "SELECT application_name, count(*) FROM pg_stat_activity WHERE datname = %s "
                 "AND application_name LIKE %s GROUP BY 1",
-                (_database(pg_url), f"{APPLICATION_NAME}:%")).fetchall()
+                (_database(pg_store_url), f"{APPLICATION_NAME}:%")).fetchall()
         for name, count in rows:
             most[name] = max(most[name], count)
         total = max(total, sum(count for _, count in rows))
@@ -243,18 +243,18 @@ def test_engines_keep_to_the_connection_budget(pg_url: str, tmp_path: Path) -> N
     assert total <= 4 * (3 + 2 + 2)
 
 
-def test_a_session_left_idle_in_a_transaction_is_ended_by_the_server(pg_url: str) -> None:
+def test_a_session_left_idle_in_a_transaction_is_ended_by_the_server(pg_store_url: str) -> None:
     # an owner frozen inside a commit must not hold its run's row lock (and so every
     # other engine's takeover) for as long as it is frozen
     from jobweave.store.postgres import IDLE_IN_TRANSACTION_SECONDS
 
-    store = open_store(pg_url)
+    store = open_store(pg_store_url)
     for engine in (store.engine, store.writer_engine):  # type: ignore[attr-defined]
         with engine.connect() as conn:
             shown = conn.exec_driver_sql("SHOW idle_in_transaction_session_timeout").scalar()
         assert shown == f"{IDLE_IN_TRANSACTION_SECONDS // 60}min"
     options = "-c idle_in_transaction_session_timeout=300"
-    conn = psycopg.connect(pg_url, autocommit=True, options=options)
+    conn = psycopg.connect(pg_store_url, autocommit=True, options=options)
     try:
         conn.execute("BEGIN")
         conn.execute("SELECT 1")
