@@ -121,3 +121,16 @@ def pg_store_url(_pg_store_template: str) -> Iterator[str]:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "crash: kills real jobweave processes (SIGKILL, SIGINT, SIGTERM); tests/crash")
+
+
+LONG_FIRST = ("tests/scale/", "tests/celery/", "tests/user_sync/", "tests/crash/",
+              "tests/web/test_browser.py", "tests/cli/test_docs.py", "tests/cli/test_durable.py",
+              "tests/store/test_migrations.py", "tests/serve/test_cli.py",
+              "tests/test_benchmarks_smoke.py", "tests/engine/test_store_failures.py")
+"""Where the tests that run for seconds live (real processes killed and waited for, leases
+running out, a browser). They are collected first, so that the parallel workers share them
+out at the start and the suite does not end with one worker still running a long one."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: not item.nodeid.startswith(LONG_FIRST))

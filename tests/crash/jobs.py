@@ -101,10 +101,11 @@ def job_name(batch: int, i: int) -> str:
 
 
 def build(batches: int = BATCHES, size: int = BATCH_SIZE, *, name: str = NAME,
-          concurrency: int | None = None) -> jw.Schedule:
-    """The schedule: ``batches`` batches of ``size`` jobs of 1-5 ms each."""
+          concurrency: int | None = None, slower: int = 1) -> jw.Schedule:
+    """The schedule: ``batches`` batches of ``size`` jobs of 1-5 ms each (times
+    ``slower``)."""
     return jw.schedule(
-        [[jw.job(work, name=job_name(b, i), batch=b, i=i, ms=1 + (i * 7 + b) % 5)
+        [[jw.job(work, name=job_name(b, i), batch=b, i=i, ms=(1 + (i * 7 + b) % 5) * slower)
           for i in range(size)] for b in range(batches)],
         name=name, concurrency=concurrency)
 
@@ -114,5 +115,7 @@ def expected(batches: int = BATCHES, size: int = BATCH_SIZE) -> dict[str, Any]:
     return {job_name(b, i): value_of(b, i) for b in range(batches) for i in range(size)}
 
 
-# What ``jobweave run tests/crash/jobs.py:cli_schedule`` runs (signal tests).
-cli_schedule = build(name="crash-cli")
+# What ``jobweave run tests/crash/jobs.py:cli_schedule`` runs (signal tests): about two
+# seconds of work, so that a signal sent early in it always lands before the end, however
+# busy the machine is.
+cli_schedule = build(name="crash-cli", slower=3)

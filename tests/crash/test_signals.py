@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.crash, pytest.mark.timeout(180)]
 
 TARGET = f"{ROOT / 'tests' / 'crash' / 'jobs.py'}:cli_schedule"
 CLI_TOTAL = jobs.BATCHES * jobs.BATCH_SIZE
-"""Jobs of ``cli_schedule``: enough that the CLI (which looks at signals every 0.2 s)
+"""Jobs of ``cli_schedule``: enough that the CLI (which looks at signals every 0.05 s)
 cannot finish them all before it reacts."""
 
 

@@ -26,7 +26,7 @@ from tests.scale.jobs import marks
 
 pytestmark = [pytest.mark.crash, pytest.mark.timeout(240)]
 
-ENGINES, RUNS, JOBS, CONCURRENCY, SECONDS = 4, 20, 500, 3, 0.06
+ENGINES, RUNS, JOBS, CONCURRENCY, SECONDS = 4, 20, 500, 3, 0.12
 KILLS = 6
 """At least this many engines are killed before the runs may finish."""
 

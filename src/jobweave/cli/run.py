@@ -55,7 +55,10 @@ if TYPE_CHECKING:  # the engine brings SQLAlchemy: imported when a command runs,
 SUMMARY_LIMIT = 30
 """Jobs listed after a run; a bigger run lists only its problem jobs, up to this many."""
 TICK = 0.2
-"""Seconds between redraws (and signal checks) while a run executes here."""
+"""Seconds between redraws while a run executes here."""
+SIGNAL_CHECK = 0.05
+"""Seconds between looks at Ctrl-C and SIGTERM while a run executes here: the cancel
+starts within this of the signal."""
 POLL = 0.25
 """Seconds between store reads while waiting on a run another process executes."""
 NEVER_STARTED = 30.0
@@ -98,15 +101,19 @@ def _follow(handle: RunHandle, signals: Signals, redraw: Callable[[str], None]) 
     """Wait for a run executing here; the first signal cancels it cleanly."""
     note = ""
     cancelled = False
+    next_draw = time.monotonic() + TICK
     while True:
         if signals.count and not cancelled:
             cancelled = True
             note = "cancelling…"
             handle.cancel(by=cli_actor())
+            next_draw = 0.0
         try:
-            return handle.wait(timeout=TICK)
+            return handle.wait(timeout=SIGNAL_CHECK)
         except TimeoutError:
-            redraw(note)
+            if time.monotonic() >= next_draw:
+                redraw(note)
+                next_draw = time.monotonic() + TICK
 
 
 def _print_summary(console: Console, line: str, shown: Sequence[Any], *, total: int,
