@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.helpers import run_in_process
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 
@@ -27,8 +29,10 @@ def test_the_demo_runs_and_every_job_completes(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("target", ["drill.yaml", "orders.py:nightly", "nightly.py:nightly",
                                     "user_sync/sync.yaml", "user_sync/drain.yaml"])
-def test_example_definitions_validate(target: str) -> None:
-    p = jobweave(EXAMPLES, "validate", target)
+def test_example_definitions_validate(target: str, monkeypatch: pytest.MonkeyPatch,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(EXAMPLES)
+    p = run_in_process(["validate", target], capsys)
     assert p.returncode == 0, p.stderr
     assert p.stdout.startswith("ok: ")
 

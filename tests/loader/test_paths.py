@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.cli.helpers import run_in_process
 
 TOOL = "import os\n\ndef where(path):\n    return [os.getcwd(), path]\n"
 
 
 @pytest.mark.parametrize("suffix", ["yaml", "json"])
-def test_paths_resolve_against_the_definition_folder(tmp_path: Path, suffix: str) -> None:
+def test_paths_resolve_against_the_definition_folder(
+        tmp_path: Path, suffix: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
     folder = tmp_path / "flows"
     (folder / "tools").mkdir(parents=True)
     (folder / "work").mkdir()
@@ -27,9 +29,9 @@ def test_paths_resolve_against_the_definition_folder(tmp_path: Path, suffix: str
     path.write_text(json.dumps({"jobs": jobs}))
     caller = tmp_path / "elsewhere"
     caller.mkdir()
-    proc = subprocess.run([sys.executable, "-m", "jobweave", "run", f"../flows/flow.{suffix}",
-                           "--store", str(tmp_path / "s.db"), "--json"],
-                          cwd=caller, capture_output=True, text=True, timeout=60)
+    monkeypatch.chdir(caller)
+    proc = run_in_process(["run", f"../flows/flow.{suffix}", "--store", str(tmp_path / "s.db"),
+                           "--json"], capsys)
     assert proc.returncode == 0, proc.stderr
     assert (folder / "here.txt").read_text().strip() == str(folder)
     assert (folder / "work" / "sub.txt").read_text().strip() == str(folder / "work")

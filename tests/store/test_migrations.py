@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from jobweave.store import build_store, close_all, open_store
 from jobweave.store import migrations as m
 from jobweave.store import schema as s
 from tests import jobs
+from tests.cli.helpers import run_in_process
 from tests.store.scripts import start
 
 
@@ -110,7 +110,7 @@ def test_every_older_schema_is_upgraded_with_its_data(empty_url: str, version: i
 
 
 def test_without_automatic_upgrades_an_older_store_is_refused_until_db_upgrade(
-        empty_url: str) -> None:
+        empty_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     _build_to(empty_url, 3)
     settings = jw.Settings.from_env({"JOBWEAVE_STORE": empty_url,
                                      "JOBWEAVE_AUTO_MIGRATE": "0"})
@@ -121,22 +121,20 @@ def test_without_automatic_upgrades_an_older_store_is_refused_until_db_upgrade(
     assert "\n" not in message and "schema 3, older" in message
     assert "jobweave db upgrade" in message
     assert _meta_version(empty_url) == ("3", None)  # nothing was changed
-    cli = [sys.executable, "-m", "jobweave", "db"]
-    current = subprocess.run([*cli, "current", "--store", empty_url], capture_output=True,
-                             text=True, timeout=60)
+    def db(*args: str) -> subprocess.CompletedProcess[str]:
+        return run_in_process(["db", *args, "--store", empty_url], capsys)
+
+    current = db("current")
     assert current.returncode == 0, current.stderr
     assert f"schema 3 of {s.SCHEMA_VERSION}" in current.stdout and "behind" in current.stdout
-    done = subprocess.run([*cli, "upgrade", "--store", empty_url], capture_output=True,
-                          text=True, timeout=60)
+    done = db("upgrade")
     assert done.returncode == 0, done.stderr
     assert f"upgraded from 3 to {s.SCHEMA_VERSION}" in done.stdout
-    again = subprocess.run([*cli, "upgrade", "--store", empty_url], capture_output=True,
-                           text=True, timeout=60)
+    again = db("upgrade")
     assert again.returncode == 0 and "already at schema" in again.stdout
     close_all()
     assert jw.Engine(settings).store.get_run("old").status == "completed"
-    current = subprocess.run([*cli, "current", "--store", empty_url, "--json"],
-                             capture_output=True, text=True, timeout=60)
+    current = db("current", "--json")
     assert json.loads(current.stdout) == {
         "store": empty_url, "version": s.SCHEMA_VERSION,
         "revision": m.revision_of(s.SCHEMA_VERSION), "head": s.SCHEMA_VERSION,

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
+
+import pytest
 
 from jobweave.store.access import list_tokens
+from tests.cli.helpers import run_in_process
 from tests.web.conftest import Site
 
 PROBLEM = "application/problem+json"
@@ -81,20 +83,20 @@ def test_no_auth_refuses_cross_origin_posts(site: Site) -> None:
         assert c.get("/api/v1/whoami").json()["role"] == "admin"
 
 
-def _jobweave(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "jobweave", *args], capture_output=True,
-                          text=True, timeout=60)
-
-
-def test_serving_beyond_loopback_without_auth_is_refused(tmp_path: object) -> None:
-    p = _jobweave("serve", "--web", "--host", "0.0.0.0", "--store", "s.db")
+def test_serving_beyond_loopback_without_auth_is_refused(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    p = run_in_process(["serve", "--web", "--host", "0.0.0.0", "--store", "s.db"], capsys)
     assert p.returncode == 2
     assert p.stderr.strip().splitlines() == [
         "jobweave: error: refusing to serve the dashboard on 0.0.0.0 without auth: make a "
         "token ('jobweave token create --role admin') and pass --auth"]
 
 
-def test_token_create_prints_it_once_and_keeps_its_hash() -> None:
+def test_token_create_prints_it_once_and_keeps_its_hash(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    def _jobweave(*args: str) -> subprocess.CompletedProcess[str]:
+        return run_in_process(list(args), capsys)
+
     made = _jobweave("token", "create", "--role", "operator", "--name", "ops", "--store",
                      "s.db")
     assert made.returncode == 0, made.stderr

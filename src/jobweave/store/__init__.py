@@ -7,6 +7,7 @@ second): they load when first used, so that what only names a record (``RunRecor
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -45,7 +46,7 @@ def open_store(url: str, *, durability: str = "normal", pool: Pool | None = None
     quarter of the lease, at most one second).
     """
     beat = heartbeat_for(lease) if heartbeat is None else heartbeat
-    key = (url, durability, pool or Pool(), lease, beat)
+    key = (_file_of(url), durability, pool or Pool(), lease, beat)
     with _lock:
         store = _open.get(key)
         if store is None:
@@ -53,6 +54,13 @@ def open_store(url: str, *, durability: str = "normal", pool: Pool | None = None
             store.lease_seconds, store.heartbeat_seconds = lease, beat
             _open[key] = store
         return store
+
+
+def _file_of(url: str) -> str:
+    """A SQLite store by its absolute path (a process that changed folder since it opened
+    ``jobweave.db`` gets the file the name means now); any other URL as it is."""
+    path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else url
+    return os.path.abspath(path) if path and "://" not in path else url
 
 
 def store_for_settings(settings: Settings) -> SqlStore:
