@@ -17,11 +17,16 @@ def _close_stores() -> None:
     close_all()
 
 
+def _folders(root: Path, *names: str) -> list[Path]:
+    made = [root / name for name in names]
+    for folder in made:
+        folder.mkdir()
+    return made
+
+
 def test_the_same_relative_name_in_two_folders_is_two_stores(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    first, second = tmp_path / "a", tmp_path / "b"
-    first.mkdir()
-    second.mkdir()
+    first, second = _folders(tmp_path, "a", "b")
     monkeypatch.chdir(first)
     in_first = jw.run([jw.job(jobs.noop)], store="s.db").run_id
     monkeypatch.chdir(second)
@@ -33,9 +38,7 @@ def test_the_same_relative_name_in_two_folders_is_two_stores(
 
 def test_a_store_opened_before_a_change_of_folder_keeps_reading_its_file(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    home, elsewhere = tmp_path / "home", tmp_path / "elsewhere"
-    home.mkdir()
-    elsewhere.mkdir()
+    home, elsewhere = _folders(tmp_path, "home", "elsewhere")
     monkeypatch.chdir(home)
     store = open_store("s.db")
     run_id = jw.run([jw.job(jobs.noop)], store="s.db").run_id
