@@ -128,9 +128,13 @@ LONG_FIRST = ("tests/scale/", "tests/celery/", "tests/user_sync/", "tests/crash/
               "tests/store/test_migrations.py", "tests/serve/test_cli.py",
               "tests/test_benchmarks_smoke.py", "tests/engine/test_store_failures.py")
 """Where the tests that run for seconds live (real processes killed and waited for, leases
-running out, a browser). They are collected first, so that the parallel workers share them
-out at the start and the suite does not end with one worker still running a long one."""
+running out, a browser). Under ``--dist worksteal`` (``make test``) they are collected
+first, so that the workers share them out at the start and the suite does not end with one
+worker still running a long one. xdist's default scheduling hands each worker a run of
+consecutive tests, which would give one worker all of them: there the order is left as
+it is."""
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    items.sort(key=lambda item: not item.nodeid.startswith(LONG_FIRST))
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("dist", "no") == "worksteal":
+        items.sort(key=lambda item: not item.nodeid.startswith(LONG_FIRST))
