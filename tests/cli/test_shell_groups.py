@@ -140,6 +140,10 @@ def test_a_quick_resume_never_runs_a_shell_job_beside_its_previous_attempt(
     target(AGAIN)
     owner = spawn("run", "flow.py:again", "--no-progress")
     sleep = read_pid(tmp_path / "pid")
+    # a start is journaled once the job has run 10 ms (START_AFTER); killed before that,
+    # the resume would count the first attempt again (docs/durability.md)
+    [run] = wait_for(db.list_runs, what="the run to be stored")
+    wait_for(lambda: db.get_jobs(run.run_id)[0].attempts == 1, what="the start's record")
     owner_pid: int = owner.pid  # type: ignore[attr-defined]
     # the owner dies together with its keeper (as when a whole session is killed), so
     # its job's sleep is left running: only the resume can stop it
@@ -148,7 +152,6 @@ def test_a_quick_resume_never_runs_a_shell_job_beside_its_previous_attempt(
     os.kill(owner_pid, signal.SIGKILL)
     owner.wait()  # type: ignore[attr-defined]
     assert alive(sleep)
-    [run] = db.list_runs()
     p = cli("resume", run.run_id, "--no-progress")
     assert p.returncode == 0, p.stderr
     assert not alive(sleep)
