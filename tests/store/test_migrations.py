@@ -101,7 +101,7 @@ def test_every_older_schema_is_upgraded_with_its_data(empty_url: str, version: i
     store = open_store(empty_url)
     assert store.schema_change == f"upgraded from {version}"
     assert _meta_version(empty_url) == (str(s.SCHEMA_VERSION),
-                                          m.revision_of(s.SCHEMA_VERSION))
+                                        m.revision_of(s.SCHEMA_VERSION))
     old = store.get_run("old")
     assert (old.name, old.status) == ("from before", "completed")
     assert [j.name for j in store.get_jobs("old")] == ["a"]
@@ -121,6 +121,7 @@ def test_without_automatic_upgrades_an_older_store_is_refused_until_db_upgrade(
     assert "\n" not in message and "schema 3, older" in message
     assert "jobweave db upgrade" in message
     assert _meta_version(empty_url) == ("3", None)  # nothing was changed
+
     def db(*args: str) -> subprocess.CompletedProcess[str]:
         return run_in_process(["db", *args, "--store", empty_url], capsys)
 
