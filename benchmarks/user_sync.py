@@ -74,6 +74,7 @@ def graph_file(folder: str, batch: int) -> str:
     data.pop("triggers", None)
     path = os.path.join(folder, "sync.yaml")
     Path(path).write_text(yaml.safe_dump(data, sort_keys=False))
+    shutil.copy(EXAMPLE / "outcome.py", folder)  # the target of its python node
     return path
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import subprocess
 import sys
 import time
@@ -75,18 +76,20 @@ def test_a_flaky_api_synced_with_a_failed_batch_then_drained(tmp_path: Path, db:
     assert meta["source"] == "users-api" and meta["original_id"] == "u000001"
 
 
-def test_a_page_the_api_refused_is_recorded_and_drained(tmp_path: Path, db: str) -> None:
+def test_a_sync_that_fetched_no_page_fails_and_keeps_the_mark(tmp_path: Path, db: str) -> None:
     api = start_api(40)
     api.state.token = "another token"  # every request is a 401: not retried
     done = sync(tmp_path, db, api, page_size=50)
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "no page of users fetched (sync_logs: failed" in done.stdout
     assert written_rows(db) == {}
     (log,) = sync_logs(db)
-    assert (log["records"], log["pages"], log["status"]) == (0, 0, "partial")
+    assert (log["records"], log["pages"], log["status"]) == (0, 0, "failed")
     assert [e["page"] for e in log["errors"]] == [1]
     assert "HTTP 401" in log["errors"][0]["error"]
     assert rows(db, "SELECT page, page_size, batch_num, status FROM sync_retry_queue") == [
         (1, 50, None, "pending")]
+    assert rows(db, "SELECT value FROM sync_metadata") == [], "a failed sync sets no mark"
 
     api.state.token = "t0ken-for-the-user-sync-tests"
     drained = sync(tmp_path, db, api, graph="drain.yaml")
@@ -118,6 +121,13 @@ def test_an_incremental_sync_fetches_only_the_changed_users(tmp_path: Path, db: 
     ((last,),) = rows(db, "SELECT value FROM sync_metadata WHERE key = 'last_user_sync'")
     assert incremental[0]["since"] < last, "the second sync moved the mark"
 
+    api.state.token = "another token"  # the next sync fetches nothing: the mark stays
+    third = sync(tmp_path, db, api, page_size=20, incremental=True)
+    assert third.returncode == 1, third.stdout + third.stderr
+    assert [log["status"] for log in sync_logs(db)] == ["completed", "completed", "failed"]
+    assert rows(db, "SELECT value FROM sync_metadata WHERE key = 'last_user_sync'") == [
+        (last,)]
+
 
 def test_serve_starts_a_sync_from_the_file_s_hourly_trigger(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'users.db'}"
@@ -133,6 +143,7 @@ def test_serve_starts_a_sync_from_the_file_s_hourly_trigger(tmp_path: Path) -> N
     data["input"]["api"] = api.base
     served = tmp_path / "sync.yaml"
     served.write_text(yaml.safe_dump(data))
+    shutil.copy(EXAMPLE / "outcome.py", tmp_path)  # its python node's target, beside it
     proc = subprocess.Popen([sys.executable, "-m", "jobweave", "serve", str(served), "--store",
                              str(tmp_path / "s.db"), "--quiet"], cwd=tmp_path, env=env(db),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
