@@ -171,3 +171,33 @@ def test_the_floor_replays_what_a_run_wrote_and_names_its_parts() -> None:
     assert text.splitlines()[2].split()[:2] == ["W7", "200"]
     with pytest.raises(SystemExit):  # a workload it cannot replay is refused by name
         floor.main(["W5"])
+
+
+def test_the_breakdown_takes_parts_away_and_puts_them_back(tmp_path: Path) -> None:
+    from benchmarks import without
+    from benchmarks.workloads import WORKLOADS as BY_KEY
+
+    import jobweave as jw
+    from jobweave.engine.engine import Engine
+    from jobweave.store import open_store
+    from jobweave.store.writer import Writer
+
+    kept_once, kept_plan = Writer._once, Engine.plan
+    definition, check = BY_KEY["W7"].build(30)
+    store = str(tmp_path / "s.db")
+    with without._without_writes(True):
+        skipped = jw.run(definition, store=store)
+    check(skipped)  # the run itself is whole: only its commits were left out
+    assert (Writer._once, Engine.plan) == (kept_once, kept_plan)
+    written = jw.run(BY_KEY["W7"].build(30)[0], store=store)
+    events = [[r["event"] for r in open_store(store).journal(run_id)]
+              for run_id in (skipped.run_id, written.run_id)]
+    assert events[0].count("completed") == 0
+    assert events[1].count("completed") == 30
+
+    row = without.breakdown(BY_KEY["W7"], 100, repeat=1)
+    assert all(row[case] > 0 for case in without.CASES) and row["bare_s"] > 0
+    assert (Writer._once, Engine.plan) == (kept_once, kept_plan)
+    assert without.table([row]).splitlines()[2].split()[:2] == ["W7", "100"]
+    with pytest.raises(SystemExit):
+        without.main(["G1"])
