@@ -169,21 +169,28 @@ def table(rows: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.floor",
-                                     description=__doc__.split("\n")[0])
+def arguments(prog: str, doc: str | None,
+              argv: list[str] | None) -> tuple[list[Workload], int, int]:
+    """The command line of this module and of ``benchmarks.without``: the workloads (of
+    ``REPLAYED``, refused by name otherwise), the size and the repetitions."""
+    parser = argparse.ArgumentParser(prog=prog, description=(doc or "").split("\n")[0])
     parser.add_argument("workloads", nargs="+", metavar="WORKLOAD",
                         help=", ".join(REPLAYED))
     parser.add_argument("--n", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args(argv)
-    rows = []
+    chosen = []
     for key in args.workloads:
         workload = WORKLOADS.get(key)
         if not isinstance(workload, Workload) or key not in REPLAYED:
             parser.error(f"{key}: not one of {', '.join(REPLAYED)}")
-        rows.append(floor(workload, args.n, max(1, args.repeat)))
-    sys.stdout.write(table(rows) + "\n")
+        chosen.append(workload)
+    return chosen, args.n, max(1, args.repeat)
+
+
+def main(argv: list[str] | None = None) -> int:
+    workloads, n, repeat = arguments("python -m benchmarks.floor", __doc__, argv)
+    sys.stdout.write(table([floor(w, n, repeat) for w in workloads]) + "\n")
     return 0
 
 

@@ -20,7 +20,6 @@ crash. They say where the time goes, not what a run may skip.
 
 from __future__ import annotations
 
-import argparse
 import gc
 import statistics
 import sys
@@ -30,9 +29,9 @@ from contextlib import contextmanager
 from typing import Any
 
 import jobweave as jw
-from benchmarks.floor import REPLAYED
+from benchmarks.floor import arguments
 from benchmarks.measure import fresh_store, run_bare
-from benchmarks.workloads import WORKLOADS, Workload
+from benchmarks.workloads import Workload
 from jobweave.engine.engine import Engine
 from jobweave.plan import compile_plan
 from jobweave.store import close_all, open_store
@@ -110,19 +109,8 @@ def table(rows: Sequence[dict[str, Any]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.without",
-                                     description=__doc__.split("\n")[0])
-    parser.add_argument("workloads", nargs="+", metavar="WORKLOAD", help=", ".join(REPLAYED))
-    parser.add_argument("--n", type=int, default=10_000)
-    parser.add_argument("--repeat", type=int, default=5)
-    args = parser.parse_args(argv)
-    rows = []
-    for key in args.workloads:
-        workload = WORKLOADS.get(key)
-        if not isinstance(workload, Workload) or key not in REPLAYED:
-            parser.error(f"{key}: not one of {', '.join(REPLAYED)}")
-        rows.append(breakdown(workload, args.n, max(1, args.repeat)))
-    sys.stdout.write(table(rows) + "\n")
+    workloads, n, repeat = arguments("python -m benchmarks.without", __doc__, argv)
+    sys.stdout.write(table([breakdown(w, n, repeat) for w in workloads]) + "\n")
     return 0
 
 
