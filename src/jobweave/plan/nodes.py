@@ -72,12 +72,16 @@ class PlanNode:
         definition needs no sorting of its own (see :mod:`jobweave.plan.encode`).
         """
         d: dict[str, Any] = {}
-        if self.deps:
-            d["after"] = [names[i] for i in self.deps]
+        deps = self.deps
+        after = None
+        if deps:
+            after = d["after"] = [names[i] for i in deps]
         if self.retries:
             d["backoff"] = self.backoff
         if self.bindings:
-            d["bindings"] = [{"from": [names[i] for i in b.sources], "many": b.many,
+            # a job fed its inputs usually waits for them alone: one list serves both
+            d["bindings"] = [{"from": after if b.sources == deps else
+                              [names[i] for i in b.sources], "many": b.many,
                               "param": b.param} for b in self.bindings]
         if self.continue_on_failure:
             d["continue_on_failure"] = True
