@@ -98,6 +98,18 @@ def test_input_overrides_the_file_input(cli: Jobweave, tmp_path: Path,
     assert _firings(cli, "fetch")[0]["in"] == {"page": 1, "source": "files"}
 
 
+def test_recover_keeps_the_input_the_run_was_given(cli: Jobweave, tmp_path: Path,
+                                                  graph_file: Callable[..., str]) -> None:
+    path = _write(tmp_path, graph_file)
+    assert cli("run", path, "--input", '{"source": "erp"}', "-q").returncode == 0
+    plan = cli("recover", "last", "--plan", "--json")
+    assert plan.returncode == 0, plan.stderr
+    assert json.loads(plan.stdout)["digest_matches"] is True
+    again = cli("recover", "last", "--changed", "name=fetch", "-q")
+    assert again.returncode == 0, again.stderr
+    assert _firings(cli, "fetch")[0]["in"] == {"page": 1, "source": "erp"}
+
+
 def test_submit_with_input_runs_in_the_worker(cli: Jobweave, tmp_path: Path,
                                               graph_file: Callable[..., str]) -> None:
     path = _write(tmp_path, graph_file)

@@ -57,8 +57,10 @@ class Recovery:
             plan = plan_from_definition(journal.definition, journal.source,
                                         digest=journal.digest)
         else:
+            # a graph keeps the input its run was given (``--input``), not its file's
             plan = self.plan(definition, name=journal.definition.get("name"),
-                             source=source or journal.source)
+                             source=source or journal.source,
+                             input=journal.definition.get("input"))
         if plan.digest != journal.digest and not (force or changed):
             diff = diff_definitions(journal.definition, plan.definition)
             raise JournalMismatch(
