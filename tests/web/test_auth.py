@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 import subprocess
 
 import pytest
@@ -90,6 +91,17 @@ def test_serving_beyond_loopback_without_auth_is_refused(
     assert p.stderr.strip().splitlines() == [
         "jobweave: error: refusing to serve the dashboard on 0.0.0.0 without auth: make a "
         "token ('jobweave token create --role admin') and pass --auth"]
+
+
+def test_a_dashboard_port_in_use_is_one_line_and_exit_2(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        p = run_in_process(["serve", "--web", "--port", str(port), "--store", "s.db"], capsys)
+    assert p.returncode == 2
+    assert p.stderr.strip().splitlines() == [
+        f"jobweave: error: the dashboard cannot listen on 127.0.0.1:{port}: Address "
+        "already in use; choose another port with --port"]
 
 
 def test_token_create_prints_it_once_and_keeps_its_hash(
