@@ -100,12 +100,20 @@ def job_name(batch: int, i: int) -> str:
     return f"b{batch}-j{i:04d}"
 
 
+RETRIES = 20
+"""Each job's retries. The jobs never fail, but a job caught running by three kills of its
+engine is faulted as one that kills its process (``lost_limit``: at least three deaths,
+else retries + 1), and the kill test's sixteen kills at random points can catch one job
+three times: after two, a resume runs it alone first, where an early kill finds it."""
+
+
 def build(batches: int = BATCHES, size: int = BATCH_SIZE, *, name: str = NAME,
           concurrency: int | None = None, slower: int = 1) -> jw.Schedule:
     """The schedule: ``batches`` batches of ``size`` jobs of 1-5 ms each (times
     ``slower``)."""
     return jw.schedule(
-        [[jw.job(work, name=job_name(b, i), batch=b, i=i, ms=(1 + (i * 7 + b) % 5) * slower)
+        [[jw.job(work, name=job_name(b, i), batch=b, i=i, ms=(1 + (i * 7 + b) % 5) * slower,
+                 retries=RETRIES)
           for i in range(size)] for b in range(batches)],
         name=name, concurrency=concurrency)
 
