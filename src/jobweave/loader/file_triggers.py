@@ -42,7 +42,8 @@ def triggers_in_file(path: str) -> list[tuple[str, Trigger]]:
 
     The file holds ``triggers:`` (a list, or a mapping of name → trigger), as a definition
     file does, or is itself such a list. An entry's name is its ``name``, else its key, else
-    ``triggers[K]``. A bad entry is reported at its line.
+    ``NAME[K]`` (the definition's name; ``triggers[K]`` in a file without one). A bad entry
+    is reported at its line.
     """
     doc = read_document(path)
     top: Loc = ("triggers",) if isinstance(doc.data, Mapping) else ()
@@ -50,7 +51,10 @@ def triggers_in_file(path: str) -> list[tuple[str, Trigger]]:
     if isinstance(found, Mapping):
         entries = [(str(k), (*top, k), f"triggers.{k}") for k in found]
     elif isinstance(found, list):
-        entries = [(f"triggers[{k}]", (*top, k), f"triggers[{k}]") for k in range(len(found))]
+        # a definition's triggers go by its name, as `jobweave serve` logs them
+        name = doc.data.get("name") if top else None
+        base = name if isinstance(name, str) and name else "triggers"
+        entries = [(f"{base}[{k}]", (*top, k), f"triggers[{k}]") for k in range(len(found))]
     else:
         raise DefinitionError("the file needs 'triggers': a list or a mapping of triggers",
                               path=path, line=doc.line(top))
