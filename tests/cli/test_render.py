@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
+from pathlib import Path
+
+import pytest
 
 from jobweave.cli.render import counts_text, duration, run_duration, short_moment
 from jobweave.store import RunRecord
@@ -41,3 +46,35 @@ def test_counts_name_interrupted_jobs_and_durations_read_short() -> None:
         "1/3 completed, 1 interrupted, 1 pending"
     assert [duration(s) for s in (None, 0.421, 12.34, 245, 7380)] == \
         ["", "0.42s", "12.3s", "4m05s", "2h03m"]
+
+
+JOBS = '''
+import jobweave as jw
+
+
+def ok():
+    return 1
+
+
+def broken():
+    raise ValueError("no")
+
+
+fine = jw.batch([jw.job(ok, name=f"ok{i}") for i in range(40)])
+failing = jw.batch([jw.job(ok, name="ok"), jw.job(broken, name="broken")])
+'''
+
+
+@pytest.mark.parametrize(("target", "code"), [("fine", 0), ("failing", 1)])
+def test_a_reader_that_goes_away_leaves_the_run_s_exit_code(tmp_path: Path, target: str,
+                                                            code: int) -> None:
+    (tmp_path / "jobs.py").write_text(JOBS)
+    proc = subprocess.Popen([sys.executable, "-m", "jobweave", "run", f"jobs.py:{target}",
+                             "--store", str(tmp_path / "s.db"), "--no-progress"],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # `| head` that read nothing: every write of the table fails
+    with proc.stderr:
+        err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == code, err
+    assert "Traceback" not in err and "BrokenPipe" not in err

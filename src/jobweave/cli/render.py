@@ -59,14 +59,26 @@ class JobLike(Protocol):
     def finished_at(self) -> float | None: ...
 
 
+class _Results(Console):
+    """A console whose reader may go away (``jobweave run ... | head``): the rest of the
+    output is dropped, and the command still exits with its own code (the run's), where
+    rich would exit 1, the code of a failed run."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
 def out_console() -> Console:
     """The console for results on stdout: the terminal's width, or wide when piped (and
     then without the spaces a table pads its lines' ends with)."""
-    console = Console(highlight=False)
+    console = _Results(highlight=False)
     if console.is_terminal:
         return console
-    return Console(highlight=False, file=cast(TextIO, _Trimmed(sys.stdout)),
-                   width=None if "COLUMNS" in os.environ else PIPE_WIDTH)
+    return _Results(highlight=False, file=cast(TextIO, _Trimmed(sys.stdout)),
+                    width=None if "COLUMNS" in os.environ else PIPE_WIDTH)
 
 
 class _Trimmed:
