@@ -7,6 +7,7 @@ import logging
 import os
 import socket
 import threading
+import time
 
 import uvicorn
 
@@ -40,11 +41,15 @@ class WebServer:
                                         name="jobweave-web", daemon=True)
         self._thread.start()
         ready = threading.Event()
-        while not self.server.started and self._thread.is_alive():
+        deadline = time.monotonic() + timeout
+        while not self.server.started and self._thread.is_alive() \
+                and time.monotonic() < deadline:
             ready.wait(0.02)
         if not self.server.started:
+            self.server.should_exit = True
             sock.close()
-            raise ConfigError(f"the dashboard could not start on {self.host}:{self.port}")
+            raise ConfigError(f"the dashboard could not start on {self.host}:{self.port} "
+                              f"within {timeout:g} s")
         log.info("dashboard on http://%s:%d/", self.host, self.port)
 
     def stop(self, grace: float = 5.0) -> None:
