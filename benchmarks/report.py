@@ -6,6 +6,8 @@ import os
 import platform
 import sqlite3
 import subprocess
+import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +44,44 @@ def machine_info() -> dict[str, Any]:
         "jobweave_path": str(Path(jobweave.__file__).resolve().parent),
         "commit": _commit(Path(jobweave.__file__).resolve().parent),
         "load_average": _load(),
+        "speed": machine_speed(),
         "env": {k: v for k, v in os.environ.items() if k.startswith("JOBWEAVE_")},
     }
+
+
+def machine_speed() -> dict[str, float]:
+    """Two yardsticks that put machines of the same name side by side: a pure-Python loop
+    (ns an iteration) and a one-row SQLite commit in WAL mode, synchronous NORMAL, as the
+    store commits (µs a commit). Each is the best of five tries, so load beside the suite
+    moves it less than it moves the workloads."""
+    loop = []
+    for _ in range(5):
+        began = time.perf_counter()
+        total = 0
+        for i in range(LOOP_ITERATIONS):
+            total += i
+        loop.append((time.perf_counter() - began) / LOOP_ITERATIONS * 1e9)
+    commit = []
+    with tempfile.TemporaryDirectory() as folder:
+        conn = sqlite3.connect(Path(folder) / "speed.db", isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)")
+            for _ in range(5):
+                began = time.perf_counter()
+                for k in range(COMMITS):
+                    conn.execute("BEGIN IMMEDIATE")
+                    conn.execute("INSERT OR REPLACE INTO t VALUES (?, 'x')", (k,))
+                    conn.execute("COMMIT")
+                commit.append((time.perf_counter() - began) / COMMITS * 1e6)
+        finally:
+            conn.close()
+    return {"python_loop_ns": round(min(loop), 1), "sqlite_commit_us": round(min(commit), 1)}
+
+
+LOOP_ITERATIONS = 200_000
+COMMITS = 200
 
 
 def _load() -> list[float] | None:
@@ -101,6 +139,10 @@ def machine_lines(info: dict[str, Any]) -> list[str]:
         f"SQLAlchemy {info['sqlalchemy']}, jobweave {info['jobweave']}"
         + (f" at {info['commit']}" if info["commit"] else ""),
     ]
+    speed = info.get("speed")
+    if speed:
+        lines.append(f"speed: a Python loop iteration {speed['python_loop_ns']} ns, "
+                     f"a SQLite commit {speed['sqlite_commit_us']} µs (best of 5)")
     if info.get("load_average"):
         load = info["load_average"]
         lines.append(f"load average at start: {load[0]} / {load[1]} / {load[2]} (1/5/15 min)")

@@ -115,6 +115,10 @@ def test_quick_suite_runs_every_workload_and_writes_json(
     assert g4["firings"] == GRAPHS["G1"] and 0 < fired_at_kill < g4["firings"]
     assert g4["first_firing_s"] <= g4["cli_s"]
     assert data["machine"]["sqlite"] and data["machine"]["cpu_count"]
+    # the yardsticks that tell machines of one name apart, saved and printed
+    speed = data["machine"]["speed"]
+    assert speed["python_loop_ns"] > 0 and speed["sqlite_commit_us"] > 0
+    assert f"a SQLite commit {speed['sqlite_commit_us']} µs" in done.stdout
     # the printed table names every workload
     for key in WORKLOADS:
         assert key in done.stdout
